@@ -1,0 +1,63 @@
+"""Where each `tensorflow.contrib` module TF1 slim code imports lives now.
+
+Declared once and used twice: by the import hook (`slimcompat run`, and
+`slimcompat.legacy.enable()`) to serve the old names at run time, and by
+`slimcompat migrate` to rewrite the import statements in source.
+
+PREFIXES maps a legacy package to the tf_slim package that replaced it, with
+every submodule following (`tensorflow.contrib.slim.python.slim.nets.resnet_v2`
+-> `tf_slim.nets.resnet_v2`). COMPOSITES are legacy namespaces whose names now
+come from several modules, looked up in order.
+"""
+
+from slimcompat.runtime.aliases import resolve_prefix
+
+__all__ = ["PREFIXES", "COMPOSITES", "UNSUPPORTED", "COVERED", "modern_name"]
+
+PREFIXES = {
+    "tensorflow.contrib.slim": "tf_slim",
+    "tensorflow.contrib.slim.nets": "tf_slim.nets",
+    "tensorflow.contrib.slim.python.slim": "tf_slim",
+    "tensorflow.contrib.slim.python.slim.nets": "tf_slim.nets",
+    "tensorflow.contrib.layers.python.layers": "tf_slim.layers",
+    "tensorflow.contrib.framework.python.ops": "tf_slim.ops",
+    "tensorflow.contrib.losses.python.losses": "tf_slim.losses",
+    "tensorflow.contrib.losses.python.metric_learning": "tf_slim.losses.metric_learning",
+    "tensorflow.contrib.metrics.python.ops": "tf_slim.metrics",
+    "tensorflow.contrib.training.python.training": "tf_slim.training",
+}
+
+COMPOSITES = {
+    "tensorflow.contrib.layers": (
+        ("tf_slim.layers", "tf_slim"),
+        "tf.contrib.layers, served by tf_slim.layers (layers, initializers, regularizers, "
+        "optimizers, summaries)."),
+    "tensorflow.contrib.framework": (
+        ("tf_slim.ops.arg_scope", "tf_slim.ops.variables", "tensorflow.compat.v1.train",
+         "tensorflow.compat.v1"),
+        "tf.contrib.framework, served by tf_slim.ops (arg_scope, variables) and tf.compat.v1."),
+    "tensorflow.contrib.losses": (
+        ("tf_slim.losses",), "tf.contrib.losses, served by tf_slim.losses."),
+    "tensorflow.contrib.metrics": (
+        ("tf_slim.metrics",), "tf.contrib.metrics, served by tf_slim.metrics."),
+    "tensorflow.contrib.training": (
+        ("tf_slim.training.training", "tf_slim.training.evaluation"),
+        "tf.contrib.training, served by tf_slim.training (create_train_op, train, "
+        "evaluate_repeatedly)."),
+}
+
+COVERED = sorted({name.split(".")[2] for name in [*PREFIXES, *COMPOSITES]})
+
+UNSUPPORTED = {
+    "tensorflow.contrib": (
+        "this tensorflow.contrib module was removed in TF 2 and slimcompat does not provide it "
+        f"(provided: {', '.join('tensorflow.contrib.' + c for c in COVERED)})"),
+}
+
+
+def modern_name(legacy):
+    """The module a `tensorflow.contrib...` import now names, or None.
+
+    Composites have no single modern module and return None.
+    """
+    return resolve_prefix(PREFIXES, legacy)

@@ -1,0 +1,134 @@
+"""Repairs that make the released tf-slim 1.1.0 work on TensorFlow 2.16+.
+
+tf-slim 1.1.0 (2020) imports TensorFlow internals by their TF 2.3 paths. Since
+then TensorFlow split modules (`array_ops.stack` went to `array_ops_stack`,
+`ops.Tensor` to `tensor.Tensor`) and moved its Keras into tf-keras. Each repair
+below is one such move, declared as data: where tf-slim looks, where the thing
+lives now, and the error a user sees without it.
+
+Every repair is detected by feature (is the name still missing?), never by
+version string, so it applies on exactly the releases that need it and is a
+no-op after it has applied once.
+"""
+
+import dataclasses
+import importlib
+import importlib.util
+from typing import Callable, Optional
+
+from slimcompat.runtime.aliases import AliasFinder, install_finder
+
+__all__ = ["Repair", "REPAIRS", "apply_all", "status"]
+
+
+@dataclasses.dataclass
+class Repair:
+    """One fix: `needed()` detects the breakage, `fix()` mends it."""
+
+    name: str
+    symptom: str
+    needed: Callable[[], bool]
+    fix: Callable[[], None]
+    applied: bool = False
+    error: Optional[str] = None
+
+
+def _module(path):
+    try:
+        return importlib.import_module(path)
+    except ImportError:
+        return None
+
+
+def _moved_symbol(where, name, now_in, now_name=None, symptom=None):
+    """tf-slim reads `where.name`; TensorFlow now keeps it at `now_in.now_name`."""
+    now_name = now_name or name
+
+    def needed():
+        old, new = _module(where), _module(now_in)
+        return old is not None and not hasattr(old, name) and new is not None and hasattr(new, now_name)
+
+    def fix():
+        setattr(importlib.import_module(where), name, getattr(importlib.import_module(now_in), now_name))
+
+    short = where.rsplit(".", 1)[-1]
+    return Repair(
+        name=f"{short}.{name} <- {now_in}.{now_name}",
+        symptom=symptom or f"AttributeError: module '{where}' has no attribute '{name}'",
+        needed=needed, fix=fix)
+
+
+_MOVED_SYMBOLS = [
+    # (module tf-slim imports, attribute, module holding it now)
+    ("tensorflow.python.framework.ops", "Tensor", "tensorflow.python.framework.tensor"),
+    ("tensorflow.python.framework.ops", "IndexedSlices", "tensorflow.python.framework.indexed_slices"),
+    ("tensorflow.python.ops.variables", "VariableV1", "tensorflow.python.ops.variable_v1"),
+    ("tensorflow.python.ops.variable_scope", "resource_variables_enabled",
+     "tensorflow.python.ops.resource_variables_toggle"),
+    ("tensorflow.python.ops.array_ops", "stack", "tensorflow.python.ops.array_ops_stack"),
+    ("tensorflow.python.ops.array_ops", "unstack", "tensorflow.python.ops.array_ops_stack"),
+    ("tensorflow.python.ops.control_flow_ops", "cond", "tensorflow.python.ops.cond"),
+    ("tensorflow.python.ops.control_flow_ops", "case", "tensorflow.python.ops.control_flow_case"),
+    ("tensorflow.python.ops.control_flow_ops", "Assert", "tensorflow.python.ops.control_flow_assert"),
+    ("tensorflow.python.ops.control_flow_ops", "while_loop", "tensorflow.python.ops.while_loop"),
+]
+
+# `variable_scope.variable(initial_value, trainable=..., collections=...)` was a
+# thin keyword-forwarding wrapper around VariableV1, removed in TF 2.13.
+_MOVED_SYMBOLS_RENAMED = [
+    ("tensorflow.python.ops.variable_scope", "variable", "tensorflow.python.ops.variable_v1", "VariableV1"),
+]
+
+_LEGACY_KERAS = "tf_keras.legacy_tf_layers"
+_LEGACY_KERAS_NOW = "tf_keras.src.legacy_tf_layers"
+
+
+def _legacy_keras_needed():
+    return (importlib.util.find_spec("tf_keras") is not None
+            and _find(_LEGACY_KERAS) is None and _find(_LEGACY_KERAS_NOW) is not None)
+
+
+def _find(name):
+    try:
+        return importlib.util.find_spec(name)
+    except ImportError:
+        return None
+
+
+def _legacy_keras_fix():
+    install_finder(AliasFinder(_LEGACY_KERAS, prefixes={_LEGACY_KERAS: _LEGACY_KERAS_NOW}))
+
+
+REPAIRS = [
+    Repair(
+        name=f"{_LEGACY_KERAS} -> {_LEGACY_KERAS_NOW}",
+        symptom="slim.batch_norm: ModuleNotFoundError: No module named 'tf_keras.legacy_tf_layers'",
+        needed=_legacy_keras_needed, fix=_legacy_keras_fix),
+    *[_moved_symbol(*row) for row in _MOVED_SYMBOLS],
+    *[_moved_symbol(*row) for row in _MOVED_SYMBOLS_RENAMED],
+]
+
+
+def apply_all():
+    """Apply every repair that is needed; return the list of repairs."""
+    for repair in REPAIRS:
+        if repair.applied:
+            continue
+        try:
+            if repair.needed():
+                repair.fix()
+                repair.applied = not repair.needed()
+                if not repair.applied:
+                    repair.error = "still broken after the fix"
+        except Exception as exc:  # a repair must never break `import slimcompat`
+            repair.error = f"{type(exc).__name__}: {exc}"
+    return REPAIRS
+
+
+def status():
+    """[(name, state, symptom)] with state 'applied', 'not needed' or 'failed: ...'."""
+    rows = []
+    for r in REPAIRS:
+        state = "applied" if r.applied else (f"failed: {r.error}" if r.error else "not needed")
+        rows.append((r.name, state, r.symptom))
+    return rows
