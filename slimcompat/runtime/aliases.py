@@ -17,6 +17,8 @@ import importlib.util
 import sys
 import types
 
+from slimcompat.errors import SlimcompatError
+
 __all__ = ["AliasFinder", "UnsupportedModuleError", "install_finder", "resolve_prefix"]
 
 
@@ -29,7 +31,7 @@ def resolve_prefix(prefixes, fullname):
     return prefixes[best] + fullname[len(best):]
 
 
-class UnsupportedModuleError(ModuleNotFoundError):
+class UnsupportedModuleError(ModuleNotFoundError, SlimcompatError):
     """A legacy module slimcompat knows of but does not provide."""
 
 
@@ -78,6 +80,8 @@ class _CompositeModule(types.ModuleType):
                 return value
         try:
             return importlib.import_module(f"{self.__name__}.{attr}")
+        except UnsupportedModuleError:
+            raise
         except ImportError:
             pass
         raise AttributeError(

@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 from typing import Callable, Optional
 
+from slimcompat.runtime import numpy2
 from slimcompat.runtime.aliases import AliasFinder, install_finder
 
 __all__ = ["Repair", "REPAIRS", "apply_all", "status"]
@@ -65,6 +66,10 @@ _MOVED_SYMBOLS = [
     ("tensorflow.python.ops.variables", "VariableV1", "tensorflow.python.ops.variable_v1"),
     ("tensorflow.python.ops.variable_scope", "resource_variables_enabled",
      "tensorflow.python.ops.resource_variables_toggle"),
+    ("tensorflow.python.ops.variable_scope", "enable_resource_variables",
+     "tensorflow.python.ops.resource_variables_toggle"),
+    ("tensorflow.python.ops.variable_scope", "disable_resource_variables",
+     "tensorflow.python.ops.resource_variables_toggle"),
     ("tensorflow.python.ops.array_ops", "stack", "tensorflow.python.ops.array_ops_stack"),
     ("tensorflow.python.ops.array_ops", "unstack", "tensorflow.python.ops.array_ops_stack"),
     ("tensorflow.python.ops.control_flow_ops", "cond", "tensorflow.python.ops.cond"),
@@ -78,6 +83,22 @@ _MOVED_SYMBOLS = [
 _MOVED_SYMBOLS_RENAMED = [
     ("tensorflow.python.ops.variable_scope", "variable", "tensorflow.python.ops.variable_v1", "VariableV1"),
 ]
+
+def _replaced_function(name, modules, replacement, broken, symptom):
+    """Bind `replacement` as `name` in every module of `modules` while `broken()`."""
+
+    def needed():
+        loaded = [m for m in map(_module, modules) if m is not None]
+        return broken() and any(getattr(m, name, None) is not replacement for m in loaded)
+
+    def fix():
+        for module in map(_module, modules):
+            if module is not None:
+                setattr(module, name, replacement)
+
+    return Repair(name=f"{modules[0]}.{name} <- {replacement.__module__}.{name}",
+                  symptom=symptom, needed=needed, fix=fix)
+
 
 _LEGACY_KERAS = "tf_keras.legacy_tf_layers"
 _LEGACY_KERAS_NOW = "tf_keras.src.legacy_tf_layers"
@@ -106,6 +127,11 @@ REPAIRS = [
         needed=_legacy_keras_needed, fix=_legacy_keras_fix),
     *[_moved_symbol(*row) for row in _MOVED_SYMBOLS],
     *[_moved_symbol(*row) for row in _MOVED_SYMBOLS_RENAMED],
+    _replaced_function(
+        "assign_from_checkpoint", ("tf_slim.ops.variables", "tf_slim"), numpy2.assign_from_checkpoint,
+        numpy2.list_of_slices_rejected,
+        "slim.assign_from_checkpoint on partitioned variables: IndexError: only integers, slices "
+        "(`:`), ellipsis (`...`), numpy.newaxis (`None`) and integer or boolean arrays are valid indices"),
 ]
 
 

@@ -1,0 +1,75 @@
+"""The `slimcompat` command: one subcommand per concern, each in its module.
+
+Every subcommand module offers `add_arguments(parser)` and `run(args) -> int`;
+this file only wires them up and turns our errors into one line and exit 2.
+"""
+
+import argparse
+import importlib
+import sys
+
+from slimcompat.errors import SlimcompatError
+
+__all__ = ["main"]
+
+# name: (module, one-line help)
+SUBCOMMANDS = {
+    "demo": ("slimcompat.cli.demo", "run the embedded TF1 example via `run` and via `migrate`, compare logits"),
+    "doctor": ("slimcompat.cli.doctor", "versions, applied repairs, GPU and TF32 state"),
+    "migrate": ("slimcompat.migrate", "rewrite TF1 sources once so they run on TF 2.x with plain python"),
+}
+
+_RUN_USAGE = "usage: slimcompat run SCRIPT [ARGS...] | slimcompat run -m MODULE [ARGS...]"
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="slimcompat",
+        description="Run TF1 slim-style code and its weights on TensorFlow 2.")
+    parser.add_argument("--version", action="version",
+                        version=f"slimcompat {importlib.import_module('slimcompat').__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub.add_parser("run", help="run a TF1-era script (or -m module) unmodified",
+                   usage=_RUN_USAGE, add_help=False)
+    for name, (module, summary) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=summary, description=summary)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def _run_command(argv):
+    """`run` takes the rest of the line verbatim, as `python` does."""
+    from slimcompat.legacy import UnsupportedModuleError, launcher
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_RUN_USAGE)
+        print("Runs the script with `import tensorflow as tf` giving the v1 API in graph mode and "
+              "tensorflow.contrib.{slim,layers,framework,...} served by tf_slim.")
+        return 0 if argv else 2
+    if argv[0] == "-m" and len(argv) < 2:
+        print(_RUN_USAGE, file=sys.stderr)
+        return 2
+    try:
+        if argv[0] == "-m":
+            launcher.run_module(argv[1], argv[2:])
+        else:
+            launcher.run_script(argv[0], argv[1:])
+    except UnsupportedModuleError as exc:
+        print(f"slimcompat: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if argv and argv[0] == "run":
+            return _run_command(argv[1:])
+        args = _parser().parse_args(argv)
+        module = importlib.import_module(SUBCOMMANDS[args.command][0])
+        return module.run(args)
+    except SlimcompatError as exc:
+        print(f"slimcompat: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"slimcompat: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,84 @@
+"""tf_upgrade_v2's change spec, extended with the tensorflow.contrib it lacks.
+
+TFAPIChangeSpec already knows the TF 1 -> 2 renames; it lacks contrib's new
+homes, and for slim's regularizers and initializers it writes Keras 3 objects
+that tf_slim cannot use. This subclass keeps its tables, prunes the entries
+about the contrib modules slimcompat covers (their tf_slim spelling keeps the
+TF1 meaning, so TF's rewrites and "manual edit" warnings no longer apply) and,
+per file, from the preprocess hook: rewrites contrib imports, adds exact
+renames for contrib uses to `symbol_renames`, and adds the lines the file
+needs to run. TF's own visitor then does the rest and logs every change.
+"""
+
+from tensorflow.tools.compatibility import tf_upgrade_v2
+
+from slimcompat.legacy.contrib import COVERED
+from slimcompat.migrate import imports, keras_fixes, prelude, usages
+from slimcompat.migrate.resolve import CONTRIB
+
+__all__ = ["SlimChangeSpec"]
+
+_PRUNED_TABLES = ("function_transformers", "function_warnings", "function_arg_warnings",
+                  "function_keyword_renames", "function_reorders")
+
+
+class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
+    """TFAPIChangeSpec plus tensorflow.contrib -> tf_slim (see the module doc)."""
+
+    def __init__(self, import_rename=False, upgrade_compat_v1_import=False):
+        super().__init__(import_rename=import_rename,
+                         upgrade_compat_v1_import=upgrade_compat_v1_import)
+        self.symbol_renames = dict(self.symbol_renames)
+        self._prune()
+
+    def _prune(self):
+        for table_name in _PRUNED_TABLES:
+            table = getattr(self, table_name)
+            setattr(self, table_name, {key: value for key, value in table.items()
+                                       if not self._covered(key)})
+        self.module_deprecations = {key: value for key, value in self.module_deprecations.items()
+                                    if key != "tf.contrib"}
+
+    def _covered(self, key):
+        """Whether a table key names something in a covered contrib module that
+        TF does not itself rename (TF's own renames keep their companions)."""
+        root, _, rest = key.partition(".")
+        if root == "tf":
+            legacy = "tensorflow." + rest
+        elif root == "slim":
+            legacy = f"{CONTRIB}.slim.{rest}"
+        elif root.startswith("contrib_"):
+            legacy = f"{CONTRIB}.{root[len('contrib_'):]}.{rest}"
+        else:
+            return False
+        parts = legacy.split(".")
+        return (len(parts) > 2 and parts[1] == "contrib" and parts[2] in COVERED
+                and key not in self.symbol_renames)
+
+    def preprocess(self, root_node):
+        root_node, logs, _ = super().preprocess(root_node)
+        logs = list(logs)
+        self._prune()
+        legacy = imports.bindings(root_node)
+        tensorflow_file = any(path.split(".")[0] == "tensorflow"
+                              for path in imports.bindings(root_node, top_level=True).values())
+        logs += imports.rewrite(root_node)
+        modern = imports.bindings(root_node)
+        top_level = imports.bindings(root_node, top_level=True)
+        found = usages.scan(root_node, legacy, modern, top_level, handled=self.symbol_renames)
+        logs += found.logs
+        self.symbol_renames.update(found.renames)
+        needed = set(found.needed)
+        if _uses_tf_slim(modern, needed):
+            roots = [name for name, path in modern.items() if path == "tensorflow"]
+            fixes = keras_fixes.transformers(roots)
+            self.function_transformers.update(fixes)
+            self.function_warnings.update(keras_fixes.warnings(roots))
+            if keras_fixes.calls(root_node, fixes):
+                needed.add("tf_slim")
+        logs += prelude.add(root_node, needed, tensorflow_file)
+        return root_node, logs, [log for log in logs if log[0] != "INFO"]
+
+
+def _uses_tf_slim(modern, needed):
+    return any(path.split(".")[0] == "tf_slim" for path in [*modern.values(), *needed])
