@@ -19,7 +19,7 @@ import types
 
 from slimcompat.errors import SlimcompatError
 
-__all__ = ["AliasFinder", "UnsupportedModuleError", "install_finder", "resolve_prefix"]
+__all__ = ["AliasFinder", "UnsupportedModuleError", "find_spec_or_none", "install_finder", "resolve_prefix"]
 
 
 def resolve_prefix(prefixes, fullname):
@@ -33,6 +33,14 @@ def resolve_prefix(prefixes, fullname):
 
 class UnsupportedModuleError(ModuleNotFoundError, SlimcompatError):
     """A legacy module slimcompat knows of but does not provide."""
+
+
+def find_spec_or_none(name):
+    """importlib.util.find_spec, but None where a parent package fails to import."""
+    try:
+        return importlib.util.find_spec(name)
+    except ImportError:
+        return None
 
 
 class _AliasLoader(importlib.abc.Loader):
@@ -121,20 +129,18 @@ class AliasFinder(importlib.abc.MetaPathFinder):
             sources, note = self.composites[fullname]
             return self._composite_spec(fullname, sources, note)
         modern = resolve_prefix(self.prefixes, fullname)
-        if modern is not None:
-            if importlib.util.find_spec(modern) is None:
-                raise UnsupportedModuleError(
-                    f"{fullname}: no module {modern} to serve it", name=fullname)
+        modern_spec = find_spec_or_none(modern) if modern else None
+        if modern_spec is not None:
             return importlib.machinery.ModuleSpec(
-                fullname, _AliasLoader(modern),
-                is_package=importlib.util.find_spec(modern).submodule_search_locations is not None)
+                fullname, _AliasLoader(modern), is_package=modern_spec.submodule_search_locations is not None)
         if any(key.startswith(fullname + ".") for key in [*self.prefixes, *self.composites]):
             return self._composite_spec(fullname, (), f"Namespace of {fullname}.* modules.")
+        if modern is not None:
+            raise UnsupportedModuleError(f"{fullname}: no module {modern} to serve it", name=fullname)
         for legacy, reason in self.unsupported.items():
             if fullname == legacy or fullname.startswith(legacy + "."):
                 raise UnsupportedModuleError(f"{fullname}: {reason}", name=fullname)
         return None
-
 
     @staticmethod
     def _composite_spec(fullname, sources, note):

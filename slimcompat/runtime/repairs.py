@@ -17,7 +17,7 @@ import importlib.util
 from typing import Callable, Optional
 
 from slimcompat.runtime import numpy2
-from slimcompat.runtime.aliases import AliasFinder, install_finder
+from slimcompat.runtime.aliases import AliasFinder, find_spec_or_none, install_finder
 
 __all__ = ["Repair", "REPAIRS", "apply_all", "status"]
 
@@ -106,14 +106,7 @@ _LEGACY_KERAS_NOW = "tf_keras.src.legacy_tf_layers"
 
 def _legacy_keras_needed():
     return (importlib.util.find_spec("tf_keras") is not None
-            and _find(_LEGACY_KERAS) is None and _find(_LEGACY_KERAS_NOW) is not None)
-
-
-def _find(name):
-    try:
-        return importlib.util.find_spec(name)
-    except ImportError:
-        return None
+            and find_spec_or_none(_LEGACY_KERAS) is None and find_spec_or_none(_LEGACY_KERAS_NOW) is not None)
 
 
 def _legacy_keras_fix():
