@@ -19,6 +19,7 @@ TF1_SCRIPT = textwrap.dedent("""
     import tensorflow.contrib.layers as layers
 
     assert slim is slim2 and not tf.executing_eagerly()
+    assert tf.contrib.slim.nets.resnet_v2.resnet_v2_50 is slim.nets.resnet_v2.resnet_v2_50
     x = tf.placeholder(tf.float32, [None, 32, 32, 3])
     with arg_scope(resnet_v1.resnet_arg_scope()):
         net, end_points = resnet_v1.resnet_v1_50(x, 7, is_training=False)

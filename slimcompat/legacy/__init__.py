@@ -17,7 +17,7 @@ import sys
 
 from slimcompat.legacy import contrib
 from slimcompat.runtime import activate
-from slimcompat.runtime.aliases import AliasFinder, UnsupportedModuleError, install_finder
+from slimcompat.runtime.aliases import AliasFinder, UnsupportedModuleError, install_finder, lazy_submodules
 
 __all__ = ["enable", "contrib_finder", "UnsupportedModuleError"]
 
@@ -38,6 +38,8 @@ def enable(v1=True, graph_mode=True):
     activate()
     install_finder(contrib_finder())
     import tensorflow
+    import tf_slim
+    lazy_submodules(tf_slim)
     if v1:
         from slimcompat.legacy.v1_module import V1Module
         if not isinstance(sys.modules["tensorflow"], V1Module):

@@ -19,7 +19,8 @@ import types
 
 from slimcompat.errors import SlimcompatError
 
-__all__ = ["AliasFinder", "UnsupportedModuleError", "find_spec_or_none", "install_finder", "resolve_prefix"]
+__all__ = ["AliasFinder", "UnsupportedModuleError", "find_spec_or_none", "install_finder", "lazy_submodules",
+           "resolve_prefix"]
 
 
 def resolve_prefix(prefixes, fullname):
@@ -146,6 +147,23 @@ class AliasFinder(importlib.abc.MetaPathFinder):
     def _composite_spec(fullname, sources, note):
         return importlib.machinery.ModuleSpec(
             fullname, _CompositeLoader(sources, note), is_package=True)
+
+
+def lazy_submodules(module):
+    """Let `module.sub` import `module.sub` on first access (PEP 562), as TF1's
+    contrib packages did for their subpackages (`slim.nets.resnet_v2`)."""
+    if "__getattr__" in module.__dict__:
+        return
+
+    def __getattr__(name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return importlib.import_module(f"{module.__name__}.{name}")
+        except ModuleNotFoundError:
+            raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}") from None
+
+    module.__getattr__ = __getattr__
 
 
 def install_finder(finder):
