@@ -28,11 +28,11 @@ def add_arguments(parser):
     parser.add_argument("--workdir", help="keep the migrated copy, logits and checkpoint here")
 
 
-def _run(cmd, label):
+def _run(cmd, label, last_lines=None):
     print(f"$ {label}", flush=True)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    for line in proc.stdout.splitlines():
+    for line in proc.stdout.splitlines()[-last_lines if last_lines else 0:]:
         print(f"  {line}")
     if proc.returncode:
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
@@ -51,7 +51,7 @@ def run(args):
              f"slimcompat run {EXAMPLE.name} (unmodified TF1 source)")
         migrated = work / "migrated"
         _run([sys.executable, "-m", "slimcompat", "migrate", str(EXAMPLE), "--output", str(migrated)],
-             f"slimcompat migrate {EXAMPLE.name} --output {migrated}")
+             f"slimcompat migrate {EXAMPLE.name} --output {migrated}", last_lines=1)
         _run([sys.executable, str(migrated / EXAMPLE.name), *flags, "--num_batches=0",
               f"--restore_checkpoint={ckpt}", f"--save_logits={work / 'migrated.npy'}"],
              f"python migrated/{EXAMPLE.name} (restoring the same weights)")
