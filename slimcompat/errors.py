@@ -1,7 +1,40 @@
-"""The one error base class: the CLI prints any of these as a single line."""
+"""Error types: each message is complete on one line, and the CLI prints it so.
 
-__all__ = ["SlimcompatError"]
+Errors about a file name the file; errors about a tensor or layer name it and
+say what was expected and what was found.
+"""
+
+__all__ = ["SlimcompatError", "WeightsError", "MappingError"]
 
 
 class SlimcompatError(Exception):
     """An error the user can act on; its message is complete on one line."""
+
+
+class WeightsError(SlimcompatError):
+    """A weight file that cannot be read, written or trusted."""
+
+    def __init__(self, path, problem):
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class MappingError(WeightsError):
+    """Two sets of tensors that do not map one-to-one with equal shapes."""
+
+    def __init__(self, where, missing=(), unexpected=(), mismatched=()):
+        self.missing, self.unexpected, self.mismatched = list(missing), list(unexpected), list(mismatched)
+        parts = []
+        for label, items in (("missing", self.missing), ("unexpected", self.unexpected)):
+            if items:
+                parts.append(f"{len(items)} {label} ({_some(items)})")
+        if self.mismatched:
+            shown = [f"{n} expected {tuple(e)} found {tuple(f)}" for n, e, f in self.mismatched]
+            parts.append(f"{len(shown)} with other shapes ({_some(shown)})")
+        super().__init__(where, "tensors do not map: " + "; ".join(parts))
+
+
+def _some(items, limit=4):
+    head = ", ".join(map(str, items[:limit]))
+    return head + (f", ... {len(items) - limit} more" if len(items) > limit else "")

@@ -14,6 +14,9 @@ __all__ = ["main"]
 
 # name: (module, one-line help)
 SUBCOMMANDS = {
+    "convert": ("slimcompat.cli.convert", "convert weights: slim checkpoint, Keras h5, canonical file"),
+    "inspect": ("slimcompat.cli.inspect_file", "kind, architecture, tensor and parameter counts, metadata of a weight file"),
+    "validate": ("slimcompat.cli.validate", "check a canonical weight file against weights/SPEC.md"),
     "demo": ("slimcompat.cli.demo", "run the embedded TF1 example via `run` and via `migrate`, compare logits"),
     "doctor": ("slimcompat.cli.doctor", "versions, applied repairs, GPU and TF32 state"),
     "migrate": ("slimcompat.migrate", "rewrite TF1 sources once so they run on TF 2.x with plain python"),
@@ -70,6 +73,6 @@ def main(argv=None):
     except SlimcompatError as exc:
         print(f"slimcompat: error: {exc}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         print(f"slimcompat: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,71 @@
+"""`slimcompat convert SRC DST`: any supported weight file to any other.
+
+The source is read completely and its name mapping checked before anything is
+written; the destination appears whole or not at all; the source is only read.
+Changes that alter what the weights mean (dropping the background class,
+flipping colour order, re-expressing BatchNorm epsilon) happen only on request.
+"""
+
+import pathlib
+
+from slimcompat.cli.progress import progress_bar
+from slimcompat.errors import SlimcompatError
+from slimcompat.weights import convert, transforms
+from slimcompat.weights.atomic import check_destination
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser):
+    parser.add_argument("src", help="source: canonical .h5, slim checkpoint, or Keras weight file")
+    parser.add_argument("dst", help="destination; its kind from --to or the extension "
+                                    "(.ckpt: slim, .keras/.weights.h5: keras, else canonical)")
+    parser.add_argument("--from", dest="src_kind", choices=convert.KINDS, help="source kind (default: detected)")
+    parser.add_argument("--to", dest="dst_kind", choices=convert.KINDS, help="destination kind")
+    parser.add_argument("--arch", help="architecture, e.g. resnet_v2_50 (default: detected from the names)")
+    parser.add_argument("--ema", action="store_true",
+                        help="slim: take ExponentialMovingAverage shadow values instead of the raw variables")
+    parser.add_argument("--drop-background", action="store_true",
+                        help="1001-class weights with background at 0 -> 1000 classes")
+    parser.add_argument("--keep-background", action="store_true",
+                        help="write 1001-class weights to Keras as they are")
+    parser.add_argument("--flip-color", action="store_true",
+                        help="reverse the first conv's input channels (RGB <-> BGR)")
+    parser.add_argument("--bn-epsilon", type=float,
+                        help="re-express BatchNorm for this epsilon (folds the difference into moving_variance)")
+    parser.add_argument("--slim-format", choices=("V1", "V2"), default="V2", help="slim checkpoint format")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing destination")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+
+
+def _check_background(weights, dst_kind, args):
+    if args.drop_background and args.keep_background:
+        raise SlimcompatError("--drop-background and --keep-background exclude each other")
+    if (dst_kind == "keras" and weights.meta.background_class
+            and not (args.drop_background or args.keep_background)):
+        raise SlimcompatError(
+            f"{args.src}: {weights.meta.architecture} weights have {weights.meta.num_classes} classes with "
+            f"background at index 0; Keras ImageNet models have 1000: pass --drop-background, or "
+            f"--keep-background for a {weights.meta.num_classes}-class Keras model")
+
+
+def run(args):
+    src, dst = pathlib.Path(args.src), pathlib.Path(args.dst)
+    dst_kind = convert.kind_for_destination(dst, args.dst_kind)
+    check_destination(dst, args.force)
+    with progress_bar(f"read {src.name}", quiet=args.quiet) as step:
+        weights = convert.load(src, args.src_kind, arch=args.arch, use_ema=args.ema, progress=step)
+    _check_background(weights, dst_kind, args)
+    if args.drop_background:
+        weights = transforms.drop_background(weights)
+    if args.flip_color:
+        weights = transforms.flip_color(weights)
+    if args.bn_epsilon is not None:
+        weights = transforms.set_bn_epsilon(weights, args.bn_epsilon)
+    total = sum(t.nbytes for t in weights.tensors.values())
+    with progress_bar(f"write {dst.name}", total=total, quiet=args.quiet) as step:
+        convert.save(dst, weights, dst_kind, overwrite=args.force, progress=step, slim_version=args.slim_format)
+    if not args.quiet:
+        print(f"{src} -> {dst} ({dst_kind}): {weights.meta.architecture}, {len(weights.tensors)} tensors, "
+              f"{weights.parameter_count:,} parameters")
+    return 0

@@ -1,0 +1,72 @@
+"""`slimcompat inspect FILE`: what a weight file holds, in well under a second.
+
+Canonical and Keras h5 files are read with h5py alone (TensorFlow is not
+imported); slim checkpoints need TensorFlow's checkpoint reader.
+"""
+
+import json
+
+import numpy as np
+
+from slimcompat.nets.arch import STRIDE_PLACEMENTS
+from slimcompat.weights import canonical, convert
+from slimcompat.weights.metadata import STEM_POOLS
+
+__all__ = ["add_arguments", "run", "describe"]
+
+
+def add_arguments(parser):
+    parser.add_argument("file", help="canonical .h5, slim checkpoint (prefix, file or folder), or Keras weight file")
+    parser.add_argument("--from", dest="kind", choices=convert.KINDS, help="the file's kind (default: detected)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def describe(path, kind=None):
+    """{kind, architecture, tensors, parameters, bytes, metadata...} of a weight file."""
+    kind = kind or convert.detect(path)
+    if kind == "canonical":
+        meta, shapes, _ = canonical.read_header(path)
+        count = len(shapes)
+        params = int(sum(int(np.prod(s)) for s, _ in shapes.values()))
+        nbytes = int(sum(int(np.prod(s)) * np.dtype(d).itemsize for s, d in shapes.values()))
+        detail = f"format {canonical.VERSION}"
+    else:
+        weights = convert.load(path, kind)
+        meta, count, params = weights.meta, len(weights.tensors), weights.parameter_count
+        nbytes = int(sum(t.nbytes for t in weights.tensors.values()))
+        detail = meta.source_kind
+    return {"file": str(path), "kind": kind, "detail": detail, "architecture": meta.architecture,
+            "tensors": count, "parameters": params, "bytes": nbytes, "num_classes": meta.num_classes,
+            "background_class": meta.background_class, "bn_epsilon": meta.bn_epsilon,
+            "stride_placement": meta.stride_placement, "stem_pool": meta.stem_pool,
+            "conv_bias": meta.conv_bias,
+            "input": {"color": meta.input.color, "mean": list(meta.input.mean), "std": list(meta.input.std)},
+            "source_kind": meta.source_kind, "source_file": meta.source_file,
+            "source_sha256": meta.source_sha256}
+
+
+def run(args):
+    info = describe(args.file, args.kind)
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    classes = ("none (headless)" if not info["num_classes"] else
+               f"{info['num_classes']}" + (" (index 0 = background)" if info["background_class"] else ""))
+    rows = [
+        ("file", info["file"]),
+        ("kind", f"{info['kind']} ({info['detail']})"),
+        ("architecture", info["architecture"]),
+        ("tensors", info["tensors"]),
+        ("parameters", f"{info['parameters']:,} ({info['bytes'] / 2**20:.1f} MiB)"),
+        ("classes", classes),
+        ("bn epsilon", f"{info['bn_epsilon']:g}"),
+        ("strides", f"{info['stride_placement']}: {STRIDE_PLACEMENTS[info['stride_placement']]}"),
+        ("stem pool", f"{info['stem_pool']}: {STEM_POOLS[info['stem_pool']]}"),
+        ("conv bias", "yes" if info["conv_bias"] else "no"),
+        ("input", f"{info['input']['color']}, (pixel - {info['input']['mean']}) / {info['input']['std']}"),
+    ]
+    if info["source_kind"] and info["kind"] == "canonical":
+        rows.append(("source", f"{info['source_kind']} {info['source_file']} sha256 {info['source_sha256'][:16]}..."))
+    for key, value in rows:
+        print(f"{key:<13} {value}")
+    return 0

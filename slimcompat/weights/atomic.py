@@ -1,0 +1,40 @@
+"""Write a file completely or not at all: a temporary file beside it, then rename."""
+
+import contextlib
+import os
+import pathlib
+import tempfile
+
+from slimcompat.errors import WeightsError
+
+__all__ = ["atomic_output", "check_destination"]
+
+
+def check_destination(path, overwrite=False):
+    """Raise WeightsError unless `path` may be written."""
+    path = pathlib.Path(path)
+    if path.exists() and not overwrite:
+        raise WeightsError(path, "already exists (use --force to overwrite)")
+    if not path.parent.is_dir():
+        raise WeightsError(path, f"cannot write: folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise WeightsError(path, f"cannot write: folder {path.parent} is not writable")
+
+
+@contextlib.contextmanager
+def atomic_output(path, overwrite=False):
+    """Yield a temporary path in `path`'s folder; rename it to `path` on success.
+
+    On any exception the temporary file is removed and `path` is untouched.
+    """
+    path = pathlib.Path(path)
+    check_destination(path, overwrite)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    tmp = pathlib.Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

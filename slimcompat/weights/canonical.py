@@ -1,0 +1,168 @@
+"""The canonical weight file: read, write, validate (spec: weights/SPEC.md).
+
+One HDF5 file per model: root attributes carry the format tag, its version and
+the Metadata; group `tensors/` holds one float dataset per canonical tensor
+name (`tensors/stage1/unit1/conv1/kernel`), each with its `source_name`.
+Every read validates the whole file before returning anything (format,
+version, metadata, exact tensor set and shapes for the architecture, dtype,
+finite values), so a malformed file fails at the door, never inside a model.
+Reading needs h5py and numpy only, not TensorFlow.
+"""
+
+import dataclasses
+import hashlib
+import pathlib
+from typing import Dict
+
+import numpy as np
+
+from slimcompat.errors import SlimcompatError, WeightsError
+from slimcompat.weights.atomic import atomic_output
+from slimcompat.weights.mapping import check_mapping
+from slimcompat.weights.metadata import Metadata
+
+__all__ = ["FORMAT", "VERSION", "Weights", "write", "read", "read_header", "is_canonical", "sha256"]
+
+FORMAT = "slimcompat-canonical"
+VERSION = 1
+_TENSORS = "tensors"
+_FLOATS = (np.float16, np.float32, np.float64)
+
+
+@dataclasses.dataclass
+class Weights:
+    """Canonical tensors of one model, its metadata, and each tensor's source name."""
+
+    tensors: Dict[str, np.ndarray]
+    meta: Metadata
+    sources: Dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def validate(self, where="<weights>"):
+        """Raise WeightsError/MappingError unless the tensors fit the metadata exactly."""
+        expected = self.meta.arch.tensors(self.meta.num_classes)
+        check_mapping(expected, {n: np.shape(t) for n, t in self.tensors.items()}, where)
+        for name, value in self.tensors.items():
+            if value.dtype.type not in _FLOATS:
+                raise WeightsError(where, f"tensor {name}: expected a float dtype, found {value.dtype}")
+            if not np.isfinite(value).all():
+                bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+                raise WeightsError(where, f"tensor {name}: {bad} NaN or Inf values")
+        return self
+
+    @property
+    def parameter_count(self):
+        return int(sum(np.size(t) for t in self.tensors.values()))
+
+
+def sha256(path, chunk=1 << 22):
+    """Hex sha256 of a file (recorded as the source's identity)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _h5py():
+    import h5py
+    return h5py
+
+
+def is_canonical(path):
+    """Whether `path` is an HDF5 file carrying the canonical format tag."""
+    h5py = _h5py()
+    try:
+        with h5py.File(path, "r") as f:
+            return _attr(f.attrs.get("format")) == FORMAT
+    except OSError:
+        return False
+
+
+def _attr(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def write(path, weights: Weights, overwrite=False, progress=None):
+    """Validate `weights`, then write them to `path` atomically.
+
+    progress: optional callable(n_bytes) called after each tensor.
+    """
+    weights.validate(str(path))
+    h5py = _h5py()
+    with atomic_output(path, overwrite) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = VERSION
+            for key, value in weights.meta.to_attrs().items():
+                f.attrs[key] = value
+            group = f.create_group(_TENSORS)
+            for name in weights.meta.arch.tensors(weights.meta.num_classes):
+                value = weights.tensors[name]
+                dataset = group.create_dataset(name, data=value)
+                dataset.attrs["source_name"] = weights.sources.get(name, "")
+                if progress:
+                    progress(value.nbytes)
+    return pathlib.Path(path)
+
+
+def _open(path):
+    h5py = _h5py()
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise WeightsError(path, "no such file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise WeightsError(path, f"not a readable HDF5 file ({str(exc).split('(')[0].strip()})") from None
+
+
+def _header(f, path):
+    if _attr(f.attrs.get("format")) != FORMAT:
+        raise WeightsError(path, f"not a canonical weight file (format attribute {_attr(f.attrs.get('format'))!r}, "
+                                 f"expected {FORMAT!r})")
+    version = f.attrs.get("format_version")
+    if version is None or int(version) > VERSION or int(version) < 1:
+        shown = version.item() if hasattr(version, "item") else version
+        raise WeightsError(path, f"format_version {shown!r} is not supported (this slimcompat reads 1..{VERSION})")
+    try:
+        meta = Metadata.from_attrs(dict(f.attrs))
+    except SlimcompatError as exc:
+        raise WeightsError(path, f"bad metadata: {exc}") from None
+    if _TENSORS not in f:
+        raise WeightsError(path, f"no '{_TENSORS}' group")
+    return meta
+
+
+def _datasets(f):
+    out = {}
+    f[_TENSORS].visititems(lambda name, obj: out.__setitem__(name, obj) if hasattr(obj, "shape") else None)
+    return out
+
+
+def read_header(path):
+    """(Metadata, {name: (shape, dtype)}, {name: source name}) without reading tensor data."""
+    with _open(path) as f:
+        meta = _header(f, path)
+        datasets = _datasets(f)
+        return (meta, {n: (d.shape, d.dtype) for n, d in datasets.items()},
+                {n: _attr(d.attrs.get("source_name", "")) for n, d in datasets.items()})
+
+
+def read(path, progress=None) -> Weights:
+    """Read and fully validate a canonical file; raises WeightsError/MappingError."""
+    with _open(path) as f:
+        meta = _header(f, path)
+        datasets = _datasets(f)
+        expected = meta.arch.tensors(meta.num_classes)
+        check_mapping(expected, {n: d.shape for n, d in datasets.items()}, str(path))
+        tensors, sources = {}, {}
+        for name in expected:
+            dataset = datasets[name]
+            try:
+                tensors[name] = dataset[()]
+            except OSError as exc:
+                raise WeightsError(path, f"tensor {name}: unreadable data ({exc})") from None
+            sources[name] = _attr(dataset.attrs.get("source_name", ""))
+            if progress:
+                progress(tensors[name].nbytes)
+    return Weights(tensors, meta, sources).validate(str(path))

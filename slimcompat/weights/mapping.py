@@ -1,0 +1,18 @@
+"""The all-or-nothing check every load goes through before its first assignment."""
+
+from slimcompat.errors import MappingError
+
+__all__ = ["check_mapping"]
+
+
+def check_mapping(expected, found, where):
+    """Raise MappingError unless `found` has exactly `expected`'s names and shapes.
+
+    expected, found: {name: shape}. `where` names the file or model, for the message.
+    """
+    missing = [n for n in expected if n not in found]
+    unexpected = [n for n in found if n not in expected]
+    mismatched = [(n, tuple(expected[n]), tuple(found[n])) for n in expected
+                  if n in found and tuple(expected[n]) != tuple(found[n])]
+    if missing or unexpected or mismatched:
+        raise MappingError(where, missing, unexpected, mismatched)
