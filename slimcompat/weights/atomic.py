@@ -22,14 +22,17 @@ def check_destination(path, overwrite=False):
 
 
 @contextlib.contextmanager
-def atomic_output(path, overwrite=False):
+def atomic_output(path, overwrite=False, keep_suffix=False):
     """Yield a temporary path in `path`'s folder; rename it to `path` on success.
 
     On any exception the temporary file is removed and `path` is untouched.
+    keep_suffix: end the temporary name like `path` (`.keras`, `.weights.h5`),
+    for writers that insist on an extension.
     """
     path = pathlib.Path(path)
     check_destination(path, overwrite)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    suffix = ".partial" + ("".join(path.suffixes) if keep_suffix else "")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = pathlib.Path(tmp)
     try:

@@ -1,0 +1,481 @@
+"""TF1 slim ResNet checkpoints (V1 and V2) <-> canonical Weights.
+
+A slim checkpoint is what `tf.compat.v1.train.Saver` wrote for a graph built
+by `tf_slim.nets.resnet_v1` / `resnet_v2`: one tensor per model variable,
+named `resnet_v2_50/block1/unit_1/bottleneck_v2/conv1/weights`, often beside
+training state (global_step, optimizer slots, moving-average shadows). It can
+be given as a prefix (V2: `prefix.index` + `prefix.data-*`), a single V1 file
+(the released slim tarballs, e.g. `resnet_v2_50.ckpt`), or a folder with a
+`checkpoint` state file.
+
+Reading uses TensorFlow's own reader (`tf.train.load_checkpoint`), so both
+formats, partitioned variables and checksums are handled as TensorFlow
+handles them; values are copied bit for bit. Writing builds a graph of bare
+variables named as slim names them and saves it with `Saver`, so the result
+restores into the real slim graph. Finding a checkpoint on disk needs no
+TensorFlow; reading and writing import it.
+"""
+
+import os
+import pathlib
+import re
+import shutil
+import tempfile
+
+from slimcompat.errors import SlimcompatError, WeightsError
+from slimcompat.nets.arch import ResNet, architecture
+from slimcompat.weights import canonical
+from slimcompat.weights.atomic import check_destination
+from slimcompat.weights.mapping import check_mapping
+from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
+from slimcompat.weights.names import scheme
+
+__all__ = ["is_slim_checkpoint", "read", "write", "VERSIONS", "EMA_SUFFIX"]
+
+VERSIONS = ("V1", "V2")
+EMA_SUFFIX = "/ExponentialMovingAverage"
+# Footer magic of the SSTable that holds a V1 checkpoint and a V2 index (little-endian).
+_TABLE_MAGIC = (0xdb4775248b80fb57).to_bytes(8, "little")
+_TABLE_FOOTER = 48
+_DATA_SHARD = re.compile(r"\.data-\d{5}-of-\d{5}\Z")
+_SCOPE = re.compile(r"resnet_v[12]_\d+\Z")
+_ADAM_POWERS = re.compile(r"beta[12]_power(_\d+)?\Z")
+_STATE_FILE = "checkpoint"
+_STATE_ENTRY = re.compile(r'^\s*model_checkpoint_path\s*:\s*"((?:[^"\\]|\\.)*)"', re.M)
+_TMP_NAME = "ckpt"
+_BATCH_BYTES = 64 << 20
+
+
+# ---------------------------------------------------------------- locating
+
+def is_slim_checkpoint(path) -> bool:
+    """Whether `path` looks like a TF checkpoint: a V2 prefix, a V1 file, or a folder with a state file.
+
+    Decided from file names and the table magic alone, without TensorFlow. A
+    folder with a `checkpoint` state file counts even if the state names a
+    missing checkpoint, so that `read` can say precisely what is wrong.
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        return (path / _STATE_FILE).is_file()
+    try:
+        _locate_prefix(path)
+    except WeightsError:
+        return False
+    return True
+
+
+def _has_table_magic(path):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() < _TABLE_FOOTER:
+                return False
+            f.seek(-len(_TABLE_MAGIC), os.SEEK_END)
+            return f.read(len(_TABLE_MAGIC)) == _TABLE_MAGIC
+    except OSError:
+        return False
+
+
+def _index(prefix):
+    return pathlib.Path(f"{prefix}.index")
+
+
+def _data_files(prefix):
+    prefix = pathlib.Path(prefix)
+    if not prefix.parent.is_dir():
+        return []
+    head = prefix.name + ".data-"
+    return sorted(p for p in prefix.parent.iterdir()
+                  if p.name.startswith(head) and _DATA_SHARD.search(p.name[len(prefix.name):]))
+
+
+def _strip_member_suffix(path):
+    """`x.ckpt.index` or `x.ckpt.data-00000-of-00001` -> `x.ckpt` when that is a V2 prefix.
+
+    TensorFlow would read such a member file as an (empty) V1 checkpoint.
+    """
+    name = path.name
+    shard = _DATA_SHARD.search(name)
+    suffix = ".index" if name.endswith(".index") else shard.group(0) if shard else None
+    if suffix and _index(path.with_name(name[:-len(suffix)])).is_file():
+        return path.with_name(name[:-len(suffix)])
+    return path
+
+
+def _locate_prefix(path):
+    """(prefix, 'V1' or 'V2', files holding it) of a checkpoint prefix or V1 file; WeightsError otherwise."""
+    prefix = _strip_member_suffix(pathlib.Path(path))
+    if _index(prefix).is_file():
+        if not _has_table_magic(_index(prefix)):
+            raise WeightsError(_index(prefix), "is not a TF checkpoint index (no table magic)")
+        return prefix, "V2", [_index(prefix), *_data_files(prefix)]
+    if prefix.is_file():
+        if not _has_table_magic(prefix):
+            raise WeightsError(prefix, "not a TF checkpoint (neither a V1 checkpoint file nor a V2 prefix)")
+        return prefix, "V1", [prefix]
+    if prefix.is_dir():
+        raise WeightsError(prefix, f"is a folder without a `{_STATE_FILE}` state file")
+    raise WeightsError(prefix, "no such checkpoint (no file, and no .index file for a V2 prefix)")
+
+
+def _state_target(folder):
+    """The checkpoint a folder's `checkpoint` state file names.
+
+    Relative paths are taken from the folder (as TensorFlow does). An absolute
+    path that does not exist, as in a folder copied from another machine, falls
+    back to its base name inside the folder.
+    """
+    state = folder / _STATE_FILE
+    try:
+        text = state.read_text(errors="replace")
+    except OSError as exc:
+        raise WeightsError(state, f"unreadable checkpoint state file ({exc.strerror})") from None
+    match = _STATE_ENTRY.search(text)
+    if not match:
+        raise WeightsError(state, "checkpoint state file names no model_checkpoint_path")
+    named = pathlib.Path(re.sub(r"\\(.)", r"\1", match.group(1)))
+    target = named if named.is_absolute() else folder / named
+    if not (_index(target).is_file() or target.is_file()) and (folder / named.name) != target:
+        target = folder / named.name
+    return target
+
+
+def _locate(path):
+    """(prefix, version, files) for any accepted form of `path`; WeightsError naming what is wrong."""
+    prefix, version, files = _locate_any(pathlib.Path(path))
+    if version == "V2" and len(files) < 2:
+        raise WeightsError(prefix, f"has an index but no data file ({prefix.name}.data-00000-of-00001)")
+    return prefix, version, files
+
+
+def _locate_any(path):
+    if path.is_dir():
+        if not (path / _STATE_FILE).is_file():
+            raise WeightsError(path, f"is a folder without a `{_STATE_FILE}` state file")
+        target = _state_target(path)
+        try:
+            return _locate_prefix(target)
+        except WeightsError as exc:
+            raise WeightsError(path, f"its `{_STATE_FILE}` file names {target.name}, which is unusable: "
+                                     f"{exc.problem}") from None
+    return _locate_prefix(path)
+
+
+def _sha256_of(files):
+    """Hex sha256 of `files` concatenated in name order (one file: that file's sha256)."""
+    import hashlib
+    digest = hashlib.sha256()
+    for path in sorted(files, key=lambda p: p.name):
+        with open(path, "rb") as f:
+            while block := f.read(1 << 22):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- reading
+
+def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
+    """Canonical Weights of the slim ResNet in the checkpoint at `path`.
+
+    arch: 'resnet_v2_50' (or a ResNet) to skip detection, or to pick one model
+      in a checkpoint holding several (the others' variables are then ignored).
+    use_ema: take every value from its `<variable>/ExponentialMovingAverage`
+      shadow, as slim's evaluation scripts restore them; a missing shadow is an
+      error, never a silent fallback to the raw value.
+    progress: optional callable(n_bytes) called after each tensor.
+
+    Training state is ignored: global_step, Adam's beta1_power/beta2_power, and
+    any variable named `<another variable>/<name>` (optimizer slots such as
+    `.../weights/Momentum`, moving-average shadows, zero-debias accumulators):
+    TensorFlow names slots and shadows that way, and a model variable never is.
+    Everything else must be a variable of the model, and the model complete,
+    with slim's shapes; this is checked before any tensor is read.
+
+    Metadata comes from SOURCE_CONVENTIONS['slim:<family>']; num_classes from
+    the logits (None when there are none: a headless model). background_class is
+    set for resnet_v2 with 1001 classes only: the released slim resnet_v2
+    checkpoints were trained with a background class at index 0, the resnet_v1
+    ones with the 1000 ImageNet classes. source_sha256 is the sha256 of the
+    checkpoint's files concatenated in name order (V1: the one file; V2:
+    `prefix.data-*` then `prefix.index`).
+    """
+    prefix, version, files = _locate(path)
+    where = str(prefix)
+    reader = _open_reader(prefix)
+    shapes = _variable_shapes(reader, where)
+    model = _model_names(shapes)
+    arch = _choose_arch(model, arch, where)
+    model = [n for n in model if _scope_of(n) in (None, arch.name)]
+    bound = scheme("slim", arch)
+    num_classes = _num_classes(shapes, bound, model)
+    expected = {bound.tensor(c): _slim_shape(c, s) for c, s in arch.tensors(num_classes).items()}
+    check_mapping(expected, {n: tuple(shapes[n]) for n in model}, where)
+    origin = _ema_sources(expected, shapes, where) if use_ema else {n: n for n in expected}
+    tensors, sources = {}, {}
+    for name, shape in arch.tensors(num_classes).items():
+        source = origin[bound.tensor(name)]
+        tensors[name] = _get_tensor(reader, source, where).reshape(shape)
+        sources[name] = source
+        if progress:
+            progress(tensors[name].nbytes)
+    meta = _metadata(arch, num_classes, version, prefix, files)
+    return canonical.Weights(tensors, meta, sources).validate(where)
+
+
+def _open_reader(prefix):
+    import tensorflow as tf
+    try:
+        return tf.train.load_checkpoint(str(prefix))
+    except Exception as exc:  # TensorFlow raises several types (OpError, ValueError, ...)
+        raise WeightsError(prefix, f"not a readable TF checkpoint ({_first_line(exc)})") from None
+
+
+def _variable_shapes(reader, where):
+    try:
+        shapes = {n: tuple(s) for n, s in reader.get_variable_to_shape_map().items()}
+    except Exception as exc:
+        raise WeightsError(where, f"unreadable checkpoint index ({_first_line(exc)})") from None
+    if not shapes:
+        raise WeightsError(where, "the checkpoint holds no variables (is this the .index file of a V2 "
+                                  "checkpoint? pass its prefix)")
+    return shapes
+
+
+def _get_tensor(reader, name, where):
+    try:
+        return reader.get_tensor(name)
+    except Exception as exc:
+        raise WeightsError(where, f"tensor {name}: unreadable data ({_first_line(exc)}); "
+                                  f"the data file is truncated or corrupt") from None
+
+
+def _first_line(exc):
+    text = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+def _is_training_state(name, names):
+    leaf = name.rpartition("/")[2]
+    if leaf == "global_step" or _ADAM_POWERS.match(leaf):
+        return True
+    parent = name.rpartition("/")[0]
+    return parent in names
+
+
+def _model_names(shapes):
+    """Checkpoint variables that are not training state (see `read`)."""
+    return [n for n in shapes if not _is_training_state(n, shapes)]
+
+
+def _scope_of(name):
+    head = name.split("/", 1)[0]
+    return head if _SCOPE.match(head) else None
+
+
+def _choose_arch(names, arch, where):
+    """The ResNet of `arch` (a name or ResNet), else the one slim scope among `names`."""
+    if arch is not None:
+        name = arch.name if isinstance(arch, ResNet) else str(arch)
+        chosen = _architecture(name, where)
+        if not any(_scope_of(n) == chosen.name for n in names):
+            found = sorted({s for s in map(_scope_of, names) if s})
+            raise WeightsError(where, f"no {chosen.name} variables in the checkpoint (its ResNet scopes: "
+                                      f"{', '.join(found) or 'none'})")
+        return chosen
+    scopes = sorted({s for s in map(_scope_of, names) if s})
+    if not scopes:
+        sample = ", ".join(sorted(names)[:3])
+        raise WeightsError(where, f"no slim ResNet variables (no resnet_v1_<depth> or resnet_v2_<depth> "
+                                  f"scope; found {sample})")
+    if len(scopes) > 1:
+        raise WeightsError(where, f"variables of several ResNets ({', '.join(scopes)}); pass arch to choose one")
+    return _architecture(scopes[0], where)
+
+
+def _architecture(name, where):
+    try:
+        return architecture(name)
+    except ValueError as exc:
+        raise WeightsError(where, str(exc)) from None
+
+
+def _slim_shape(canonical_name, shape):
+    """Slim stores the classifier as a 1x1 conv: [1, 1, features, classes]."""
+    return (1, 1, *shape) if canonical_name == "logits/kernel" else tuple(shape)
+
+
+def _num_classes(shapes, bound, model):
+    """Classes from the logits weights (or biases); None without logits (headless)."""
+    for canonical_name in ("logits/kernel", "logits/bias"):
+        name = bound.tensor(canonical_name)
+        if name in model and shapes[name] and shapes[name][-1] > 0:
+            return int(shapes[name][-1])
+    return None
+
+
+def _ema_sources(expected, shapes, where):
+    """{model variable: its ExponentialMovingAverage shadow}; WeightsError if any is missing or misshapen."""
+    missing = [n for n in expected if n + EMA_SUFFIX not in shapes]
+    if missing:
+        shown = ", ".join(missing[:3]) + (f", ... {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise WeightsError(where, f"use_ema: {len(missing)} of {len(expected)} variables have no "
+                                  f"{EMA_SUFFIX.lstrip('/')} shadow ({shown})")
+    for name in expected:
+        if tuple(shapes[name + EMA_SUFFIX]) != tuple(shapes[name]):
+            raise WeightsError(where, f"tensor {name}{EMA_SUFFIX}: shape {tuple(shapes[name + EMA_SUFFIX])} "
+                                      f"differs from its variable's {tuple(shapes[name])}")
+    return {n: n + EMA_SUFFIX for n in expected}
+
+
+def _metadata(arch, num_classes, version, prefix, files):
+    convention = SOURCE_CONVENTIONS[f"slim:{arch.family}"]
+    background = arch.family == "resnet_v2" and num_classes == 1001
+    return Metadata(arch.name, **{**convention, "num_classes": num_classes, "background_class": background,
+                                  "source_kind": f"slim-checkpoint-{version.lower()}",
+                                  "source_file": prefix.name, "source_sha256": _sha256_of(files)})
+
+
+# ---------------------------------------------------------------- writing
+
+def write(path, weights: canonical.Weights, overwrite=False, version="V2", progress=None):
+    """Write `weights` as a slim checkpoint at prefix `path`, atomically; returns the path.
+
+    The result restores with `tf.compat.v1.train.Saver` into the graph that
+    tf_slim.nets.resnet_v1/resnet_v2 build under their resnet_arg_scope. Only
+    weights that compute the same function in that graph are accepted: stride on
+    the 3x3 conv of a stage's last unit, and no conv biases (slim convs followed
+    by BatchNorm have none). A checkpoint cannot record the other metadata
+    (epsilon, stem pool, input convention); they are slim's by construction.
+
+    version: 'V2' writes `path.index` and `path.data-00000-of-00001`, 'V1' the
+    single file `path` (the format of the released slim tarballs).
+    The checkpoint is saved into a temporary folder beside `path` and its files
+    renamed into place; a failure leaves nothing behind. An existing checkpoint
+    at `path` (any format) is refused unless overwrite=True, and then replaced.
+    progress: optional callable(n_bytes) called after each tensor.
+    """
+    path = pathlib.Path(path)
+    if version not in VERSIONS:
+        raise SlimcompatError(f"slim checkpoint version must be one of {', '.join(VERSIONS)}, found {version!r}")
+    _check_slim_computes(weights, path)
+    weights.validate(str(path))
+    _check_slim_destination(path, overwrite)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        _save(tmp / _TMP_NAME, weights, version, progress)
+        _install(tmp / _TMP_NAME, path, version)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def _check_slim_computes(weights, path):
+    """Refuse weights that would load into a slim graph and compute something else."""
+    meta = weights.meta
+    if meta.stride_placement != "last_unit_3x3":
+        raise WeightsError(path, f"{meta.architecture} weights with stride_placement {meta.stride_placement!r} "
+                                 f"(e.g. Keras/Caffe ResNet50) would load into slim's graph, which strides in "
+                                 f"the 3x3 conv of a stage's last unit, and compute something else; refusing")
+    if meta.conv_bias:
+        raise WeightsError(path, f"{meta.architecture} weights have a bias on every conv (conv_bias); slim "
+                                 f"{meta.arch.family} convs before a BatchNorm have none; refusing")
+
+
+def _existing(path):
+    """Files at `path` that belong to a checkpoint there (V1 file, V2 index and data shards)."""
+    found = [p for p in (path, _index(path)) if p.is_file()]
+    return found + _data_files(path)
+
+
+def _check_slim_destination(path, overwrite):
+    if path.is_dir():
+        raise WeightsError(path, "is a folder; give a checkpoint prefix such as folder/model.ckpt")
+    existing = _existing(path)
+    if existing and not overwrite:
+        names = ", ".join(p.name for p in existing)
+        raise WeightsError(path, f"already exists ({names}) (use --force to overwrite)")
+    check_destination(path, overwrite=True)
+
+
+def _save(prefix, weights, version, progress):
+    """Saver-written checkpoint of `weights` at `prefix`, values fed, never embedded in the graph."""
+    import tensorflow as tf
+    v1 = tf.compat.v1
+    meta = weights.meta
+    bound = scheme("slim", meta.arch)
+    graph = tf.Graph()
+    with graph.as_default():
+        slots = []
+        for name in meta.arch.tensors(meta.num_classes):
+            value = weights.tensors[name]
+            value = value.reshape(_slim_shape(name, value.shape))
+            feed = v1.placeholder(tf.as_dtype(value.dtype), value.shape)
+            # Ref variables: half the graph ops of resource variables; Saver writes the same bytes.
+            variable = v1.Variable(feed, name=bound.tensor(name), trainable=False, use_resource=False)
+            slots.append((bound.tensor(name), variable, feed, value))
+        saver = v1.train.Saver({n: v for n, v, _, _ in slots}, sharded=False, max_to_keep=None,
+                               write_version=getattr(v1.train.SaverDef, version))
+        with v1.Session(graph=graph) as session:
+            for batch in _batches(slots):
+                session.run([v.initializer for _, v, _, _ in batch], {f: x for _, _, f, x in batch})
+                for *_, value in batch:
+                    if progress:
+                        progress(value.nbytes)
+            saver.save(session, str(prefix), write_meta_graph=False, write_state=False)
+
+
+def _batches(slots, limit=_BATCH_BYTES):
+    """Consecutive runs of `slots` of about `limit` bytes: one session.run each.
+
+    A run costs a fixed ~20 ms whatever it feeds, so one per tensor would
+    dominate; a few large ones keep progress moving.
+    """
+    batch, size = [], 0
+    for slot in slots:
+        batch.append(slot)
+        size += slot[3].nbytes
+        if size >= limit:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _produced(tmp_prefix, version):
+    """[(temporary file, suffix after the prefix)] that Saver wrote, data before index."""
+    if version == "V1":
+        pairs = [(tmp_prefix, "")]
+    else:
+        pairs = [(p, p.name[len(tmp_prefix.name):]) for p in _data_files(tmp_prefix)]
+        pairs.append((_index(tmp_prefix), ".index"))
+    missing = [str(p) for p, _ in pairs if not p.is_file()]
+    if missing or (version == "V2" and len(pairs) < 2):
+        raise WeightsError(tmp_prefix, f"Saver did not produce the expected files (missing {missing or 'data'})")
+    return pairs
+
+
+def _install(tmp_prefix, path, version):
+    """Rename the new files into place, then remove what remains of an old checkpoint at `path`.
+
+    A V2 index is placed last, and an old one removed first, so no reader ever
+    pairs an old index with new data.
+    """
+    produced = _produced(tmp_prefix, version)
+    old = _existing(path)
+    if version == "V2" and _index(path) in old:
+        _index(path).unlink()
+    placed = []
+    try:
+        for source, suffix in produced:
+            target = pathlib.Path(f"{path}{suffix}")
+            os.replace(source, target)
+            placed.append(target)
+    except BaseException:
+        for target in placed:
+            target.unlink(missing_ok=True)
+        raise
+    stale = sorted((p for p in old if p not in placed), key=lambda p: p.name != f"{path.name}.index")
+    for p in stale:
+        p.unlink(missing_ok=True)
