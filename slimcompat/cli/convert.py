@@ -52,7 +52,11 @@ def _check_background(weights, dst_kind, args):
 def run(args):
     src, dst = pathlib.Path(args.src), pathlib.Path(args.dst)
     dst_kind = convert.kind_for_destination(dst, args.dst_kind)
-    check_destination(dst, args.force)
+    if dst_kind == "slim":
+        from slimcompat.weights.slim_checkpoint import check_prefix
+        check_prefix(dst, args.force)
+    else:
+        check_destination(dst, args.force)
     with progress_bar(f"read {src.name}", quiet=args.quiet) as step:
         weights = convert.load(src, args.src_kind, arch=args.arch, use_ema=args.ema, progress=step)
     _check_background(weights, dst_kind, args)

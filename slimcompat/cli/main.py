@@ -62,8 +62,19 @@ def _run_command(argv):
     return 0
 
 
+def _one_line_warnings():
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"slimcompat: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    if not (argv and argv[0] == "run"):
+        _one_line_warnings()
     try:
         if argv and argv[0] == "run":
             return _run_command(argv[1:])

@@ -21,6 +21,7 @@ import pathlib
 import re
 import shutil
 import tempfile
+import warnings
 
 from slimcompat.errors import SlimcompatError, WeightsError
 from slimcompat.nets.arch import ResNet, architecture
@@ -30,7 +31,7 @@ from slimcompat.weights.mapping import check_mapping
 from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
 from slimcompat.weights.names import scheme
 
-__all__ = ["is_slim_checkpoint", "read", "write", "VERSIONS", "EMA_SUFFIX"]
+__all__ = ["is_slim_checkpoint", "read", "write", "check_prefix", "VERSIONS", "EMA_SUFFIX"]
 
 VERSIONS = ("V1", "V2")
 EMA_SUFFIX = "/ExponentialMovingAverage"
@@ -361,7 +362,7 @@ def write(path, weights: canonical.Weights, overwrite=False, version="V2", progr
         raise SlimcompatError(f"slim checkpoint version must be one of {', '.join(VERSIONS)}, found {version!r}")
     _check_slim_computes(weights, path)
     weights.validate(str(path))
-    _check_slim_destination(path, overwrite)
+    check_prefix(path, overwrite)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
         _save(tmp / _TMP_NAME, weights, version, progress)
@@ -381,6 +382,14 @@ def _check_slim_computes(weights, path):
     if meta.conv_bias:
         raise WeightsError(path, f"{meta.architecture} weights have a bias on every conv (conv_bias); slim "
                                  f"{meta.arch.family} convs before a BatchNorm have none; refusing")
+    slim = SOURCE_CONVENTIONS[f"slim:{meta.arch.family}"]
+    differences = [f"{label} {getattr(meta, key)} (slim: {slim[key]})"
+                   for key, label in (("stem_pool", "stem pool"), ("bn_epsilon", "BatchNorm epsilon"))
+                   if getattr(meta, key) != slim[key]]
+    if differences:
+        warnings.warn(f"{path.name}: slim's graph computes differently from these weights' source: "
+                      f"{'; '.join(differences)} (convert with --bn-epsilon {slim['bn_epsilon']:g} to fold "
+                      f"the epsilon; the stem pool cannot be folded)", stacklevel=3)
 
 
 def _existing(path):
@@ -389,7 +398,9 @@ def _existing(path):
     return found + _data_files(path)
 
 
-def _check_slim_destination(path, overwrite):
+def check_prefix(path, overwrite=False):
+    """Raise WeightsError unless a checkpoint may be written at prefix `path`."""
+    path = pathlib.Path(path)
     if path.is_dir():
         raise WeightsError(path, "is a folder; give a checkpoint prefix such as folder/model.ckpt")
     existing = _existing(path)

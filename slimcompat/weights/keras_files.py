@@ -1,0 +1,490 @@
+"""Keras weight files, read and written with h5py alone (no TensorFlow, no Keras).
+
+`slimcompat inspect` must answer in well under a second, so nothing here
+imports a framework. Three layouts exist; a kind names a layout, not the
+Keras version that wrote it:
+
+keras1: the 2016 Keras-1 `save_weights` file (e.g. the published
+    `resnet50_weights_tf_dim_ordering_tf_kernels.h5`). Root attribute
+    `layer_names` (every layer in model order, weightless ones too) and no
+    `keras_version`; a group per layer whose attribute `weight_names` lists
+    its weights in order (trainable, then non-trainable), each a dataset of
+    that exact name directly in the group: `conv1/conv1_W:0`,
+    `bn_conv1/bn_conv1_running_std:0`. The parameter is the name minus the
+    layer prefix and `:0` (W, b, gamma, beta, running_mean, running_std).
+keras2: `save_weights('x.h5')` of Keras 2 and tf-keras (also Keras 3's legacy
+    `.h5`): the same, plus root attributes `keras_version` and `backend`; weight
+    names are variable paths, so datasets nest: `conv1_conv/conv1_conv/kernel:0`
+    (weight name `conv1_conv/kernel:0`). A whole-model `.h5` keeps this under a
+    `model_weights` group. Parameter = last path part minus `:0`.
+keras3: Keras 3 `save_weights('x.weights.h5')`, and the `model.weights.h5`
+    member of a `.keras` zip (beside `config.json`). No root attributes; one
+    entry per layer at `layers/<entry>/vars/<i>` (nested models add
+    `layers/<entry>/layers/...`; an `optimizer/vars` entry may follow and is
+    not a layer). Entries are named after the layer's class in snake case,
+    numbered by repeats in model order (`conv2d`, `conv2d_1`, ...,
+    `batch_normalization_3`); the layer's own name is the `vars` group's
+    attribute `name` (written by recent Keras 3; older files lack it, and then
+    a `.keras` file's config.json supplies it). Variables are numbered, so
+    their meaning comes from the layer kind: conv and dense [kernel, bias],
+    BatchNormalization [gamma, beta, moving_mean, moving_variance]. The kind is
+    the entry's class name; for a class we do not know it is read from the
+    variables themselves: four equal-length vectors are a BatchNormalization, a
+    rank-4 (rank-3, rank-5) first variable a convolution, a rank-2 one a dense
+    layer, a second variable then being the bias. A `.weights.h5` does not
+    record how entries of different classes interleave, so its layer order
+    lists them class by class (each class in model order); a `.keras` file's
+    config gives the exact order.
+
+`read` returns tensors keyed (layer name, parameter name) in that parameter
+vocabulary; mapping them to canonical names is the naming scheme's job.
+"""
+
+import contextlib
+import io
+import json
+import os
+import pathlib
+import re
+import struct
+import zipfile
+
+import h5py
+import numpy as np
+
+from slimcompat.errors import WeightsError
+from slimcompat.weights.atomic import atomic_output
+
+__all__ = ["KINDS", "detect", "read", "write_keras2_h5"]
+
+KINDS = ("keras1", "keras2", "keras3")
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_ZIP_SIGNATURE = b"PK\x03\x04"
+_KERAS_WEIGHTS = "model.weights.h5"
+_KERAS_CONFIG = "config.json"
+_ATTRIBUTE_LIMIT = 64512          # HDF5 object header limit; Keras 2 splits longer attributes
+_CONV_CLASSES = {"conv1d", "conv2d", "conv3d"}
+_BN_PARAMS = ("gamma", "beta", "moving_mean", "moving_variance")
+
+
+def detect(path):
+    """"keras1", "keras2", "keras3", or None when `path` is no Keras weight file.
+
+    A file that starts like HDF5 or zip but cannot be opened raises WeightsError
+    (truncated or corrupt), so it is not mistaken for "some other format".
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        return None
+    container = _container(path)
+    if container is None or (container == "zip" and not _has_keras_weights(path)):
+        return None
+    with _open(path, container) as (f, _config):
+        return _kind(f)
+
+
+def read(path):
+    """(kind, layer order, {(layer name, param name): ndarray}) of a Keras weight file.
+
+    Layer order lists every layer the file names, weightless ones included
+    (see the module doc for keras3 order). Raises WeightsError naming the file
+    for anything that is not a readable Keras weight file.
+    """
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise WeightsError(path, "no such file")
+    if not path.is_file():
+        raise WeightsError(path, "is a folder, expected a Keras weight file (.h5, .weights.h5 or .keras)")
+    container = _container(path)
+    if container is None:
+        raise WeightsError(path, f"not a Keras weight file: expected HDF5 (.h5, .weights.h5) or a .keras zip, "
+                                 f"found first bytes {_head(path)!r}")
+    with _open(path, container) as (f, config):
+        kind = _kind(f)
+        if kind is None:
+            raise WeightsError(path, f"unknown HDF5 layout: expected a 'layer_names' attribute (Keras 1/2 .h5) or a "
+                                     f"'layers' group (Keras 3), found attributes {sorted(f.attrs)} "
+                                     f"and groups {sorted(f)[:8]}")
+        if kind == "keras3":
+            order, tensors = _read_keras3(f, path, config)
+        else:
+            order, tensors = _read_legacy(f, path, kind)
+    return kind, order, tensors
+
+
+def write_keras2_h5(path, layers, *, keras_version="2.15.0", backend="tensorflow", overwrite=False,
+                    extra_attrs=None):
+    """Write a Keras-2 style weights `.h5` that Keras 2, tf-keras and Keras 3 `load_weights` accept.
+
+    layers: [(layer name, [(param name, ndarray), ...])]; params in the layer's
+    weight order (kernel, bias; gamma, beta, moving_mean, moving_variance).
+    Loading by name accepts any layer order; topological loading (the default
+    of `load_weights`) pairs the file's layers with the model's weighted layers
+    by position, so give them in the target model's `model.layers` order.
+    extra_attrs: more root attributes (Keras ignores them). Written beside
+    `path` and renamed into place.
+    """
+    layers = [(str(name), [(str(p), np.asarray(v)) for p, v in params]) for name, params in layers]
+    _check_layers(path, layers)
+    extra_attrs = dict(extra_attrs or {})
+    reserved = sorted(set(extra_attrs) & {"layer_names", "keras_version", "backend"})
+    if reserved:
+        raise WeightsError(path, f"extra_attrs may not set {', '.join(reserved)}")
+    with atomic_output(path, overwrite) as tmp:
+        with h5py.File(tmp, "w") as f:
+            _set_name_list(f, "layer_names", [name for name, _ in layers])
+            f.attrs["backend"] = backend.encode("utf8")
+            f.attrs["keras_version"] = str(keras_version).encode("utf8")
+            for key, value in extra_attrs.items():
+                f.attrs[key] = value
+            for name, params in layers:
+                group = f.create_group(name)
+                weight_names = [f"{name}/{param}:0" for param, _ in params]
+                _set_name_list(group, "weight_names", weight_names)
+                for weight_name, (_, value) in zip(weight_names, params):
+                    group.create_dataset(weight_name, data=value)
+    return pathlib.Path(path)
+
+
+def _check_layers(path, layers):
+    seen = set()
+    for name, params in layers:
+        if not name or "/" in name or name in seen:
+            problem = "empty" if not name else "contains '/'" if "/" in name else "appears twice"
+            raise WeightsError(path, f"cannot write layer name {name!r}: {problem}")
+        seen.add(name)
+        if len({p for p, _ in params}) != len(params):
+            raise WeightsError(path, f"layer {name!r}: parameter names repeat ({[p for p, _ in params]})")
+
+
+# --- opening ---------------------------------------------------------------------------------
+
+def _head(path, n=8):
+    with open(path, "rb") as f:
+        return f.read(n)
+
+
+def _container(path):
+    """"hdf5", "zip" or None, from the file's first bytes (or h5py for user-block files)."""
+    head = _head(path)
+    if head.startswith(_HDF5_SIGNATURE):
+        return "hdf5"
+    if head.startswith(_ZIP_SIGNATURE):
+        return "zip"
+    if h5py.is_hdf5(str(path)):
+        return "hdf5"
+    return None
+
+
+def _has_keras_weights(path):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _KERAS_WEIGHTS in archive.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise WeightsError(path, f"truncated or corrupt zip file ({exc})") from None
+
+
+@contextlib.contextmanager
+def _open(path, container):
+    """Yield (h5py.File, config dict or None) for an HDF5 file or a .keras zip."""
+    if container == "hdf5":
+        with _h5(path, path) as f:
+            yield f, None
+        return
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise WeightsError(path, f"truncated or corrupt zip file ({exc})") from None
+    with archive:
+        names = archive.namelist()
+        if _KERAS_WEIGHTS not in names:
+            raise WeightsError(path, f"zip file without {_KERAS_WEIGHTS}: not a .keras model "
+                                     f"(members: {', '.join(names[:5]) or 'none'})")
+        config = _zip_config(archive, path)
+        with _zip_member(archive, path, _KERAS_WEIGHTS) as member, _h5(member, path) as f:
+            yield f, config
+
+
+@contextlib.contextmanager
+def _h5(source, path):
+    try:
+        f = h5py.File(source, "r")
+    except (OSError, ValueError) as exc:
+        raise WeightsError(path, f"truncated or corrupt HDF5 file ({_short(exc)})") from None
+    with f:
+        yield f
+
+
+def _short(exc):
+    text = str(exc).strip()
+    return text.split("(", 1)[-1].rstrip(")") if "Unable to" in text and "(" in text else text
+
+
+def _zip_config(archive, path):
+    if _KERAS_CONFIG not in archive.namelist():
+        return None
+    try:
+        return json.loads(archive.read(_KERAS_CONFIG))
+    except (ValueError, zipfile.BadZipFile, OSError) as exc:
+        raise WeightsError(path, f"unreadable {_KERAS_CONFIG} in the .keras zip ({exc})") from None
+
+
+@contextlib.contextmanager
+def _zip_member(archive, path, name):
+    """A seekable file object for one zip member: a window on the zip if stored, else in memory."""
+    info = archive.getinfo(name)
+    try:
+        if info.compress_type != zipfile.ZIP_STORED:
+            yield io.BytesIO(archive.read(name))
+            return
+        with open(path, "rb") as raw:
+            raw.seek(info.header_offset)
+            header = raw.read(30)
+            if len(header) < 30 or header[:4] != _ZIP_SIGNATURE:
+                raise WeightsError(path, f"corrupt zip: no local header for {name}")
+            name_len, extra_len = struct.unpack("<HH", header[26:30])
+            start = info.header_offset + 30 + name_len + extra_len
+            if start + info.file_size > os.path.getsize(path):
+                raise WeightsError(path, f"truncated zip: {name} needs {start + info.file_size} bytes, "
+                                         f"the file has {os.path.getsize(path)}")
+            yield io.BufferedReader(_Window(raw, start, info.file_size))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise WeightsError(path, f"truncated or corrupt zip file ({exc})") from None
+
+
+class _Window(io.RawIOBase):
+    """Read-only view of bytes [start, start + size) of an open file."""
+
+    def __init__(self, raw, start, size):
+        self._raw, self._start, self._size, self._pos = raw, start, size, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._pos
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer):
+        n = max(0, min(len(buffer), self._size - self._pos))
+        if n == 0:
+            return 0
+        self._raw.seek(self._start + self._pos)
+        got = self._raw.readinto(memoryview(buffer)[:n])
+        self._pos += got
+        return got
+
+
+# --- layout ----------------------------------------------------------------------------------
+
+def _kind(f):
+    group = _legacy_group(f)
+    if group is not None:
+        version = _text(group.attrs.get("keras_version", f.attrs.get("keras_version")))
+        return "keras1" if version is None or version.startswith("1") else "keras2"
+    if isinstance(f.get("layers"), h5py.Group) or isinstance(f.get("_layer_checkpoint_dependencies"), h5py.Group):
+        return "keras3"
+    return None
+
+
+def _legacy_group(f):
+    """The group holding `layer_names`: the root, or `model_weights` of a whole-model .h5."""
+    for group in (f, f.get("model_weights")):
+        if isinstance(group, h5py.Group) and ("layer_names" in group.attrs or "layer_names0" in group.attrs):
+            return group
+    return None
+
+
+def _text(value):
+    if value is None:
+        return None
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def _name_list(group, name):
+    """A list-of-strings attribute, joined from `name0`, `name1`... if Keras had to split it."""
+    if name in group.attrs:
+        chunks = [group.attrs[name]]
+    else:
+        chunks, i = [], 0
+        while f"{name}{i}" in group.attrs:
+            chunks.append(group.attrs[f"{name}{i}"])
+            i += 1
+    return [_text(v) for chunk in chunks for v in np.atleast_1d(chunk) if np.size(chunk)]
+
+
+def _set_name_list(group, name, values):
+    """Store a list of strings as Keras does: fixed-length bytes, split when over the header limit."""
+    data = np.array([v.encode("utf8") for v in values]) if values else np.zeros((0,), np.float64)
+    if data.nbytes <= _ATTRIBUTE_LIMIT:
+        group.attrs[name] = data
+        return
+    chunks = int(np.ceil(data.nbytes / _ATTRIBUTE_LIMIT)) + 1
+    for i, chunk in enumerate(np.array_split(data, chunks)):
+        group.attrs[f"{name}{i}"] = chunk
+
+
+def _dataset(value, path, where):
+    try:
+        return value[()]
+    except (OSError, ValueError, TypeError) as exc:
+        raise WeightsError(path, f"tensor {where}: unreadable data ({exc})") from None
+
+
+# --- keras1 / keras2 -------------------------------------------------------------------------
+
+def _read_legacy(f, path, kind):
+    group = _legacy_group(f)
+    order = _name_list(group, "layer_names")
+    tensors = {}
+    for layer in order:
+        layer_group = group.get(layer)
+        if not isinstance(layer_group, h5py.Group):
+            raise WeightsError(path, f"layer {layer!r} is listed in layer_names but has no group")
+        for weight_name in _name_list(layer_group, "weight_names"):
+            value = layer_group.get(weight_name)
+            if not isinstance(value, h5py.Dataset):
+                raise WeightsError(path, f"layer {layer!r}: weight {weight_name!r} is listed in weight_names "
+                                         f"but has no dataset")
+            key = (layer, _param_name(kind, layer, weight_name))
+            if key in tensors:
+                raise WeightsError(path, f"layer {layer!r}: two weights named {key[1]!r}")
+            tensors[key] = _dataset(value, path, f"{layer}/{weight_name}")
+    return order, tensors
+
+
+def _param_name(kind, layer, weight_name):
+    """`conv1_W:0` -> W (keras1); `conv1_conv/kernel:0` -> kernel (keras2)."""
+    base = re.sub(r":\d+$", "", weight_name).rsplit("/", 1)[-1]
+    if kind == "keras1" and base.startswith(layer + "_"):
+        return base[len(layer) + 1:]
+    return base
+
+
+# --- keras3 ----------------------------------------------------------------------------------
+
+def _read_keras3(f, path, config):
+    entries = list(_keras3_entries(f))
+    configs = _config_by_entry(config, [e for e, _ in entries])
+    if configs:
+        rank = {entry: i for i, entry in enumerate(configs)}
+        entries.sort(key=lambda e: rank.get(e[0], len(rank)))
+    names, tensors = [], {}
+    for entry, variables in entries:
+        layer_config = configs.get(entry)
+        name = _text(variables.attrs.get("name")) or (layer_config or {}).get("config", {}).get("name") or entry
+        if name in names:
+            raise WeightsError(path, f"two Keras 3 entries name their layer {name!r}")
+        names.append(name)
+        values = [_dataset(variables[k], path, f"{entry}/vars/{k}") for k in _var_keys(variables, path, entry)]
+        for param, value in zip(_keras3_params(path, entry, name, values, layer_config), values):
+            tensors[(name, param)] = value
+    return names, tensors
+
+
+def _keras3_entries(f):
+    """(entry path, vars group) of every layer: groups reached by `layers/<entry>` steps only."""
+    root = f.get("layers") if isinstance(f.get("layers"), h5py.Group) else f.get("_layer_checkpoint_dependencies")
+    stack = [("", root)]
+    while stack:
+        prefix, layers = stack.pop(0)
+        for key in sorted(layers, key=_natural):
+            entry = layers[key]
+            if not isinstance(entry, h5py.Group):
+                continue
+            if isinstance(entry.get("vars"), h5py.Group):
+                yield prefix + key, entry["vars"]
+            if isinstance(entry.get("layers"), h5py.Group):
+                stack.append((f"{prefix}{key}/", entry["layers"]))
+
+
+def _natural(key):
+    """Sort key: 'conv2d' < 'conv2d_1' < 'conv2d_2' < 'conv2d_10'."""
+    m = re.fullmatch(r"(.*?)(?:_(\d+))?", key)
+    return m.group(1), int(m.group(2) or -1)
+
+
+def _var_keys(variables, path, entry):
+    keys = list(variables)
+    if not all(k.isdigit() for k in keys) or sorted(map(int, keys)) != list(range(len(keys))):
+        raise WeightsError(path, f"{entry}/vars: expected datasets 0..{len(keys) - 1}, found {sorted(keys)[:6]}")
+    return sorted(keys, key=int)
+
+
+def _snake(class_name):
+    """Keras's entry name for a class: 'BatchNormalization' -> 'batch_normalization'."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _config_by_entry(config, entries):
+    """{entry: layer config} for the top-level layers of a .keras config, when it lines up with the file."""
+    layers = (config or {}).get("config", {}).get("layers")
+    if not isinstance(layers, list):
+        return {}
+    out, counts = {}, {}
+    for layer in layers:
+        base = _snake(str(layer.get("class_name", "")))
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        out[base if n == 0 else f"{base}_{n}"] = layer
+    top = {e for e in entries if "/" not in e}
+    return out if top <= set(out) else {}
+
+
+def _keras3_params(path, entry, name, values, layer_config):
+    """Parameter names of an entry's numbered variables, from its class (or its variables' shapes)."""
+    if not values:
+        return []
+    kind = _keras3_kind(entry, values, layer_config)
+    shapes = [tuple(np.shape(v)) for v in values]
+    where = f"{entry} (layer {name!r})"
+    if kind == "bn":
+        params = _bn_params(path, where, shapes, (layer_config or {}).get("config"))
+        if len(params) != len(values) or len({s for s in shapes}) != 1 or len(shapes[0]) != 1:
+            raise WeightsError(path, f"{where}: expected BatchNormalization vectors {list(params)}, "
+                                     f"found shapes {shapes}")
+        return params
+    if kind in ("conv", "dense"):
+        rank_ok = len(shapes[0]) in ((3, 4, 5) if kind == "conv" else (2,))
+        bias_ok = len(shapes) == 1 or (len(shapes) == 2 and shapes[1] == (shapes[0][-1],))
+        if not (rank_ok and bias_ok):
+            raise WeightsError(path, f"{where}: expected {kind} variables [kernel, bias], found shapes {shapes}")
+        return ["kernel", "bias"][:len(values)]
+    raise WeightsError(path, f"{where}: cannot tell what its {len(values)} variables are (shapes {shapes}); "
+                             f"slimcompat reads convolution, dense and BatchNormalization layers")
+
+
+def _keras3_kind(entry, values, layer_config):
+    base = _snake(layer_config["class_name"]) if layer_config else _natural(entry.rsplit("/", 1)[-1])[0]
+    if base in _CONV_CLASSES:
+        return "conv"
+    if base in ("dense", "batch_normalization"):
+        return {"dense": "dense", "batch_normalization": "bn"}[base]
+    shapes = [np.shape(v) for v in values]
+    if len(shapes) == 4 and all(len(s) == 1 for s in shapes) and len(set(shapes)) == 1:
+        return "bn"
+    if len(shapes) <= 2 and len(shapes[0]) in (3, 4, 5):
+        return "conv"
+    if len(shapes) <= 2 and len(shapes[0]) == 2:
+        return "dense"
+    return None
+
+
+def _bn_params(path, where, shapes, config):
+    if config is not None:
+        return ([p for p, on in (("gamma", config.get("scale", True)), ("beta", config.get("center", True))) if on]
+                + ["moving_mean", "moving_variance"])
+    if len(shapes) != 4:
+        raise WeightsError(path, f"{where}: BatchNormalization with {len(shapes)} variables; without the model config "
+                                 f"the file does not say which of gamma/beta is missing")
+    return list(_BN_PARAMS)
