@@ -15,95 +15,26 @@ import pytest
 
 import slimcompat  # noqa: F401  (repairs tf_slim before it is imported)
 from conftest import run_python
+from fixtures.slim_models import INPUT, tf_module, build_slim_checkpoint, slim_net, slim_outputs
 from slimcompat.errors import MappingError, SlimcompatError, WeightsError
 from slimcompat.nets.arch import ResNet
 from slimcompat.weights import canonical, slim_checkpoint
 from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
 
-INPUT = np.random.default_rng(7).uniform(-1, 1, (1, 64, 64, 3)).astype(np.float32)
 CLASSES = {"resnet_v1": 1000, "resnet_v2": 1001}
 V2_CONV1 = "resnet_v2_50/block1/unit_1/bottleneck_v2/conv1/weights"
 EMA = "/ExponentialMovingAverage"
 
 
-# ---------------------------------------------------------------- building real slim checkpoints
-
-def _tf():
-    import tensorflow as tf
-    return tf
-
-
-def _slim_net(family, num_classes, inputs, is_training=False):
-    import tf_slim as slim
-    from tf_slim.nets import resnet_v1, resnet_v2
-    module = {"resnet_v1": resnet_v1, "resnet_v2": resnet_v2}[family]
-    with slim.arg_scope(module.resnet_arg_scope()):
-        net, _ = getattr(module, f"{family}_50")(inputs, num_classes, is_training=is_training)
-    return net
-
-
-def _randomize_batch_norm(session, seed):
-    """Give every BatchNorm parameter distinct values, so a misplaced one changes the logits."""
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for var in _tf().compat.v1.global_variables():
-        leaf, shape = var.op.name.rpartition("/")[2], var.shape.as_list()
-        if leaf in ("gamma", "moving_variance"):
-            feeds[var.initializer.inputs[1]] = rng.uniform(0.5, 1.5, shape).astype(np.float32)
-        elif leaf in ("beta", "moving_mean"):
-            feeds[var.initializer.inputs[1]] = rng.normal(0, 0.1, shape).astype(np.float32)
-    session.run([t.consumers()[0] for t in feeds], feeds)
-
-
-def _save_both(session, folder):
-    """{'V2': prefix, 'V1': file} of this session's variables, saved by Saver in both formats."""
-    v1 = _tf().compat.v1
-    out = {}
-    for version in ("V2", "V1"):
-        (folder / version).mkdir()
-        prefix = folder / version / "model.ckpt"
-        saver = v1.train.Saver(write_version=getattr(v1.train.SaverDef, version))
-        saver.save(session, str(prefix), write_meta_graph=False, write_state=version == "V2")
-        out[version] = prefix
-    return out
-
-
-def build_slim_checkpoint(folder, family, num_classes, seed=0):
-    """Save a randomly initialised slim net in V2 and V1; returns (paths, outputs for INPUT)."""
-    tf = _tf()
-    v1 = tf.compat.v1
-    with tf.Graph().as_default():
-        v1.set_random_seed(seed)
-        inputs = v1.placeholder(tf.float32, INPUT.shape)
-        net = _slim_net(family, num_classes, inputs)
-        with v1.Session() as session:
-            session.run(v1.global_variables_initializer())
-            _randomize_batch_norm(session, seed)
-            paths = _save_both(session, folder)
-            return paths, session.run(net, {inputs: INPUT})
-
-
-def slim_outputs(family, num_classes, checkpoint):
-    """Outputs for INPUT of a freshly built slim graph restored by Saver from `checkpoint`."""
-    tf = _tf()
-    v1 = tf.compat.v1
-    with tf.Graph().as_default():
-        inputs = v1.placeholder(tf.float32, INPUT.shape)
-        net = _slim_net(family, num_classes, inputs)
-        with v1.Session() as session:
-            v1.train.Saver().restore(session, str(checkpoint))
-            return session.run(net, {inputs: INPUT})
-
-
 def checkpoint_arrays(prefix):
     """{name: array} of every tensor in a checkpoint, via TensorFlow's reader."""
-    reader = _tf().train.load_checkpoint(str(prefix))
+    reader = tf_module().train.load_checkpoint(str(prefix))
     return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
 
 
 def save_arrays(prefix, arrays, version="V2"):
     """A Saver-written checkpoint holding exactly `arrays` ({name: array})."""
-    tf = _tf()
+    tf = tf_module()
     v1 = tf.compat.v1
     with tf.Graph().as_default():
         feeds, variables = {}, {}
@@ -248,13 +179,13 @@ def test_finding_a_checkpoint_does_not_import_tensorflow(built, tmp_path):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A resnet_v2_50 checkpoint after one Momentum step and one EMA update: (prefix, arrays)."""
-    tf = _tf()
+    tf = tf_module()
     v1 = tf.compat.v1
     prefix = tmp_path_factory.mktemp("trained") / "model.ckpt-1"
     with tf.Graph().as_default():
         v1.set_random_seed(3)
         inputs = v1.placeholder(tf.float32, INPUT.shape)
-        logits = _slim_net("resnet_v2", 10, inputs, is_training=True)
+        logits = slim_net("resnet_v2", 10, inputs, is_training=True)
         loss = tf.reduce_mean(tf.square(logits))
         step = v1.train.get_or_create_global_step()
         train = v1.train.MomentumOptimizer(0.01, 0.9).minimize(loss, global_step=step)

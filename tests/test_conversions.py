@@ -1,0 +1,281 @@
+"""Conversions end to end: real source files, the CLI a user runs, outputs compared.
+
+Sources: a tf_slim resnet_v2_50 checkpoint saved by Saver; the Keras-1
+ResNet50 file as published (fixture writer); canonical files of a slim v1
+layout for the refusals. Outputs are compared on a seeded random batch; the
+relative error is max |a - b| / max |b|.
+"""
+
+import hashlib
+import warnings
+
+import numpy as np
+import pytest
+
+from conftest import slimcompat
+from fixtures.keras1_writer import write_keras1_resnet50
+from fixtures.slim_models import build_slim_checkpoint
+from slimcompat.errors import MappingError
+from slimcompat.nets import keras_resnet
+from slimcompat.nets.arch import ResNet
+from slimcompat.weights import canonical, convert, keras_io, transforms
+from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
+
+IMAGES = np.random.default_rng(11).uniform(-1, 1, (2, 96, 96, 3)).astype(np.float32)
+KERAS1 = ResNet("resnet_v1", 50, conv_bias=True)
+
+
+def relative(a, b):
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def keras_logits(weights, faithful=True):
+    model = keras_io.to_keras_model(weights, faithful=faithful, input_shape=IMAGES.shape[1:])
+    return np.asarray(model(IMAGES, training=False))
+
+
+@pytest.fixture(scope="module")
+def slim_v2(tmp_path_factory):
+    """(V2 checkpoint prefix, slim logits [2, 1001]) of a real tf_slim resnet_v2_50."""
+    paths, logits = build_slim_checkpoint(tmp_path_factory.mktemp("slim"), "resnet_v2", 1001, seed=3,
+                                          images=IMAGES)
+    return paths["V2"], logits.reshape(len(IMAGES), -1)
+
+
+@pytest.fixture(scope="module")
+def legacy(tmp_path_factory):
+    """Path of a Keras-1 ResNet50 weight file in the published layout."""
+    path = tmp_path_factory.mktemp("keras1") / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+    write_keras1_resnet50(path, seed=5)
+    return path
+
+
+def test_slim_v2_to_faithful_keras_gives_the_slim_outputs(slim_v2, tmp_path):
+    prefix, slim_logits = slim_v2
+    slimcompat("convert", prefix, tmp_path / "w.h5", "--quiet")
+    weights = canonical.read(tmp_path / "w.h5")
+    faithful = keras_logits(weights)
+    assert faithful.shape == (2, 1001)
+    error = relative(faithful, slim_logits)
+    print(f"slim resnet_v2_50 vs faithful Keras ResNetV2: max rel error {error:.2e}")
+    assert error < 1e-5
+    with pytest.warns(UserWarning, match="stem pool same .stock: pad1."):
+        stock = keras_logits(weights, faithful=False)
+    stock_error = relative(stock, slim_logits)
+    print(f"slim resnet_v2_50 vs stock Keras ResNet50V2: max rel error {stock_error:.2e}")
+    assert stock_error > 1e-3
+
+
+def test_background_class_needs_an_explicit_flag(slim_v2, tmp_path):
+    prefix, slim_logits = slim_v2
+    out = slimcompat("convert", prefix, tmp_path / "k.h5", "--to", "keras", check=False)
+    assert out.returncode == 2 and "--drop-background" in out.stderr and not (tmp_path / "k.h5").exists()
+    slimcompat("convert", prefix, tmp_path / "k.h5", "--to", "keras", "--drop-background", "--quiet")
+    weights = convert.load(tmp_path / "k.h5")
+    assert weights.meta.num_classes == 1000 and not weights.meta.background_class
+    assert relative(keras_logits(weights), slim_logits[:, 1:]) < 1e-5
+
+
+def test_slim_round_trip_through_a_canonical_file_is_bit_identical(slim_v2, tmp_path):
+    prefix, _ = slim_v2
+    slimcompat("convert", prefix, tmp_path / "w.h5", "--quiet")
+    slimcompat("convert", tmp_path / "w.h5", tmp_path / "back.ckpt", "--quiet")
+    import tensorflow as tf
+    a, b = tf.train.load_checkpoint(str(prefix)), tf.train.load_checkpoint(str(tmp_path / "back.ckpt"))
+    names = a.get_variable_to_shape_map()
+    assert names == b.get_variable_to_shape_map() and len(names) == 272
+    for name in names:
+        x, y = a.get_tensor(name), b.get_tensor(name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
+def test_legacy_h5_round_trip_through_keras_h5_is_bit_identical(legacy, tmp_path):
+    slimcompat("convert", legacy, tmp_path / "a.h5", "--quiet")
+    slimcompat("convert", tmp_path / "a.h5", tmp_path / "modern.h5", "--to", "keras", "--quiet")
+    slimcompat("convert", tmp_path / "modern.h5", tmp_path / "b.h5", "--quiet")
+    a, b = canonical.read(tmp_path / "a.h5"), canonical.read(tmp_path / "b.h5")
+    assert a.meta.bn_epsilon == 1e-3 and a.meta.stem_pool == "valid" and a.meta.input.color == "BGR"
+    assert b.meta.replace(source_kind="", source_file="", source_sha256="") == \
+        a.meta.replace(source_kind="", source_file="", source_sha256="")
+    assert a.sources["stage1/unit1/shortcut/bn/moving_variance"] == "bn2a_branch1_running_std:0"
+    assert list(a.tensors) == list(b.tensors) and len(a.tensors) == 320
+    for name in a.tensors:
+        assert np.array_equal(a.tensors[name], b.tensors[name]), name
+
+
+def test_modern_keras_h5_loads_into_stock_keras_by_position(legacy, tmp_path):
+    import keras
+    with pytest.warns(UserWarning, match="BatchNorm epsilon 0.001"):
+        keras_io.write(tmp_path / "modern.h5", convert.load(legacy))
+    model = keras.applications.ResNet50(weights=None)
+    model.load_weights(tmp_path / "modern.h5")
+    got = keras_resnet.canonical_weights(model, KERAS1, "keras", 1000)
+    want = convert.load(legacy).tensors
+    assert all(np.array_equal(got[n], want[n]) for n in want)
+
+
+def test_legacy_resnet50_as_published_versus_modern(legacy):
+    published = keras_resnet.build(KERAS1, naming="keras1", bn_epsilon=1e-3, stem_pool="valid",
+                                   input_shape=IMAGES.shape[1:], classifier_activation=None)
+    published.load_weights(legacy)
+    reference = np.asarray(published(IMAGES, training=False))
+    weights = convert.load(legacy)
+    faithful_error = relative(keras_logits(weights), reference)
+    with pytest.warns(UserWarning, match="BatchNorm epsilon 0.001 .stock: 1.001e-05.; stem pool valid"):
+        stock_error = relative(keras_logits(weights, faithful=False), reference)
+    epsilon_only = keras_resnet.build(KERAS1, naming="keras", bn_epsilon=1e-3, stem_pool="pad1",
+                                      input_shape=IMAGES.shape[1:], classifier_activation=None)
+    keras_resnet.set_canonical_weights(epsilon_only, KERAS1, "keras", weights.tensors)
+    epsilon_only_error = relative(np.asarray(epsilon_only(IMAGES, training=False)), reference)
+    print(f"Keras-1 ResNet50 as published vs: faithful modern {faithful_error:.2e}, "
+          f"modern with legacy epsilon only {epsilon_only_error:.2e}, stock {stock_error:.2e}")
+    assert faithful_error < 1e-5
+    assert epsilon_only_error > 1e-3 and stock_error > 1e-3
+
+
+def test_bn_epsilon_folding_keeps_the_outputs(legacy):
+    weights = convert.load(legacy)
+    folded = transforms.set_bn_epsilon(weights, 1.001e-5)
+    assert relative(keras_logits(folded), keras_logits(weights)) < 1e-5
+    assert not np.array_equal(folded.tensors["stem/conv/bn/moving_variance"],
+                              weights.tensors["stem/conv/bn/moving_variance"])
+
+
+def test_flip_color_is_explicit_and_exact(legacy, tmp_path):
+    slimcompat("convert", legacy, tmp_path / "rgb.h5", "--flip-color", "--quiet")
+    flipped = canonical.read(tmp_path / "rgb.h5")
+    assert flipped.meta.input.color == "RGB"
+    original = keras_logits(convert.load(legacy))
+    model = keras_io.to_keras_model(flipped, input_shape=IMAGES.shape[1:])
+    assert relative(np.asarray(model(IMAGES[..., ::-1], training=False)), original) < 1e-5
+
+
+def _slim_v1_canonical(path):
+    meta = Metadata("resnet_v1_50", **SOURCE_CONVENTIONS["slim:resnet_v1"])
+    rng = np.random.default_rng(0)
+    tensors = {n: rng.standard_normal(s).astype(np.float32) for n, s in meta.arch.tensors(1000).items()}
+    canonical.write(path, canonical.Weights(tensors, meta))
+    return path
+
+
+def test_stride_placement_is_never_mapped_across(legacy, tmp_path):
+    out = slimcompat("convert", legacy, tmp_path / "x.ckpt", check=False)
+    assert out.returncode == 2 and "first_unit_1x1" in out.stderr and not list(tmp_path.glob("x.ckpt*"))
+    slim_v1 = _slim_v1_canonical(tmp_path / "v1.h5")
+    out = slimcompat("convert", slim_v1, tmp_path / "v1_keras.h5", "--to", "keras", check=False)
+    assert out.returncode == 2 and "last_unit_3x3" in out.stderr and not (tmp_path / "v1_keras.h5").exists()
+
+
+def test_slim_v1_weights_build_a_faithful_keras_model_and_save_as_keras(tmp_path):
+    weights = canonical.read(_slim_v1_canonical(tmp_path / "v1.h5"))
+    slimcompat("convert", tmp_path / "v1.h5", tmp_path / "v1.keras", "--quiet")
+    import keras
+    model = keras.models.load_model(tmp_path / "v1.keras")
+    assert model.output_shape == (None, 1000)
+    got = keras_resnet.canonical_weights(model, weights.meta.arch, "keras", 1000)
+    assert all(np.array_equal(got[n], weights.tensors[n]) for n in weights.tensors)
+
+
+def test_a_load_is_all_or_nothing():
+    model = keras_resnet.build(KERAS1, input_shape=(32, 32, 3))
+    before = [np.array(w) for w in model.get_weights()]
+    tensors = {n: np.ones(s, np.float32) for n, s in KERAS1.tensors(1000).items()}
+    tensors["stage4/unit3/conv3/kernel"] = np.ones((1, 1, 512, 7), np.float32)
+    del tensors["logits/bias"]
+    tensors["extra/kernel"] = np.ones(3, np.float32)
+    with pytest.raises(MappingError) as info:
+        keras_resnet.set_canonical_weights(model, KERAS1, "keras", tensors)
+    message = str(info.value)
+    assert "1 missing (logits/bias)" in message and "1 unexpected (extra/kernel)" in message
+    assert "stage4/unit3/conv3/kernel expected (1, 1, 512, 2048) found (1, 1, 512, 7)" in message
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _corrupt(kind):
+    def make(tmp_path, legacy):
+        good = tmp_path / "good.h5"
+        slimcompat("convert", legacy, good, "--quiet")
+        if kind == "truncated":
+            (tmp_path / "src.h5").write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+        elif kind == "garbage":
+            (tmp_path / "src.h5").write_bytes(np.random.default_rng(1).bytes(4096))
+        elif kind == "truncated-keras":
+            (tmp_path / "src.h5").write_bytes(legacy.read_bytes()[: legacy.stat().st_size // 2])
+        else:
+            import h5py
+            (tmp_path / "src.h5").write_bytes(good.read_bytes())
+            with h5py.File(tmp_path / "src.h5", "a") as f:
+                if kind == "nan":
+                    f["tensors/stage2/unit1/conv2/kernel"][0, 0, 0, 0] = np.nan
+                elif kind == "missing":
+                    del f["tensors/stage2/unit1/conv2/kernel"]
+                elif kind == "extra":
+                    f["tensors"].create_dataset("stage9/unit1/conv1/kernel", data=np.zeros(4, np.float32))
+                elif kind == "shape":
+                    del f["tensors/logits/bias"]
+                    f["tensors/logits"].create_dataset("bias", data=np.zeros(999, np.float32))
+        return tmp_path / "src.h5"
+    return make
+
+
+@pytest.mark.parametrize("kind,words", [
+    ("truncated", ["src.h5"]), ("garbage", ["src.h5", "not a canonical file"]),
+    ("truncated-keras", ["src.h5"]), ("nan", ["stage2/unit1/conv2/kernel", "NaN"]),
+    ("missing", ["1 missing", "stage2/unit1/conv2/kernel"]), ("extra", ["1 unexpected", "stage9"]),
+    ("shape", ["logits/bias expected (1000,) found (999,)"]),
+])
+def test_bad_input_is_one_line_nonzero_and_leaves_nothing(legacy, tmp_path, kind, words):
+    src = _corrupt(kind)(tmp_path, legacy)
+    before = _digest(src)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = slimcompat("convert", src, out_dir / "dst.h5", check=False)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1 and lines[0].startswith("slimcompat: error:"), out.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+    assert list(out_dir.iterdir()) == [] and _digest(src) == before
+
+
+def test_wrong_architecture_flag_and_unusable_paths(slim_v2, legacy, tmp_path):
+    prefix, _ = slim_v2
+    out = slimcompat("convert", prefix, tmp_path / "w.h5", "--arch", "resnet_v2_101", check=False)
+    assert out.returncode == 2 and "resnet_v2_101" in out.stderr and not (tmp_path / "w.h5").exists()
+    out = slimcompat("convert", tmp_path / "nothing.h5", tmp_path / "w.h5", check=False)
+    assert out.returncode == 2 and "nothing.h5" in out.stderr
+    out = slimcompat("convert", legacy, tmp_path / "no" / "dir" / "w.h5", check=False)
+    assert out.returncode == 2 and "does not exist" in out.stderr
+    (tmp_path / "w.h5").write_bytes(b"keep")
+    out = slimcompat("convert", legacy, tmp_path / "w.h5", check=False)
+    assert out.returncode == 2 and "--force" in out.stderr and (tmp_path / "w.h5").read_bytes() == b"keep"
+    slimcompat("convert", legacy, tmp_path / "w.h5", "--force", "--quiet")
+    assert canonical.is_canonical(tmp_path / "w.h5")
+
+
+def test_quiet_is_silent_and_the_bar_shows_on_slow_work(legacy, tmp_path, capsys):
+    out = slimcompat("convert", legacy, tmp_path / "w.h5", "--quiet")
+    assert out.stdout == "" and out.stderr == ""
+    import time
+    from slimcompat.cli.progress import progress_bar
+    with progress_bar("write", total=100) as step:
+        time.sleep(0.7)
+        step(100)
+    assert "write" in capsys.readouterr().err
+    with progress_bar("write", total=100, quiet=True) as step:
+        step(100)
+    assert capsys.readouterr().err == ""
+
+
+def test_inspect_reads_every_kind(slim_v2, legacy, tmp_path):
+    prefix, _ = slim_v2
+    for path, kind, tensors in [(prefix, "slim", 272), (legacy, "keras", 320)]:
+        out = slimcompat("inspect", path).stdout
+        assert f"kind          {kind}" in out and f"tensors       {tensors}" in out, out
+    assert "index 0 = background" in slimcompat("inspect", prefix).stdout
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        keras_io.write(tmp_path / "m.weights.h5", convert.load(legacy))
+    assert "keras3-weights-h5" in slimcompat("inspect", tmp_path / "m.weights.h5", "--json").stdout

@@ -1,0 +1,120 @@
+"""Benchmark: converting a resnet_v2_152 slim checkpoint to the canonical format.
+
+Builds a real checkpoint once (tf_slim's resnet_v2_152 graph, random weights,
+tf.compat.v1.train.Saver), then in alternating rounds, side by side:
+  copy     - a plain copy of the checkpoint's bytes (shutil.copyfile of each file)
+  convert  - slim checkpoint -> canonical .h5, in a process where TensorFlow and
+             slimcompat are already imported (interpreter and TF start-up excluded)
+Peak memory: the convert process's peak RSS minus that of a process that only
+imports the same modules (the interpreter's baseline), against the model's bytes.
+Targets (issue 3): convert within 3x the copy time; peak memory no more than the
+model's bytes + 300 MB over the baseline.
+
+    python tools/bench_convert.py [--rounds 3] [--arch resnet_v2_152] [--workdir DIR]
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+_BUILD = """
+import sys, numpy as np, slimcompat, tensorflow.compat.v1 as tf, tf_slim as slim
+from tf_slim.nets import resnet_v2, resnet_v1
+tf.disable_eager_execution()
+arch, prefix = sys.argv[1], sys.argv[2]
+family = resnet_v2 if arch.startswith('resnet_v2') else resnet_v1
+with tf.Graph().as_default():
+    x = tf.placeholder(tf.float32, [1, 64, 64, 3])
+    with slim.arg_scope(family.resnet_arg_scope()):
+        getattr(family, arch)(x, 1001, is_training=False)
+    tf.set_random_seed(0)
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        tf.train.Saver().save(s, prefix, write_meta_graph=False, write_state=False)
+"""
+
+# Imports everything a conversion needs, then converts (or not) and reports peak RSS.
+_CONVERT = """
+import json, resource, sys, time
+import tensorflow, slimcompat
+from slimcompat.weights import canonical, convert, slim_checkpoint
+src, dst = sys.argv[1], sys.argv[2]
+seconds = None
+if dst != '-':
+    start = time.perf_counter()
+    weights = convert.load(src, 'slim')
+    convert.save(dst, weights, 'canonical', overwrite=True)
+    seconds = time.perf_counter() - start
+print(json.dumps({'seconds': seconds, 'peak_rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def _child(code, *args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else None
+
+
+def _checkpoint_files(prefix):
+    return sorted(p for p in prefix.parent.iterdir() if p.name.startswith(prefix.name + "."))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arch", default="resnet_v2_152")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workdir", help="keep the checkpoint here (reused when present)")
+    args = parser.parse_args(argv)
+
+    work = pathlib.Path(args.workdir or tempfile.mkdtemp(prefix="bench_convert_"))
+    work.mkdir(parents=True, exist_ok=True)
+    prefix = work / f"{args.arch}.ckpt"
+    if not _checkpoint_files(prefix):
+        print(f"building {prefix} with tf_slim's {args.arch} and Saver ...", flush=True)
+        _child(_BUILD, args.arch, prefix)
+    files = _checkpoint_files(prefix)
+    model_bytes = sum(p.stat().st_size for p in files)
+
+    copies, converts, peaks = [], [], []
+    baseline = _child(_CONVERT, prefix, "-")["peak_rss"]
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        for p in files:
+            shutil.copyfile(p, work / f"copy.{p.name}")
+        copies.append(time.perf_counter() - start)
+        result = _child(_CONVERT, prefix, work / "out.h5")
+        converts.append(result["seconds"])
+        peaks.append(result["peak_rss"])
+    for p in work.glob("copy.*"):
+        p.unlink()
+
+    copy_s, convert_s = statistics.median(copies), statistics.median(converts)
+    over = max(peaks) - baseline
+    mib = 2 ** 20
+    report = {
+        "arch": args.arch, "rounds": args.rounds, "checkpoint_mib": round(model_bytes / mib, 1),
+        "copy_s": round(copy_s, 3), "convert_s": round(convert_s, 3),
+        "convert_over_copy": round(convert_s / copy_s, 2),
+        "baseline_rss_mib": round(baseline / mib), "peak_rss_mib": round(max(peaks) / mib),
+        "peak_over_baseline_mib": round(over / mib),
+        "budget_mib": round((model_bytes + 300 * mib) / mib),
+    }
+    print(json.dumps(report, indent=1))
+    print(f"convert {convert_s:.2f}s vs copy {copy_s:.2f}s: {report['convert_over_copy']}x (target <= 3x); "
+          f"peak memory {report['peak_over_baseline_mib']} MiB over baseline vs budget "
+          f"{report['budget_mib']} MiB (model {report['checkpoint_mib']} MiB + 300)")
+    if not args.workdir:
+        shutil.rmtree(work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
