@@ -15,11 +15,11 @@ import pytest
 from conftest import slimcompat
 from fixtures.keras1_writer import write_keras1_resnet50
 from fixtures.slim_models import build_slim_checkpoint
+from fixtures.weights import random_weights
 from slimcompat.errors import MappingError
 from slimcompat.nets import keras_resnet
 from slimcompat.nets.arch import ResNet
 from slimcompat.weights import canonical, convert, keras_io, transforms
-from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
 
 IMAGES = np.random.default_rng(11).uniform(-1, 1, (2, 96, 96, 3)).astype(np.float32)
 KERAS1 = ResNet("resnet_v1", 50, conv_bias=True)
@@ -151,10 +151,7 @@ def test_flip_color_is_explicit_and_exact(legacy, tmp_path):
 
 
 def _slim_v1_canonical(path):
-    meta = Metadata("resnet_v1_50", **SOURCE_CONVENTIONS["slim:resnet_v1"])
-    rng = np.random.default_rng(0)
-    tensors = {n: rng.standard_normal(s).astype(np.float32) for n, s in meta.arch.tensors(1000).items()}
-    canonical.write(path, canonical.Weights(tensors, meta))
+    canonical.write(path, random_weights("resnet_v1_50", "slim:resnet_v1"))
     return path
 
 

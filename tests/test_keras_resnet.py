@@ -6,6 +6,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
+
+from fixtures.weights import random_tensors
 import pytest
 
 from slimcompat.errors import MappingError, SlimcompatError
@@ -22,18 +24,7 @@ def _signature(model):
 
 
 def _random_canonical(arch, seed, num_classes=1000):
-    """Random tensors with BatchNorm statistics that keep activations finite and varied."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for name, shape in arch.tensors(num_classes).items():
-        if name.endswith(("/gamma", "/moving_variance")):
-            value = rng.uniform(0.5, 1.5, shape)
-        elif name.endswith("/kernel"):
-            value = rng.standard_normal(shape) / np.sqrt(np.prod(shape[:-1]))
-        else:
-            value = 0.1 * rng.standard_normal(shape)
-        out[name] = value.astype(np.float32)
-    return out
+    return random_tensors(arch.tensors(num_classes), seed)
 
 
 def _batch(seed=0):

@@ -15,6 +15,7 @@ import pytest
 
 import slimcompat  # noqa: F401  (repairs tf_slim before it is imported)
 from conftest import run_python
+from fixtures.weights import random_weights
 from fixtures.slim_models import INPUT, tf_module, build_slim_checkpoint, slim_net, slim_outputs
 from slimcompat.errors import MappingError, SlimcompatError, WeightsError
 from slimcompat.nets.arch import ResNet
@@ -350,10 +351,7 @@ def _keras_like(weights, **changes):
 
 
 def _random_weights(convention, **changes):
-    meta = Metadata("resnet_v1_50", **{**SOURCE_CONVENTIONS[convention], **changes})
-    rng = np.random.default_rng(0)
-    return canonical.Weights({n: rng.standard_normal(s).astype(np.float32)
-                              for n, s in meta.arch.tensors(meta.num_classes).items()}, meta)
+    return random_weights("resnet_v1_50", convention, **changes)
 
 
 def test_writing_weights_slim_would_compute_differently_is_refused(built, tmp_path):

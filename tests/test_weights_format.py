@@ -7,18 +7,14 @@ import numpy as np
 import pytest
 
 from conftest import run_python, slimcompat
+from fixtures.weights import random_weights
 from slimcompat.errors import MappingError, WeightsError
 from slimcompat.nets.arch import ResNet, architectures
 from slimcompat.weights import canonical, transforms
-from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
-from slimcompat.weights.names import SCHEMES, UnknownNameError, round_trip_failures, scheme
+from slimcompat.weights.names import UnknownNameError, round_trip_failures, scheme
 
 
-def make_weights(name="resnet_v2_50", convention="slim:resnet_v2", seed=0, **changes):
-    meta = Metadata(name, **{**SOURCE_CONVENTIONS[convention], **changes})
-    rng = np.random.default_rng(seed)
-    tensors = {n: rng.standard_normal(s).astype(np.float32) for n, s in meta.arch.tensors(meta.num_classes).items()}
-    return canonical.Weights(tensors, meta, {n: f"src/{n}" for n in tensors})
+make_weights = random_weights
 
 
 @pytest.mark.parametrize("arch", architectures() + [ResNet("resnet_v1", d, conv_bias=True) for d in (50, 152)],

@@ -90,6 +90,7 @@ def main(argv=None):
         for p in files:
             shutil.copyfile(p, work / f"copy.{p.name}")
         copies.append(time.perf_counter() - start)
+        (work / "out.h5").unlink(missing_ok=True)  # a new destination, as a conversion normally has
         result = _child(_CONVERT, prefix, work / "out.h5")
         converts.append(result["seconds"])
         peaks.append(result["peak_rss"])

@@ -1,10 +1,14 @@
 """`slimcompat demo`: the main job on the embedded example, end to end.
 
-Runs the TF1 example program (slimcompat/examples/legacy_resnet_v2.py, the
-seed's slim resnet_v2_50 and forward benchmark) unmodified through the legacy
-launcher, migrates a copy with `slimcompat migrate` and runs that with plain
-python, then checks both gave bit-identical logits for the same input and
-weights. Each program runs in its own interpreter, as a user would run it.
+1. Runs the TF1 example program (slimcompat/examples/legacy_resnet_v2.py, the
+   seed's slim resnet_v2_50 and forward benchmark) unmodified through the
+   legacy launcher; it saves its weights with tf.train.Saver.
+2. Migrates a copy with `slimcompat migrate`, runs it with plain python on the
+   same weights, and checks the logits are bit-identical.
+3. Converts the checkpoint to the canonical format with `slimcompat convert`,
+   builds the Keras ResNetV2 faithful to slim from it, and checks its logits
+   against the TF1 program's on the same input.
+Each program runs in its own interpreter, as a user would run it.
 """
 
 import os
@@ -47,7 +51,7 @@ def run(args):
         ckpt = str(work / "resnet_v2_50.ckpt")
         _run([sys.executable, "-m", "slimcompat", "run", str(EXAMPLE), *flags,
               f"--num_batches={args.num_batches}", f"--save_logits={work / 'run.npy'}",
-              f"--save_checkpoint={ckpt}"],
+              f"--save_input={work / 'input.npy'}", f"--save_checkpoint={ckpt}"],
              f"slimcompat run {EXAMPLE.name} (unmodified TF1 source)")
         migrated = work / "migrated"
         _run([sys.executable, "-m", "slimcompat", "migrate", str(EXAMPLE), "--output", str(migrated)],
@@ -59,4 +63,24 @@ def run(args):
         identical = a.shape == b.shape and np.array_equal(a, b)
         print(f"logits {a.shape}: run vs migrate {'bit-identical' if identical else 'DIFFER'}"
               f" (max |diff| {float(np.max(np.abs(a - b))) if a.shape == b.shape else 'shape'})")
-        return 0 if identical else 1
+        canonical_file = work / "resnet_v2_50.h5"
+        _run([sys.executable, "-m", "slimcompat", "convert", ckpt, str(canonical_file), "--quiet", "--force"],
+             f"slimcompat convert resnet_v2_50.ckpt {canonical_file.name}")
+        error = _keras_error(canonical_file, np.load(work / "input.npy"), a)
+        converted = error < KERAS_TOLERANCE
+        print(f"logits: TF1 slim graph vs faithful Keras ResNetV2 from {canonical_file.name}: "
+              f"max |diff| / max |logit| = {error:.2e} ({'within' if converted else 'OUTSIDE'} "
+              f"{KERAS_TOLERANCE:g})")
+        return 0 if identical and converted else 1
+
+
+KERAS_TOLERANCE = 1e-5
+
+
+def _keras_error(canonical_file, images, slim_logits):
+    """Max |keras - slim| / max |slim| of the faithful Keras model on the same input."""
+    from slimcompat.weights import canonical, keras_io
+    weights = canonical.read(canonical_file)
+    model = keras_io.to_keras_model(weights, input_shape=images.shape[1:])
+    logits = np.asarray(model.predict(images, batch_size=8, verbose=0))
+    return float(np.max(np.abs(logits - slim_logits)) / np.max(np.abs(slim_logits)))

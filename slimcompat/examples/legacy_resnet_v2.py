@@ -31,6 +31,7 @@ flags.DEFINE_integer('num_batches', 100, 'timed forward passes (after 10 burn-in
 flags.DEFINE_integer('depth', 50, 'resnet_v2 depth: 50, 101, 152 or 200')
 flags.DEFINE_integer('seed', 0, 'graph-level random seed for weights and input')
 flags.DEFINE_string('save_logits', '', 'write the logits of the fixed input here (.npy)')
+flags.DEFINE_string('save_input', '', 'write the fixed input batch here (.npy)')
 flags.DEFINE_string('save_checkpoint', '', 'save the weights here after initialising')
 flags.DEFINE_string('restore_checkpoint', '', 'restore the weights from here')
 FLAGS = flags.FLAGS
@@ -197,6 +198,8 @@ def main(_):
         print('logits %s, %d end points, %d model variables' % (logits.shape, len(end_points), len(model_vars)))
         if FLAGS.save_logits:
             np.save(FLAGS.save_logits, np.squeeze(logits, axis=(1, 2)))
+        if FLAGS.save_input:
+            np.save(FLAGS.save_input, sess.run(images))
         if FLAGS.num_batches > 0:
             time_tensorflow_run(sess, net, 'Forward', FLAGS.num_batches)
 

@@ -80,6 +80,7 @@ def _stored_metadata(path):
 def read(path, arch=None, progress=None):
     """Canonical Weights from a Keras-1, Keras-2 or Keras 3 weight file."""
     path = pathlib.Path(path)
+    digest = canonical.sha256_later(path) if path.is_file() else None
     kind, _, found = keras_files.read(path)
     resnet, classes, keys = _identify(path, kind, found, arch)
     tensors = {}
@@ -94,7 +95,7 @@ def read(path, arch=None, progress=None):
         convention = SOURCE_CONVENTIONS[f"{'keras1' if kind == 'keras1' else 'keras'}:{resnet.family}"]
         meta = Metadata(resnet.name, **{**convention, "num_classes": classes, "background_class": False})
     source_kind = "keras3-keras" if path.suffix == ".keras" else _SOURCE_KINDS[kind]
-    meta = meta.replace(source_kind=source_kind, source_file=path.name, source_sha256=canonical.sha256(path))
+    meta = meta.replace(source_kind=source_kind, source_file=path.name, source_sha256=digest())
     bound = scheme(_scheme_name(kind), resnet)
     return canonical.Weights(tensors, meta, {n: bound.tensor(n) for n in tensors}).validate(str(path))
 

@@ -163,17 +163,6 @@ def _locate_any(path):
     return _locate_prefix(path)
 
 
-def _sha256_of(files):
-    """Hex sha256 of `files` concatenated in name order (one file: that file's sha256)."""
-    import hashlib
-    digest = hashlib.sha256()
-    for path in sorted(files, key=lambda p: p.name):
-        with open(path, "rb") as f:
-            while block := f.read(1 << 22):
-                digest.update(block)
-    return digest.hexdigest()
-
-
 # ---------------------------------------------------------------- reading
 
 def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
@@ -202,6 +191,7 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
     `prefix.data-*` then `prefix.index`).
     """
     prefix, version, files = _locate(path)
+    digest = canonical.sha256_later(*sorted(files, key=lambda p: p.name))
     where = str(prefix)
     reader = _open_reader(prefix)
     shapes = _variable_shapes(reader, where)
@@ -220,7 +210,7 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
         sources[name] = source
         if progress:
             progress(tensors[name].nbytes)
-    meta = _metadata(arch, num_classes, version, prefix, files)
+    meta = _metadata(arch, num_classes, version, prefix, digest())
     return canonical.Weights(tensors, meta, sources).validate(where)
 
 
@@ -330,12 +320,12 @@ def _ema_sources(expected, shapes, where):
     return {n: n + EMA_SUFFIX for n in expected}
 
 
-def _metadata(arch, num_classes, version, prefix, files):
+def _metadata(arch, num_classes, version, prefix, sha256):
     convention = SOURCE_CONVENTIONS[f"slim:{arch.family}"]
     background = arch.family == "resnet_v2" and num_classes == 1001
     return Metadata(arch.name, **{**convention, "num_classes": num_classes, "background_class": background,
                                   "source_kind": f"slim-checkpoint-{version.lower()}",
-                                  "source_file": prefix.name, "source_sha256": _sha256_of(files)})
+                                  "source_file": prefix.name, "source_sha256": sha256})
 
 
 # ---------------------------------------------------------------- writing
