@@ -103,6 +103,23 @@ def test_legacy_h5_round_trip_through_keras_h5_is_bit_identical(legacy, tmp_path
         assert np.array_equal(a.tensors[name], b.tensors[name]), name
 
 
+def test_keras2_era_file_with_caffe_layer_names_is_read(legacy, tmp_path):
+    """keras.applications ResNet50 before 2019: Keras 2 layout, res2a_branch2a names, kernel/bias params."""
+    from slimcompat.weights import keras_files
+    from slimcompat.weights.names import scheme
+    weights = convert.load(legacy)
+    bound = scheme("keras1", KERAS1)
+    layers = {}
+    for name, value in weights.tensors.items():
+        layer = bound.layer(name.rpartition("/")[0])
+        layers.setdefault(layer, []).append((name.rpartition("/")[2], value))
+    keras_files.write_keras2_h5(tmp_path / "k2.h5", list(layers.items()), keras_version="2.1.6")
+    again = convert.load(tmp_path / "k2.h5")
+    assert again.meta.source_kind == "keras2-h5" and again.meta.bn_epsilon == 1e-3
+    assert again.sources["stage1/unit1/conv1/kernel"] == "res2a_branch2a/kernel:0"
+    assert all(np.array_equal(again.tensors[n], weights.tensors[n]) for n in weights.tensors)
+
+
 def test_modern_keras_h5_loads_into_stock_keras_by_position(legacy, tmp_path):
     import keras
     with pytest.warns(UserWarning, match="BatchNorm epsilon 0.001"):

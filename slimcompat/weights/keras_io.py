@@ -19,12 +19,12 @@ import warnings
 
 import numpy as np
 
-from slimcompat.errors import MappingError, SlimcompatError
+from slimcompat.errors import MappingError, SlimcompatError, WeightsError
 from slimcompat.nets.arch import FAMILIES, UNITS, ResNet
 from slimcompat.weights import canonical, keras_files
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
-from slimcompat.weights.names import scheme
+from slimcompat.weights.names import UnknownNameError, scheme
 
 __all__ = ["read", "write", "to_keras_model", "stock_differences", "STOCK_MODELS"]
 
@@ -34,8 +34,12 @@ STOCK_MODELS = {("resnet_v1", 50): "ResNet50", ("resnet_v1", 101): "ResNet101", 
                 ("resnet_v2", 50): "ResNet50V2", ("resnet_v2", 101): "ResNet101V2", ("resnet_v2", 152): "ResNet152V2"}
 
 
-def _scheme_name(kind):
-    return "keras1" if kind == "keras1" else "keras"
+# Keras-1 parameter names; Keras 2 kept the Caffe layer names for a while
+# (keras.applications ResNet50 before 2019: res2a_branch2a/kernel:0), so the
+# layer scheme and the parameter vocabulary are matched independently.
+_PARAM_ALIASES = {"W": "kernel", "b": "bias", "running_mean": "moving_mean", "running_std": "moving_variance"}
+_LAYER_SCHEMES = ("keras", "keras1")
+_SOURCE_NAMES = {"keras1": "{0}_{1}:0", "keras2": "{0}/{1}:0", "keras3": "{0}/{1}"}
 
 
 def _candidates(kind, arch):
@@ -46,23 +50,42 @@ def _candidates(kind, arch):
     return [ResNet(f, d, conv_bias=f == "resnet_v1") for f in families for d in UNITS]
 
 
+def _canonical_names(bound, found):
+    """{canonical name: (layer, param)} of a file's tensors under one scheme, or None."""
+    out = {}
+    for layer, param in found:
+        try:
+            name = f"{bound.canonical_layer(layer)}/{_PARAM_ALIASES.get(param, param)}"
+        except UnknownNameError:
+            return None
+        out[name] = (layer, param)
+    return out
+
+
 def _identify(path, kind, found, arch=None):
-    """(ResNet, num_classes, {canonical: (layer, param)}) covering `found` exactly."""
+    """(ResNet, num_classes, {canonical: (layer, param)}, layer scheme) covering `found` exactly."""
     best = None
-    for candidate in _candidates(kind, arch):
-        bound = scheme(_scheme_name(kind), candidate)
-        logits = found.get(bound.split(bound.tensor("logits/kernel")))
-        classes = None if logits is None else int(logits.shape[-1])
-        expected = {bound.split(bound.tensor(n)): (n, s) for n, s in candidate.tensors(classes).items()}
-        missing = [expected[k][0] for k in expected if k not in found]
-        unexpected = [f"{layer}/{param}" for layer, param in found if (layer, param) not in expected]
-        mismatched = [(n, s, found[k].shape) for k, (n, s) in expected.items()
-                      if k in found and tuple(found[k].shape) != tuple(s)]
-        if not (missing or unexpected or mismatched):
-            return candidate, classes, {n: k for k, (n, _) in expected.items()}
-        score = len(missing) + len(unexpected) + len(mismatched)
-        if best is None or score < best[0]:
-            best = (score, candidate, missing, unexpected, mismatched)
+    for scheme_name in _LAYER_SCHEMES:
+        for candidate in _candidates(kind, arch):
+            names = _canonical_names(scheme(scheme_name, candidate), found)
+            if names is None:
+                continue
+            logits = found.get(names.get("logits/kernel"))
+            classes = None if logits is None else int(logits.shape[-1])
+            expected = candidate.tensors(classes)
+            missing = [n for n in expected if n not in names]
+            unexpected = [n for n in names if n not in expected]
+            mismatched = [(n, s, found[names[n]].shape) for n, s in expected.items()
+                          if n in names and tuple(found[names[n]].shape) != tuple(s)]
+            if not (missing or unexpected or mismatched):
+                return candidate, classes, names, scheme_name
+            score = len(missing) + len(unexpected) + len(mismatched)
+            if best is None or score < best[0]:
+                best = (score, candidate, missing, unexpected, mismatched)
+    if best is None:
+        layers = sorted({layer for layer, _ in found})
+        raise WeightsError(path, f"not a ResNet weight file: layer names such as {', '.join(layers[:3])} "
+                                 f"follow neither keras.applications nor Keras-1 ResNet naming")
     _, candidate, missing, unexpected, mismatched = best
     raise MappingError(f"{path} (closest: {candidate.name})", missing, unexpected, mismatched)
 
@@ -82,7 +105,7 @@ def read(path, arch=None, progress=None):
     path = pathlib.Path(path)
     digest = canonical.sha256_later(path) if path.is_file() else None
     kind, _, found = keras_files.read(path)
-    resnet, classes, keys = _identify(path, kind, found, arch)
+    resnet, classes, keys, layer_scheme = _identify(path, kind, found, arch)
     tensors = {}
     for name in resnet.tensors(classes):
         tensors[name] = found[keys[name]]
@@ -92,12 +115,12 @@ def read(path, arch=None, progress=None):
     if stored:
         meta = Metadata.from_attrs(stored)
     else:
-        convention = SOURCE_CONVENTIONS[f"{'keras1' if kind == 'keras1' else 'keras'}:{resnet.family}"]
+        convention = SOURCE_CONVENTIONS[f"{layer_scheme}:{resnet.family}"]
         meta = Metadata(resnet.name, **{**convention, "num_classes": classes, "background_class": False})
     source_kind = "keras3-keras" if path.suffix == ".keras" else _SOURCE_KINDS[kind]
     meta = meta.replace(source_kind=source_kind, source_file=path.name, source_sha256=digest())
-    bound = scheme(_scheme_name(kind), resnet)
-    return canonical.Weights(tensors, meta, {n: bound.tensor(n) for n in tensors}).validate(str(path))
+    source = _SOURCE_NAMES[kind]
+    return canonical.Weights(tensors, meta, {n: source.format(*keys[n]) for n in tensors}).validate(str(path))
 
 
 def stock_differences(meta: Metadata):
