@@ -3,8 +3,9 @@
 Builds a real checkpoint once (tf_slim's resnet_v2_152 graph, random weights,
 tf.compat.v1.train.Saver), then in alternating rounds, side by side:
   copy     - a plain copy of the checkpoint's bytes (shutil.copyfile of each file)
-  convert  - slim checkpoint -> canonical .h5, in a process where TensorFlow and
-             slimcompat are already imported (interpreter and TF start-up excluded)
+  convert  - slim checkpoint -> canonical .h5, in a process where TensorFlow, h5py
+             and slimcompat are already imported (interpreter and library start-up
+             excluded); the conversion itself is the first in that process
 Peak memory: the convert process's peak RSS minus that of a process that only
 imports the same modules (the interpreter's baseline), against the model's bytes.
 Targets (issue 3): convert within 3x the copy time; peak memory no more than the
@@ -43,7 +44,7 @@ with tf.Graph().as_default():
 # Imports everything a conversion needs, then converts (or not) and reports peak RSS.
 _CONVERT = """
 import json, resource, sys, time
-import tensorflow, slimcompat
+import h5py, tensorflow, slimcompat
 from slimcompat.weights import canonical, convert, slim_checkpoint
 src, dst = sys.argv[1], sys.argv[2]
 seconds = None

@@ -11,11 +11,12 @@ finite values), so a malformed file fails at the door, never inside a model.
 Reading needs h5py and numpy only, not TensorFlow.
 """
 
-import concurrent.futures
 import dataclasses
 import hashlib
 import json
 import pathlib
+import subprocess
+import sys
 from typing import Dict
 
 import numpy as np
@@ -70,18 +71,39 @@ def sha256(*paths, chunk=1 << 22):
     return digest.hexdigest()
 
 
-def sha256_later(*paths):
-    """A callable returning sha256(*paths), computed meanwhile on another thread.
+_HASH_CHILD = """
+import hashlib, sys
+digest = hashlib.sha256()
+for path in sys.argv[1:]:
+    with open(path, 'rb') as f:
+        while block := f.read(1 << 22):
+            digest.update(block)
+print(digest.hexdigest())
+"""
 
-    hashlib releases the GIL on large blocks, so hashing overlaps with work that
-    releases it too (h5py writes, file reads). Measured alternatives were slower:
-    coreutils' sha256sum in a child process (no SHA extensions: 7x the copy time
-    in tools/bench_convert.py against 3.7x) and a forked process.
+
+def sha256_later(*paths):
+    """A callable returning sha256(*paths), computed meanwhile in a child interpreter.
+
+    Hashing a 240 MB checkpoint takes as long as reading its tensors, and
+    TensorFlow's checkpoint reader holds the GIL, so a thread would mostly wait
+    for it; a bare child interpreter (-I -S: no site, ~20 ms to start) hashes on
+    another core. Measured slower: a thread, coreutils' sha256sum (no SHA
+    extensions), a forked process. If the child fails, the hash is computed here.
     """
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(sha256, *paths)
-    pool.shutdown(wait=False)
-    return future.result
+    try:
+        child = subprocess.Popen([sys.executable, "-I", "-S", "-c", _HASH_CHILD, *map(str, paths)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        return lambda: sha256(*paths)
+
+    def result():
+        out, _ = child.communicate()
+        digest = out.decode().strip()
+        if child.returncode != 0 or len(digest) != 64:
+            return sha256(*paths)
+        return digest
+    return result
 
 
 def _h5py():
