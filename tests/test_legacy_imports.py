@@ -3,8 +3,9 @@
 import textwrap
 
 import numpy as np
+import pytest
 
-from conftest import EXAMPLE, run_python, slimcompat
+from conftest import EXAMPLE, REPO, run_python, slimcompat
 
 TF1_SCRIPT = textwrap.dedent("""
     import sys
@@ -115,3 +116,24 @@ def test_example_program_runs_through_run_and_is_deterministic(tmp_path):
     assert "Forward across 2 steps" in out.stdout and "272 model variables" in out.stdout
     a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
     assert a.shape == (2, 1000) and np.array_equal(a, b) and np.std(a) > 0
+
+
+PROGRAMS = {
+    "train_slim.py": ["final loss", "checkpoint True"],
+    "contrib_layers.py": ["acc "],
+    "eval_restore.py": ["restored 386", "evaluate_once ['accuracy', 'recall_at_2']"],
+    "legacy_misc.py": ["[1, 2]", "(?, 32, 32, 4) 2"],
+    "model_test.py": ["OK (skipped=1)"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_tf1_programs_run_unmodified(name, tmp_path):
+    """slim.learning.train, contrib.layers + optimize_loss, streaming metrics and evaluate_once,
+    assign_from_checkpoint_fn, deep contrib import paths, and a tf.test.main() test file."""
+    source = REPO / "tests" / "legacy_programs" / name
+    (tmp_path / name).write_text(source.read_text())
+    out = slimcompat("run", tmp_path / name, cwd=tmp_path)
+    text = out.stdout + out.stderr
+    for expected in PROGRAMS[name]:
+        assert expected in text, text[-3000:]
