@@ -94,21 +94,22 @@ class _BoundScheme:
         self._rules = [(_Template(c), _Template(_fill(s, constants))) for c, s in scheme.layers]
         self._params_back = {v: k for k, v in scheme.params.items()}
 
+    def _translate(self, name, source, target, failure):
+        """Rewrite `name` by the first rule whose `source` side (0 canonical, 1 scheme) matches it."""
+        for rule in self._rules:
+            values = rule[source].parse(name)
+            if values is not None:
+                return rule[target].format(values)
+        raise UnknownNameError(failure)
+
     def layer(self, canonical_layer):
         """Scheme layer name of a canonical layer name."""
-        for canon, theirs in self._rules:
-            values = canon.parse(canonical_layer)
-            if values is not None:
-                return theirs.format(values)
-        raise UnknownNameError(f"{self.scheme.name}: no name for canonical layer {canonical_layer!r}")
+        return self._translate(canonical_layer, 0, 1,
+                               f"{self.scheme.name}: no name for canonical layer {canonical_layer!r}")
 
     def canonical_layer(self, layer):
         """Canonical layer name of a scheme layer name."""
-        for canon, theirs in self._rules:
-            values = theirs.parse(layer)
-            if values is not None:
-                return canon.format(values)
-        raise UnknownNameError(f"{self.scheme.name}: {layer!r} is not a {self.arch.name} layer name")
+        return self._translate(layer, 1, 0, f"{self.scheme.name}: {layer!r} is not a {self.arch.name} layer name")
 
     def tensor(self, canonical_tensor):
         """Scheme tensor name of a canonical tensor name."""
