@@ -73,17 +73,15 @@ def _one_line_warnings():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not (argv and argv[0] == "run"):
+    launching = bool(argv) and argv[0] == "run"
+    if not launching:
         _one_line_warnings()
     try:
-        if argv and argv[0] == "run":
+        if launching:
             return _run_command(argv[1:])
         args = _parser().parse_args(argv)
         module = importlib.import_module(SUBCOMMANDS[args.command][0])
         return module.run(args)
-    except SlimcompatError as exc:
-        print(f"slimcompat: error: {exc}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except (SlimcompatError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         print(f"slimcompat: error: {exc}", file=sys.stderr)
         return 2
