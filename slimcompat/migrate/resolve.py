@@ -10,10 +10,10 @@ rewrite to a name that does not exist only moves the failure to run time.
 import dataclasses
 import functools
 import importlib
-import importlib.util
 import inspect
 
 from slimcompat.legacy import contrib
+from slimcompat.runtime.aliases import find_spec_or_none
 
 __all__ = ["CONTRIB", "Modern", "NotProvided", "normalize", "is_contrib", "resolve",
            "composite_home", "is_module"]
@@ -51,10 +51,7 @@ def is_contrib(legacy):
 
 @functools.lru_cache(maxsize=None)
 def is_module(name):
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError, AttributeError):
-        return False
+    return find_spec_or_none(name) is not None
 
 
 @functools.lru_cache(maxsize=None)

@@ -37,10 +37,10 @@ class UnsupportedModuleError(ModuleNotFoundError, SlimcompatError):
 
 
 def find_spec_or_none(name):
-    """importlib.util.find_spec, but None where a parent package fails to import."""
+    """importlib.util.find_spec, but None where a parent package fails to import or is no package."""
     try:
         return importlib.util.find_spec(name)
-    except ImportError:
+    except (ImportError, ValueError, AttributeError):
         return None
 
 
