@@ -18,7 +18,9 @@ SUBCOMMANDS = {
     "inspect": ("slimcompat.cli.inspect_file", "kind, architecture, tensor and parameter counts, metadata of a weight file"),
     "validate": ("slimcompat.cli.validate", "check a canonical weight file against weights/SPEC.md"),
     "demo": ("slimcompat.cli.demo", "run the embedded TF1 example via `run` and via `migrate`, compare logits"),
+    "bench": ("slimcompat.cli.bench", "forward images/s of a slim ResNet: TF1 graph, eager layer, native Keras"),
     "doctor": ("slimcompat.cli.doctor", "versions, applied repairs, GPU and TF32 state"),
+    "parity": ("slimcompat.cli.parity", "per-endpoint parity of two implementations, first divergence and its cause"),
     "migrate": ("slimcompat.migrate", "rewrite TF1 sources once so they run on TF 2.x with plain python"),
 }
 

@@ -1,0 +1,75 @@
+"""`slimcompat parity A B --weights FILE`: do two implementations compute the same, and if not, where and why?
+
+Layer-name parity first (no forward pass), then every endpoint from one
+forward pass per side, then, on failure, the diagnosis of known causes. Exit 0
+within tolerance, 1 not, 2 on bad usage (our errors, argparse's).
+"""
+
+import pathlib
+
+from slimcompat.errors import SlimcompatError
+from slimcompat.parity.implementation import IMPLEMENTATIONS
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser):
+    names = ", ".join(f"{k} ({v[2]})" for k, v in IMPLEMENTATIONS.items())
+    parser.add_argument("a", metavar="A", choices=list(IMPLEMENTATIONS), help=f"reference implementation: {names}")
+    parser.add_argument("b", metavar="B", choices=list(IMPLEMENTATIONS), help="implementation compared to A")
+    parser.add_argument("--weights", required=True,
+                        help="weights for both sides: canonical .h5, slim checkpoint or Keras weight file")
+    parser.add_argument("--weights-b", help="other weights for B (default: --weights)")
+    parser.add_argument("--input", help="an image (decoded as RGB, resized to --size) or a .npy batch "
+                                        "(default: a seeded random batch)")
+    parser.add_argument("--no-preprocess", action="store_true",
+                        help="feed the batch to both sides as model input, bypassing each side's preprocessing")
+    parser.add_argument("--batch", type=int, default=2, help="random batch size (default 2)")
+    parser.add_argument("--size", type=int, nargs="+", default=[224], metavar="H [W]",
+                        help="random batch or image size (default 224)")
+    parser.add_argument("--seed", type=int, default=0, help="random batch seed (default 0)")
+    parser.add_argument("--device", default="CPU", help="TensorFlow device, e.g. CPU or GPU:0 (default CPU)")
+    parser.add_argument("--tf32", action="store_true", help="leave TensorFloat-32 on (off for parity by default)")
+    parser.add_argument("--no-diagnosis", action="store_true", help="skip the diagnosis reruns on failure")
+    parser.add_argument("--json", metavar="FILE", help="write the JSON report to FILE ('-': stdout, no table)")
+    parser.add_argument("--html", metavar="FILE", help="write the HTML report with its per-endpoint plot to FILE")
+
+
+def _batch(args):
+    from slimcompat.parity import inputs
+    if len(args.size) > 2 or min(args.size) < 32 or args.batch < 1:
+        raise SlimcompatError(f"--size takes H or H W of at least 32 and --batch at least 1; "
+                              f"found {args.size}, {args.batch}")
+    size = (args.size[0], args.size[-1])
+    if args.input:
+        return inputs.load_batch(args.input, size, preprocess_inputs=not args.no_preprocess)
+    return inputs.random_batch((args.batch, *size, 3), args.seed, pixels=not args.no_preprocess)
+
+
+def _check_device(device):
+    import tensorflow as tf
+    kind, _, index = device.upper().partition(":")
+    visible = tf.config.list_logical_devices(kind) if kind in ("CPU", "GPU") else []
+    if not visible or (index and (not index.isdigit() or int(index) >= len(visible))):
+        raise SlimcompatError(f"device {device!r} is not visible to TensorFlow "
+                              f"(visible: {', '.join(d.name for d in tf.config.list_logical_devices())})")
+
+
+def run(args):
+    from slimcompat.parity import check, render_html, render_json, render_text
+    from slimcompat.weights import convert
+    batch = _batch(args)
+    _check_device(args.device)
+    weights = convert.load(args.weights)
+    weights_b = convert.load(args.weights_b) if args.weights_b else None
+    report = check.parity(args.a, args.b, weights, batch, weights_b=weights_b, device=args.device,
+                          tf32=args.tf32, run_diagnosis=not args.no_diagnosis)
+    if args.json == "-":
+        print(render_json.render(report), end="")
+    else:
+        print(render_text.render(report), end="")
+        if args.json:
+            pathlib.Path(args.json).write_text(render_json.render(report))
+    if args.html:
+        pathlib.Path(args.html).write_text(render_html.render(report))
+    return 0 if report["ok"] else 1

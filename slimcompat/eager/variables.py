@@ -1,0 +1,161 @@
+"""Weights in and out of a SlimLayer by the TF1 names its variables carry.
+
+Canonical files (and every format `slimcompat.weights.convert` reads) reach a
+slim ResNet layer through the "slim" naming scheme; any other slim layer loads
+a TF1 checkpoint by exact variable names. Every load checks the whole mapping
+(names and shapes, both ways) before the first assignment, so it either loads
+everything or changes nothing. Writing uses TF1's own Saver, so the checkpoint
+restores into the TF1 graph as if that graph had saved it.
+"""
+
+import pathlib
+import shutil
+import tempfile
+import warnings
+
+import numpy as np
+
+from slimcompat.errors import SlimcompatError, WeightsError
+from slimcompat.weights import canonical
+from slimcompat.weights.mapping import check_mapping
+from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
+from slimcompat.weights.names import UnknownNameError, scheme
+
+__all__ = ["slim_variables", "to_weights", "load_weights", "load_checkpoint", "save_slim_checkpoint"]
+
+_SLIM_STRIDES = "last_unit_3x3"
+
+
+def slim_variables(layer):
+    """{TF1 variable name (no ':0'): variable} of `layer`; its variables must exist (call it once)."""
+    if not layer.weights:
+        raise SlimcompatError(f"layer {layer.name!r} has no variables yet: call it once (or build it) first")
+    return {v.name[:-2] if v.name.endswith(":0") else v.name: v for v in layer.weights}
+
+
+def _resnet(layer):
+    arch = getattr(layer, "arch", None)
+    if arch is None:
+        raise SlimcompatError(f"layer {layer.name!r} is not a slim ResNet layer (see resnet_layer); "
+                              f"load a TF1 checkpoint by variable names with load_checkpoint")
+    return arch
+
+
+def _canonical_variables(layer):
+    """({canonical name: variable}, {layer variable with no canonical name: shape})."""
+    bound = scheme("slim", _resnet(layer))
+    known, unknown = {}, {}
+    for name, variable in slim_variables(layer).items():
+        try:
+            known[bound.canonical_tensor(name)] = variable
+        except UnknownNameError:
+            unknown[name] = tuple(variable.shape)
+    return known, unknown
+
+
+def _canonical_shape(name, variable):
+    """Slim keeps the classifier as a 1x1 conv; canonical files as a dense [features, classes]."""
+    shape = tuple(variable.shape)
+    return shape[2:] if name == "logits/kernel" else shape
+
+
+def to_weights(layer):
+    """canonical.Weights of a slim ResNet layer (save it with `slimcompat.weights.convert.save`)."""
+    arch = _resnet(layer)
+    known, unknown = _canonical_variables(layer)
+    classes = getattr(layer, "num_classes", None)
+    expected = {**{n: _canonical_shape(n, v) for n, v in known.items()}, **unknown}
+    check_mapping(arch.tensors(classes), expected, f"layer {layer.name!r}")
+    tensors = {n: known[n].numpy().reshape(shape) for n, shape in arch.tensors(classes).items()}
+    meta = Metadata(arch.name, **{**SOURCE_CONVENTIONS[f"slim:{arch.family}"], "num_classes": classes,
+                                  "background_class": arch.family == "resnet_v2" and classes == 1001,
+                                  "source_kind": "slimcompat-eager", "source_file": layer.name})
+    return canonical.Weights(tensors, meta, {n: v.name for n, v in known.items()})
+
+
+def load_weights(layer, source, use_ema=False):
+    """Assign every weight of a slim ResNet layer from `source`, all or nothing; returns the layer.
+
+    source: canonical.Weights, or the path of any file `convert.load` reads
+    (canonical, slim checkpoint, Keras h5). Refused before any assignment:
+    another architecture or class count (MappingError listing the tensors),
+    and weights that stride elsewhere (Keras/Caffe ResNet50), which would load
+    and compute something else. A different BatchNorm epsilon or stem pool is
+    loaded with a warning, as slim's graph computes it.
+    """
+    arch = _resnet(layer)
+    if not isinstance(source, canonical.Weights):
+        from slimcompat.weights import convert
+        source = convert.load(source, arch=arch if _is_checkpoint(source) else None, use_ema=use_ema)
+    where = source.meta.source_file or "weights"
+    if source.meta.stride_placement != _SLIM_STRIDES:
+        raise WeightsError(where, f"stride_placement {source.meta.stride_placement!r}: slim {arch.family} "
+                                  f"strides in the 3x3 conv of a stage's last unit; refusing to load")
+    slim = SOURCE_CONVENTIONS[f"slim:{arch.family}"]
+    for key in ("bn_epsilon", "stem_pool"):
+        if getattr(source.meta, key) != slim[key]:
+            warnings.warn(f"{where}: {key} {getattr(source.meta, key)} differs from slim's {slim[key]}; "
+                          f"the layer computes with slim's", stacklevel=2)
+    known, unknown = _canonical_variables(layer)
+    check_mapping({**{n: _canonical_shape(n, v) for n, v in known.items()}, **unknown},
+                  {n: np.shape(t) for n, t in source.tensors.items()}, f"{where} -> layer {layer.name!r}")
+    for name, variable in known.items():
+        variable.assign(np.asarray(source.tensors[name], dtype=variable.dtype.as_numpy_dtype)
+                        .reshape(variable.shape))
+    return layer
+
+
+def _is_checkpoint(path):
+    from slimcompat.weights import slim_checkpoint
+    return slim_checkpoint.is_slim_checkpoint(path)
+
+
+def load_checkpoint(layer, path):
+    """Assign every variable of `layer` from the TF1 checkpoint at `path` by name, all or nothing.
+
+    For any slim layer, ResNet or not. Checkpoint variables the layer does not
+    have (global_step, optimizer slots, other models) are ignored; a layer
+    variable missing from the checkpoint or shaped otherwise is an error before
+    any assignment.
+    """
+    import tensorflow as tf
+    variables = slim_variables(layer)
+    try:
+        reader = tf.train.load_checkpoint(str(path))
+        shapes = reader.get_variable_to_shape_map()
+    except Exception as exc:  # TensorFlow raises several types
+        raise WeightsError(path, f"not a readable TF checkpoint ({str(exc).strip().splitlines()[0]})") from None
+    check_mapping({n: tuple(v.shape) for n, v in variables.items()},
+                  {n: tuple(shapes[n]) for n in variables if n in shapes}, f"{path} -> layer {layer.name!r}")
+    for name, variable in variables.items():
+        variable.assign(reader.get_tensor(name))
+    return layer
+
+
+def save_slim_checkpoint(layer, path, overwrite=False, version="V2"):
+    """Write `layer`'s variables under their TF1 names with TF1's Saver; returns the prefix.
+
+    The checkpoint restores with `tf.compat.v1.train.Saver` into the TF1 graph
+    the model function builds. Saved into a temporary folder beside `path` and
+    renamed into place, so a failure leaves nothing; an existing checkpoint at
+    `path` is refused unless overwrite=True.
+    """
+    import tensorflow as tf
+    from slimcompat.weights import slim_checkpoint
+    v1 = tf.compat.v1
+    path = pathlib.Path(path)
+    if version not in slim_checkpoint.VERSIONS:
+        raise SlimcompatError(f"slim checkpoint version must be one of {', '.join(slim_checkpoint.VERSIONS)}, "
+                              f"found {version!r}")
+    variables = slim_variables(layer)
+    slim_checkpoint.check_prefix(path, overwrite)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        saver = v1.train.Saver(variables, sharded=False, max_to_keep=None,
+                               write_version=getattr(v1.train.SaverDef, version))
+        saver.save(None, str(tmp / "ckpt"), write_meta_graph=False, write_state=False)
+        for produced in sorted(tmp.iterdir(), key=lambda p: p.name.endswith(".index")):
+            produced.replace(path.with_name(path.name + produced.name[len("ckpt"):]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
