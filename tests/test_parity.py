@@ -203,10 +203,11 @@ def test_reports_and_exit_codes_from_the_command_line(slim_ckpt, tmp_path):
     page = (tmp_path / "r.html").read_text()
     assert page.count("<svg") == 1 and page.count("<circle") >= 19 and "<script" not in page
     assert "src=" not in page and "href=" not in page
-    ok = slimcompat("parity", "slim-graph", "keras-faithful", "--weights", slim_ckpt, "--size", "64", "--json", "-",
-                    check=False)
-    assert ok.returncode == 0 and json.loads(ok.stdout)["verdict"] == "pass"
-    for bad in (["slim-graph", "nothing"], ["slim-graph", "keras-stock"],
+    ok = slimcompat("parity", "slim-graph", "keras-faithful", "--size", "64", "--json", "-", check=False)
+    report = json.loads(ok.stdout)
+    assert ok.returncode == 0 and report["verdict"] == "pass", ok.stderr
+    assert report["a"]["weights"] == "(random, seed 0)" and report["a"]["architecture"] == "resnet_v2_50"
+    for bad in (["slim-graph", "nothing"], ["slim-graph", "keras-stock", "--weights", slim_ckpt, "--arch", "x"],
                 ["slim-graph", "keras-stock", "--weights", tmp_path / "missing.h5"]):
         assert slimcompat("parity", *bad, check=False).returncode == 2
 

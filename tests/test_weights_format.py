@@ -1,6 +1,7 @@
 """The canonical format, the architecture description and the naming schemes."""
 
 import json
+import os
 
 import h5py
 import numpy as np
@@ -78,6 +79,13 @@ def test_write_read_is_bit_identical_and_keeps_metadata(tmp_path):
     assert list(r.tensors) == list(w.tensors)
     for n in w.tensors:
         assert r.tensors[n].dtype == w.tensors[n].dtype and np.array_equal(r.tensors[n], w.tensors[n])
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    canonical.write(tmp_path / "w.h5", make_weights())
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert (tmp_path / "w.h5").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_write_refuses_invalid_weights_and_leaves_nothing(tmp_path):

@@ -16,13 +16,11 @@ Target (issue 5): parity / plain under 1.5x (medians).
 
 import argparse
 import os
-import pathlib
 import statistics
 import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests"))
 
 
 def main():
@@ -34,9 +32,9 @@ def main():
     parser.add_argument("--b", default="keras-faithful")
     args = parser.parse_args()
 
-    from fixtures.weights import random_weights
     from slimcompat.parity import check, environment, inputs
     from slimcompat.parity.name_parity import name_parity
+    from slimcompat.weights.synthetic import random_weights
 
     environment.configure(tf32=False)
     weights = random_weights("resnet_v2_50", "slim:resnet_v2", seed=0)

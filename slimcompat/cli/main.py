@@ -64,13 +64,23 @@ def _run_command(argv):
     return 0
 
 
+# Deprecation notices TF and tf-keras print about their own internals when tf_slim
+# runs under them; a user of our commands can do nothing about them.
+_FRAMEWORK_NOISE = (r"`layer\.apply` is deprecated", r"`layer\.updates` will be removed")
+
+
 def _one_line_warnings():
+    """Warnings as one `slimcompat: warning:` line each; framework-internal notices dropped."""
+    import logging
     import warnings
 
     def show(message, category, filename, lineno, file=None, line=None):
         print(f"slimcompat: warning: {message}", file=sys.stderr)
 
     warnings.showwarning = show
+    for pattern in _FRAMEWORK_NOISE:
+        warnings.filterwarnings("ignore", message=pattern)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def main(argv=None):

@@ -5,10 +5,9 @@ forward pass per side, then, on failure, the diagnosis of known causes. Exit 0
 within tolerance, 1 not, 2 on bad usage (our errors, argparse's).
 """
 
-import pathlib
-
 from slimcompat.errors import SlimcompatError
-from slimcompat.parity.implementation import IMPLEMENTATIONS
+from slimcompat.parity.implementation import IMPLEMENTATIONS, NATIVE_CONVENTIONS
+from slimcompat.weights.metadata import SOURCE_CONVENTIONS
 
 __all__ = ["add_arguments", "run"]
 
@@ -17,8 +16,10 @@ def add_arguments(parser):
     names = ", ".join(f"{k} ({v[2]})" for k, v in IMPLEMENTATIONS.items())
     parser.add_argument("a", metavar="A", choices=list(IMPLEMENTATIONS), help=f"reference implementation: {names}")
     parser.add_argument("b", metavar="B", choices=list(IMPLEMENTATIONS), help="implementation compared to A")
-    parser.add_argument("--weights", required=True,
-                        help="weights for both sides: canonical .h5, slim checkpoint or Keras weight file")
+    parser.add_argument("--weights", help="weights for both sides: canonical .h5, slim checkpoint or Keras weight "
+                                          "file (default: seeded random weights in A's conventions)")
+    parser.add_argument("--arch", help="architecture of the random weights (default resnet_v2_50; "
+                                       "resnet_v1_50 when A is keras-legacy)")
     parser.add_argument("--weights-b", help="other weights for B (default: --weights)")
     parser.add_argument("--input", help="an image (decoded as RGB, resized to --size) or a .npy batch "
                                         "(default: a seeded random batch)")
@@ -27,7 +28,7 @@ def add_arguments(parser):
     parser.add_argument("--batch", type=int, default=2, help="random batch size (default 2)")
     parser.add_argument("--size", type=int, nargs="+", default=[224], metavar="H [W]",
                         help="random batch or image size (default 224)")
-    parser.add_argument("--seed", type=int, default=0, help="random batch seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="random batch and random weights seed (default 0)")
     parser.add_argument("--device", default="CPU", help="TensorFlow device, e.g. CPU or GPU:0 (default CPU)")
     parser.add_argument("--tf32", action="store_true", help="leave TensorFloat-32 on (off for parity by default)")
     parser.add_argument("--no-diagnosis", action="store_true", help="skip the diagnosis reruns on failure")
@@ -46,6 +47,28 @@ def _batch(args):
     return inputs.random_batch((args.batch, *size, 3), args.seed, pixels=not args.no_preprocess)
 
 
+def _weights(args):
+    """The weights file's, or seeded random ones in the conventions A's implementation was written for."""
+    from slimcompat.weights import convert, synthetic
+    if args.weights:
+        if args.arch:
+            raise SlimcompatError("--arch is for random weights; a weight file brings its own architecture")
+        return convert.load(args.weights)
+    arch = args.arch or ("resnet_v1_50" if args.a == "keras-legacy" else "resnet_v2_50")
+    family = arch.rsplit("_", 1)[0]
+    convention = NATIVE_CONVENTIONS[args.a].format(family=family)
+    if convention not in SOURCE_CONVENTIONS:
+        raise SlimcompatError(f"{args.a} takes no {arch} weights (no {convention} convention); "
+                              f"pass --weights or another --arch")
+    return synthetic.random_weights(arch, convention, seed=args.seed)
+
+
+def _write(path, text):
+    from slimcompat.weights.atomic import atomic_output
+    with atomic_output(path, overwrite=True, keep_suffix=True) as tmp:
+        tmp.write_text(text)
+
+
 def _check_device(device):
     import tensorflow as tf
     kind, _, index = device.upper().partition(":")
@@ -60,7 +83,7 @@ def run(args):
     from slimcompat.weights import convert
     batch = _batch(args)
     _check_device(args.device)
-    weights = convert.load(args.weights)
+    weights = _weights(args)
     weights_b = convert.load(args.weights_b) if args.weights_b else None
     report = check.parity(args.a, args.b, weights, batch, weights_b=weights_b, device=args.device,
                           tf32=args.tf32, run_diagnosis=not args.no_diagnosis)
@@ -69,7 +92,7 @@ def run(args):
     else:
         print(render_text.render(report), end="")
         if args.json:
-            pathlib.Path(args.json).write_text(render_json.render(report))
+            _write(args.json, render_json.render(report))
     if args.html:
-        pathlib.Path(args.html).write_text(render_html.render(report))
+        _write(args.html, render_html.render(report))
     return 0 if report["ok"] else 1

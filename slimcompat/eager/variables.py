@@ -8,9 +8,6 @@ everything or changes nothing. Writing uses TF1's own Saver, so the checkpoint
 restores into the TF1 graph as if that graph had saved it.
 """
 
-import pathlib
-import shutil
-import tempfile
 import warnings
 
 import numpy as np
@@ -136,26 +133,16 @@ def save_slim_checkpoint(layer, path, overwrite=False, version="V2"):
     """Write `layer`'s variables under their TF1 names with TF1's Saver; returns the prefix.
 
     The checkpoint restores with `tf.compat.v1.train.Saver` into the TF1 graph
-    the model function builds. Saved into a temporary folder beside `path` and
-    renamed into place, so a failure leaves nothing; an existing checkpoint at
-    `path` is refused unless overwrite=True.
+    the model function builds. Written as `slimcompat convert` writes one: a
+    failure leaves nothing, and an existing checkpoint at `path` is refused
+    unless overwrite=True.
     """
     import tensorflow as tf
     from slimcompat.weights import slim_checkpoint
     v1 = tf.compat.v1
-    path = pathlib.Path(path)
-    if version not in slim_checkpoint.VERSIONS:
-        raise SlimcompatError(f"slim checkpoint version must be one of {', '.join(slim_checkpoint.VERSIONS)}, "
-                              f"found {version!r}")
     variables = slim_variables(layer)
-    slim_checkpoint.check_prefix(path, overwrite)
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
-    try:
+    with slim_checkpoint.atomic_checkpoint(path, overwrite, version) as prefix:
         saver = v1.train.Saver(variables, sharded=False, max_to_keep=None,
                                write_version=getattr(v1.train.SaverDef, version))
-        saver.save(None, str(tmp / "ckpt"), write_meta_graph=False, write_state=False)
-        for produced in sorted(tmp.iterdir(), key=lambda p: p.name.endswith(".index")):
-            produced.replace(path.with_name(path.name + produced.name[len("ckpt"):]))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        saver.save(None, str(prefix), write_meta_graph=False, write_state=False)
     return path

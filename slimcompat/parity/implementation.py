@@ -17,7 +17,7 @@ import numpy as np
 from slimcompat.errors import SlimcompatError
 from slimcompat.weights.mapping import check_mapping
 
-__all__ = ["Variable", "Implementation", "IMPLEMENTATIONS", "create", "to_numpy_2d"]
+__all__ = ["Variable", "Implementation", "IMPLEMENTATIONS", "NATIVE_CONVENTIONS", "create", "to_numpy_2d"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +87,13 @@ IMPLEMENTATIONS = {
     "keras-stock": ("slimcompat.parity.keras_models", "stock", "keras.applications model as shipped"),
     "keras-legacy": ("slimcompat.parity.keras_models", "legacy",
                      "the Keras-1 ResNet50 as published (epsilon 1e-3, stem pool without padding)"),
+}
+
+
+# The source convention each implementation was written for ({family}: resnet_v1 or resnet_v2).
+NATIVE_CONVENTIONS = {
+    "slim-graph": "slim:{family}", "slim-eager": "slim:{family}",
+    "keras-faithful": "keras:{family}", "keras-stock": "keras:{family}", "keras-legacy": "keras1:{family}",
 }
 
 

@@ -21,6 +21,12 @@ def check_destination(path, overwrite=False):
         raise WeightsError(path, f"cannot write: folder {path.parent} is not writable")
 
 
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path, overwrite=False, keep_suffix=False):
     """Yield a temporary path in `path`'s folder; rename it to `path` on success.
@@ -33,6 +39,7 @@ def atomic_output(path, overwrite=False, keep_suffix=False):
     check_destination(path, overwrite)
     suffix = ".partial" + ("".join(path.suffixes) if keep_suffix else "")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
     os.close(fd)
     tmp = pathlib.Path(tmp)
     try:

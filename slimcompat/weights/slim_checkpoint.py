@@ -16,6 +16,7 @@ restores into the real slim graph. Finding a checkpoint on disk needs no
 TensorFlow; reading and writing import it.
 """
 
+import contextlib
 import os
 import pathlib
 import re
@@ -31,7 +32,7 @@ from slimcompat.weights.mapping import check_mapping
 from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
 from slimcompat.weights.names import scheme
 
-__all__ = ["is_slim_checkpoint", "read", "write", "check_prefix", "VERSIONS", "EMA_SUFFIX"]
+__all__ = ["is_slim_checkpoint", "read", "write", "check_prefix", "atomic_checkpoint", "VERSIONS", "EMA_SUFFIX"]
 
 VERSIONS = ("V1", "V2")
 EMA_SUFFIX = "/ExponentialMovingAverage"
@@ -348,18 +349,36 @@ def write(path, weights: canonical.Weights, overwrite=False, version="V2", progr
     progress: optional callable(n_bytes) called after each tensor.
     """
     path = pathlib.Path(path)
-    if version not in VERSIONS:
-        raise SlimcompatError(f"slim checkpoint version must be one of {', '.join(VERSIONS)}, found {version!r}")
+    _check_version(version)
     _check_slim_computes(weights, path)
     weights.validate(str(path))
+    with atomic_checkpoint(path, overwrite, version) as prefix:
+        _save(prefix, weights, version, progress)
+    return path
+
+
+def _check_version(version):
+    if version not in VERSIONS:
+        raise SlimcompatError(f"slim checkpoint version must be one of {', '.join(VERSIONS)}, found {version!r}")
+
+
+@contextlib.contextmanager
+def atomic_checkpoint(path, overwrite=False, version="V2"):
+    """Yield a temporary prefix to save a `version` checkpoint at; on success its files replace `path`'s.
+
+    The temporary folder sits beside `path`, so the renames stay on one file
+    system; on any failure it is removed and `path` is untouched. An existing
+    checkpoint at `path` is refused unless overwrite=True.
+    """
+    path = pathlib.Path(path)
+    _check_version(version)
     check_prefix(path, overwrite)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
-        _save(tmp / _TMP_NAME, weights, version, progress)
+        yield tmp / _TMP_NAME
         _install(tmp / _TMP_NAME, path, version)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return path
 
 
 def _check_slim_computes(weights, path):
