@@ -15,15 +15,14 @@ _MIN_IMAGE = 32
 
 
 def add_arguments(parser):
-    from slimcompat.eager.throughput import PATHS
     parser.add_argument("--arch", default="resnet_v2_50", help="slim ResNet (default resnet_v2_50)")
     parser.add_argument("--batch", type=int, default=32, help="images per batch (default 32)")
     parser.add_argument("--image-size", type=int, default=224, help="height and width (default 224)")
     parser.add_argument("--steps", type=int, default=4, help="timed batches per path per round (default 4)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--burn-in", type=int, default=10, help="untimed batches per path first (default 10)")
-    parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS),
-                        help="which paths to time (default all)")
+    parser.add_argument("--paths", nargs="+", metavar="PATH",
+                        help="which paths to time: graph, eager, keras (default all)")
     parser.add_argument("--jit", action="store_true", help="XLA: jit_compile on both tf.functions, "
                         "global_jit_level ON_1 in the Session (on CPU the Session clusters only with "
                         "TF_XLA_FLAGS=--tf_xla_cpu_global_jit); diagnostic: on this CPU XLA is slower than oneDNN")
@@ -42,12 +41,16 @@ def _check(args):
 
 
 def run(args):
+    """Times the paths; TensorFlow is imported only here, so `slimcompat inspect` and friends stay fast."""
     _check(args)
     from slimcompat.eager import throughput
+    unknown = sorted(set(args.paths or ()) - set(throughput.PATHS))
+    if unknown:
+        raise SlimcompatError(f"--paths: unknown {', '.join(unknown)}; known: {', '.join(throughput.PATHS)}")
     log = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
     try:
         report = throughput.measure(args.arch, args.batch, args.image_size, args.steps, args.rounds, args.burn_in,
-                                    paths=tuple(args.paths), jit=args.jit, log=log)
+                                    paths=tuple(args.paths or throughput.PATHS), jit=args.jit, log=log)
     except ValueError as exc:
         raise SlimcompatError(str(exc)) from None
     data = report.as_dict()
