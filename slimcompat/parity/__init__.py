@@ -1,6 +1,6 @@
 """Parity between implementations: layer names, then numbers per endpoint, the first divergence named.
 
-`slimcompat parity A B --weights FILE` (cli/parity.py) or `check.parity(...)`:
+`slimcompat parity A B [--weights FILE]` (cli/parity.py) or `check.parity(...)`:
 name parity of the two sides' variables through canonical names
 (name_parity), endpoints from one forward pass per side (implementation,
 slim_graph, keras_models, endpoints), metrics per endpoint against a tolerance
