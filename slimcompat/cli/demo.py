@@ -8,6 +8,9 @@
 3. Converts the checkpoint to the canonical format with `slimcompat convert`,
    builds the Keras ResNetV2 faithful to slim from it, and checks its logits
    against the TF1 program's on the same input.
+4. Checks parity endpoint by endpoint with `slimcompat parity` on the
+   converted file: the TF1 slim graph against the same net as a TF2 eager
+   layer, and against the faithful Keras model.
 Each program runs in its own interpreter, as a user would run it.
 """
 
@@ -71,6 +74,10 @@ def run(args):
         print(f"logits: TF1 slim graph vs faithful Keras ResNetV2 from {canonical_file.name}: "
               f"max |diff| / max |logit| = {error:.2e} ({'within' if converted else 'OUTSIDE'} "
               f"{KERAS_TOLERANCE:g})")
+        for other in ("slim-eager", "keras-faithful"):
+            _run([sys.executable, "-m", "slimcompat", "parity", "slim-graph", other, "--weights",
+                  str(canonical_file), "--size", str(args.image_size), "--batch", "2"],
+                 f"slimcompat parity slim-graph {other} --weights {canonical_file.name}", last_lines=1)
         return 0 if identical and converted else 1
 
 
