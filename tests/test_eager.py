@@ -97,6 +97,38 @@ def test_slim_checkpoint_and_canonical_file_load_and_match_tf1(kind, slim_v2, v2
     assert "resnet_v2_50/block4" in points and points["predictions"].shape == (1, 1, 1, CLASSES)
 
 
+_SEED_AS_LAYER = """
+import sys, numpy as np
+import slimcompat.legacy
+slimcompat.legacy.enable(graph_mode=False)          # TF1 imports served, TF2 eager kept
+from slimcompat.examples import legacy_resnet_v2 as seed
+import slimcompat.eager as se
+import tensorflow as tf
+assert tf.executing_eagerly()
+layer = se.SlimLayer(seed.resnet_v2_50, arg_scope=lambda: seed.resnet_arg_scope(is_training=False),
+                     training_arg=None, num_classes=1000)
+images = np.load(sys.argv[2])
+layer(images[:1])
+se.load_checkpoint(layer, sys.argv[1])
+np.save(sys.argv[3], np.squeeze(layer.infer(images, end_points=False), (1, 2)))
+print(len(layer.weights))
+"""
+
+
+def test_the_seed_programs_own_model_function_runs_as_an_eager_layer(tmp_path):
+    """The example's TF1 code (its own Block, bottleneck, arg scope), unmodified, as a TF2 layer."""
+    ckpt = tmp_path / "seed.ckpt"
+    run_python("-m", "slimcompat", "run", TESTS.parent / "slimcompat" / "examples" / "legacy_resnet_v2.py",
+               "--batch_size=2", "--image_size=64", "--num_batches=0", "--seed=5", f"--save_checkpoint={ckpt}",
+               f"--save_input={tmp_path / 'x.npy'}", f"--save_logits={tmp_path / 'graph.npy'}")
+    out = run_python("-c", _SEED_AS_LAYER, ckpt, tmp_path / "x.npy", tmp_path / "eager.npy")
+    graph, eager = np.load(tmp_path / "graph.npy"), np.load(tmp_path / "eager.npy")
+    print(f"\nseed program as eager layer vs the program under `slimcompat run`: max |diff| "
+          f"{np.abs(graph - eager).max():.2e} (max |logit| {np.abs(graph).max():.1f})")
+    assert out.stdout.split()[-1] == "272"
+    assert graph.shape == eager.shape == (2, 1000) and _close(eager, graph, rel=1e-6)
+
+
 def test_end_points_match_the_tf1_graph(slim_v2, v2_layer):
     se.load_weights(v2_layer, slim_v2[0]["V2"])
     _, theirs = slim_outputs("resnet_v2", CLASSES, slim_v2[0]["V2"], end_points=True)

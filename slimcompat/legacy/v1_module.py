@@ -23,6 +23,9 @@ V2_NATIVE = frozenset({
     "importlib", "pytest", "_pytest", "pkgutil", "inspect", "unittest", "typing",
 })
 
+# Our own modules kept in TF1 form on purpose (the example program), v1 even when imported.
+V1_INSIDE = ("slimcompat.examples.",)
+
 
 class V1Module(types.ModuleType):
     """Stands in for the real `tensorflow` in sys.modules (see module doc)."""
@@ -37,7 +40,8 @@ class V1Module(types.ModuleType):
 
     def __getattr__(self, name):
         caller = sys._getframe(1).f_globals.get("__name__", "") or ""
-        if caller.partition(".")[0] in V2_NATIVE or name.startswith("__"):
+        native = caller.partition(".")[0] in V2_NATIVE and not caller.startswith(V1_INSIDE)
+        if native or name.startswith("__"):
             return getattr(self._slimcompat_real, name)
         if name == "contrib":
             return importlib.import_module("tensorflow.contrib")
