@@ -50,6 +50,8 @@ class _Context:
         self.result, self.tolerance = result, tolerance
         self.order = [r["endpoint"] for r in result["endpoints"]]
         self.background = None
+        self.b_on_a_input = None
+        self.mirrored = False
 
     def run(self, side, model_input=None):
         """Endpoint parity against A of `side` (standing in for B), fed A's model input unless told otherwise.
@@ -140,9 +142,25 @@ def _hw(shape):
 
 
 def _rebuilt(ctx, fields, declared):
-    """Endpoint parity against A of B rebuilt with A's values of `fields`, or None if B cannot be rebuilt."""
-    side = ctx.b.variant(**{f: declared[f][0] for f in fields}) if fields else ctx.b
-    return None if side is None else ctx.run(side)
+    """Endpoint parity with `fields` aligned, or None if neither side can be rebuilt with them.
+
+    B is rebuilt with A's values; where B cannot be (the slim graph rebuilds only
+    epsilon), A is rebuilt with B's values instead and compared with B, both fed
+    A's model input.
+    """
+    if not fields:
+        return ctx.run(ctx.b)
+    side = ctx.b.variant(**{f: declared[f][0] for f in fields})
+    if side is not None:
+        return ctx.run(side)
+    mirror = ctx.a.variant(**{f: declared[f][1] for f in fields})
+    if mirror is None:
+        return None
+    model_input = ctx.batch.for_side(ctx.a)
+    if ctx.b_on_a_input is None:
+        ctx.b_on_a_input = ctx.b.endpoints(model_input)
+    ctx.mirrored = True
+    return endpoint_parity(mirror.endpoints(model_input), ctx.b_on_a_input, ctx.order, ctx.tolerance)
 
 
 def _adjustable(ctx, declared):
@@ -151,11 +169,13 @@ def _adjustable(ctx, declared):
         return []
     everything = _rebuilt(ctx, suspects, declared)
     if everything is None:
-        return [_finding(f, "declared, not tested", f"A {declared[f][0]}, B {declared[f][1]}; {ctx.b.key} cannot "
-                                                    f"be rebuilt with another {CAUSES[f]}") for f in suspects]
+        return [_finding(f, "declared, not tested", f"A {declared[f][0]}, B {declared[f][1]}; neither {ctx.a.key} "
+                                                    f"nor {ctx.b.key} can be rebuilt with another {CAUSES[f]}")
+                for f in suspects]
+    rebuilt = "A rebuilt with B's" if ctx.mirrored else "B rebuilt with A's"
     if not ctx.restored(everything):
-        return [_finding(f, "declared, not sufficient", f"A {declared[f][0]}, B {declared[f][1]}; B rebuilt with "
-                                                        f"A's {', '.join(suspects)} still diverges first at "
+        return [_finding(f, "declared, not sufficient", f"A {declared[f][0]}, B {declared[f][1]}; {rebuilt} "
+                                                        f"{', '.join(suspects)} still diverges first at "
                                                         f"{everything['first_divergence']}") for f in suspects]
     out = []
     for f in suspects:
@@ -163,10 +183,10 @@ def _adjustable(ctx, declared):
         alone = _rebuilt(ctx, rest, declared)
         values = f"A {declared[f][0]}, B {declared[f][1]}"
         if ctx.restored(alone):
-            out.append(_finding(f, "no measurable effect", f"{values}; B with every other cause aligned is "
-                                                           f"within tolerance"))
+            out.append(_finding(f, "no measurable effect", f"{values}; with every other cause aligned the sides "
+                                                           f"are within tolerance"))
         else:
-            aligned = f"B rebuilt with A's {CAUSES[f]}" + (f" and {', '.join(CAUSES[g] for g in rest)}" if rest else "")
+            aligned = f"{rebuilt} {CAUSES[f]}" + (f" and {', '.join(CAUSES[g] for g in rest)}" if rest else "")
             out.append(_finding(f, "found", f"{values}; {aligned} is within tolerance; with only this difference "
                                             f"left the first divergence is {alone['first_divergence']}",
                                 first_divergence=alone["first_divergence"]))
