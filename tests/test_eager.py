@@ -239,6 +239,22 @@ def test_sgd_steps_match_tf1_graph_user_net():
     assert len(layer.losses) == 3  # one L2 term per weights tensor: conv1, conv2, logits
 
 
+def test_fit_takes_the_same_sgd_steps_as_the_tf1_graph():
+    """Keras `fit` (compiled loss + the slim regularizers in model.losses) against the TF1 graph's steps."""
+    layer = small_layer()
+    x, y = _data((4, 16, 16, 3))
+    layer(x[:1])
+    tf1_losses, tf1_values = _tf1_sgd(layer, x, y, 0.1, 5)
+    model = se.keras_model(layer, x.shape[1:])
+    model.compile(tf_keras.optimizers.SGD(0.1), tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    fit_losses = model.fit(x, y, batch_size=len(x), epochs=5, shuffle=False, verbose=0).history["loss"]
+    diff = np.abs(np.array(tf1_losses) - fit_losses).max()
+    print(f"\nsmall net, fit: losses {np.round(fit_losses, 6).tolist()}; max |loss diff| to TF1 {diff:.2e}")
+    assert np.allclose(tf1_losses, fit_losses, rtol=1e-5, atol=1e-6)
+    for name, variable in se.slim_variables(layer).items():
+        assert _close(variable.numpy(), tf1_values[name]), name
+
+
 @pytest.mark.slow
 def test_sgd_steps_match_tf1_graph_resnet_v2_50():
     layer = se.resnet_layer("resnet_v2_50", 5)
