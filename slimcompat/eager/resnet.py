@@ -11,6 +11,7 @@ import numpy as np
 
 from slimcompat.errors import SlimcompatError
 from slimcompat.eager.layer import SlimLayer
+from slimcompat.nets import slim_resnet
 from slimcompat.nets.arch import ResNet, architecture
 
 __all__ = ["resnet_layer", "slim_net_fn"]
@@ -30,11 +31,7 @@ def _arch(arch):
 
 def slim_net_fn(arch):
     """(tf_slim net function, its module's resnet_arg_scope) for `arch` ('resnet_v2_50' or a ResNet)."""
-    import slimcompat  # noqa: F401  (repairs tf_slim first)
-    from tf_slim.nets import resnet_v1, resnet_v2
-    arch = _arch(arch)
-    module = {"resnet_v1": resnet_v1, "resnet_v2": resnet_v2}[arch.family]
-    return getattr(module, arch.name), module.resnet_arg_scope
+    return slim_resnet.slim_net_fn(_arch(arch))
 
 
 def resnet_layer(arch, num_classes=1000, *, weight_decay=1e-4, build=True, name=None):

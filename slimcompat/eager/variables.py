@@ -17,6 +17,7 @@ from slimcompat.weights import canonical
 from slimcompat.weights.mapping import check_mapping
 from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
 from slimcompat.weights.names import UnknownNameError, scheme
+from slimcompat.weights.slim_checkpoint import canonical_shape
 
 __all__ = ["slim_variables", "to_weights", "load_weights", "load_checkpoint", "save_slim_checkpoint"]
 
@@ -39,30 +40,26 @@ def _resnet(layer):
 
 
 def _canonical_variables(layer):
-    """({canonical name: variable}, {layer variable with no canonical name: shape})."""
+    """({canonical name: variable}, {canonical name, or the layer's name where none maps: canonical-layout shape})."""
     bound = scheme("slim", _resnet(layer))
-    known, unknown = {}, {}
+    known, shapes = {}, {}
     for name, variable in slim_variables(layer).items():
         try:
-            known[bound.canonical_tensor(name)] = variable
+            canonical = bound.canonical_tensor(name)
         except UnknownNameError:
-            unknown[name] = tuple(variable.shape)
-    return known, unknown
-
-
-def _canonical_shape(name, variable):
-    """Slim keeps the classifier as a 1x1 conv; canonical files as a dense [features, classes]."""
-    shape = tuple(variable.shape)
-    return shape[2:] if name == "logits/kernel" else shape
+            shapes[name] = tuple(variable.shape)
+            continue
+        known[canonical] = variable
+        shapes[canonical] = canonical_shape(canonical, variable.shape)
+    return known, shapes
 
 
 def to_weights(layer):
     """canonical.Weights of a slim ResNet layer (save it with `slimcompat.weights.convert.save`)."""
     arch = _resnet(layer)
-    known, unknown = _canonical_variables(layer)
+    known, shapes = _canonical_variables(layer)
     classes = getattr(layer, "num_classes", None)
-    expected = {**{n: _canonical_shape(n, v) for n, v in known.items()}, **unknown}
-    check_mapping(arch.tensors(classes), expected, f"layer {layer.name!r}")
+    check_mapping(arch.tensors(classes), shapes, f"layer {layer.name!r}")
     tensors = {n: known[n].numpy().reshape(shape) for n, shape in arch.tensors(classes).items()}
     meta = Metadata(arch.name, **{**SOURCE_CONVENTIONS[f"slim:{arch.family}"], "num_classes": classes,
                                   "background_class": arch.family == "resnet_v2" and classes == 1001,
@@ -93,9 +90,8 @@ def load_weights(layer, source, use_ema=False):
         if getattr(source.meta, key) != slim[key]:
             warnings.warn(f"{where}: {key} {getattr(source.meta, key)} differs from slim's {slim[key]}; "
                           f"the layer computes with slim's", stacklevel=2)
-    known, unknown = _canonical_variables(layer)
-    check_mapping({**{n: _canonical_shape(n, v) for n, v in known.items()}, **unknown},
-                  {n: np.shape(t) for n, t in source.tensors.items()}, f"{where} -> layer {layer.name!r}")
+    known, shapes = _canonical_variables(layer)
+    check_mapping(shapes, {n: np.shape(t) for n, t in source.tensors.items()}, f"{where} -> layer {layer.name!r}")
     for name, variable in known.items():
         variable.assign(np.asarray(source.tensors[name], dtype=variable.dtype.as_numpy_dtype)
                         .reshape(variable.shape))
@@ -115,17 +111,13 @@ def load_checkpoint(layer, path):
     variable missing from the checkpoint or shaped otherwise is an error before
     any assignment.
     """
-    import tensorflow as tf
+    from slimcompat.weights.slim_checkpoint import get_tensor, open_reader
     variables = slim_variables(layer)
-    try:
-        reader = tf.train.load_checkpoint(str(path))
-        shapes = reader.get_variable_to_shape_map()
-    except Exception as exc:  # TensorFlow raises several types
-        raise WeightsError(path, f"not a readable TF checkpoint ({str(exc).strip().splitlines()[0]})") from None
+    reader, shapes = open_reader(path)
     check_mapping({n: tuple(v.shape) for n, v in variables.items()},
-                  {n: tuple(shapes[n]) for n in variables if n in shapes}, f"{path} -> layer {layer.name!r}")
+                  {n: shapes[n] for n in variables if n in shapes}, f"{path} -> layer {layer.name!r}")
     for name, variable in variables.items():
-        variable.assign(reader.get_tensor(name))
+        variable.assign(get_tensor(reader, name, str(path)))
     return layer
 
 

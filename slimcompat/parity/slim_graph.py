@@ -12,11 +12,13 @@ import numpy as np
 
 import slimcompat  # noqa: F401  (repairs tf_slim before it is imported)
 from slimcompat.errors import SlimcompatError
+from slimcompat.nets.slim_resnet import slim_net_fn
 from slimcompat.parity.conventions import Conventions
 from slimcompat.parity.endpoints import endpoint_names, endpoint_scheme
 from slimcompat.parity.implementation import Implementation, Variable, to_numpy_2d
 from slimcompat.weights.metadata import SOURCE_CONVENTIONS
 from slimcompat.weights.names import UnknownNameError, scheme
+from slimcompat.weights.slim_checkpoint import canonical_shape
 
 __all__ = ["SlimGraph", "slim_conventions", "slim_endpoints", "slim_variable"]
 
@@ -58,10 +60,7 @@ def slim_variable(name, shape, bound):
         canonical = bound.canonical_tensor(name)
     except UnknownNameError:
         canonical = None
-    shape = tuple(shape)
-    if canonical == "logits/kernel":  # slim's classifier is a 1x1 conv; canonical stores the matrix
-        shape = shape[2:]
-    return Variable(name, canonical, shape)
+    return Variable(name, canonical, canonical_shape(canonical, shape))
 
 
 class SlimGraph(Implementation):
@@ -71,17 +70,16 @@ class SlimGraph(Implementation):
     def __init__(self, weights, input_shape, device="CPU", bn_epsilon=SLIM_EPSILON):
         import tensorflow as tf
         import tf_slim as slim
-        from tf_slim.nets import resnet_v1, resnet_v2
         meta = weights.meta
         super().__init__(meta.arch, slim_conventions(meta, bn_epsilon), device)
         self._args = (weights, input_shape, device)
         v1 = tf.compat.v1
-        module = {"resnet_v1": resnet_v1, "resnet_v2": resnet_v2}[self.arch.family]
+        net_fn, arg_scope = slim_net_fn(self.arch)
         self.graph = tf.Graph()
         with self.graph.as_default(), tf.device(device):
             self.input = v1.placeholder(tf.float32, (None, *input_shape), name="input")
-            with slim.arg_scope(module.resnet_arg_scope(batch_norm_epsilon=bn_epsilon)):
-                net, points = getattr(module, self.arch.name)(self.input, meta.num_classes, is_training=False)
+            with slim.arg_scope(arg_scope(batch_norm_epsilon=bn_epsilon)):
+                net, points = net_fn(self.input, meta.num_classes, is_training=False)
             self.logits = net
             self._variables = v1.global_variables()
             self._feeds = {v.initializer.inputs[1]: v for v in self._variables}

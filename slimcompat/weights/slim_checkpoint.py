@@ -32,7 +32,9 @@ from slimcompat.weights.mapping import check_mapping
 from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
 from slimcompat.weights.names import scheme
 
-__all__ = ["is_slim_checkpoint", "read", "write", "check_prefix", "atomic_checkpoint", "VERSIONS", "EMA_SUFFIX"]
+__all__ = ["is_slim_checkpoint", "read", "write", "check_prefix", "atomic_checkpoint", "open_reader",
+           "get_tensor", "slim_shape",
+           "canonical_shape", "VERSIONS", "EMA_SUFFIX"]
 
 VERSIONS = ("V1", "V2")
 EMA_SUFFIX = "/ExponentialMovingAverage"
@@ -194,20 +196,19 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
     prefix, version, files = _locate(path)
     digest = canonical.sha256_later(*sorted(files, key=lambda p: p.name))
     where = str(prefix)
-    reader = _open_reader(prefix)
-    shapes = _variable_shapes(reader, where)
+    reader, shapes = open_reader(prefix)
     model = _model_names(shapes)
     arch = _choose_arch(model, arch, where)
     model = [n for n in model if _scope_of(n) in (None, arch.name)]
     bound = scheme("slim", arch)
     num_classes = _num_classes(shapes, bound, model)
-    expected = {bound.tensor(c): _slim_shape(c, s) for c, s in arch.tensors(num_classes).items()}
+    expected = {bound.tensor(c): slim_shape(c, s) for c, s in arch.tensors(num_classes).items()}
     check_mapping(expected, {n: tuple(shapes[n]) for n in model}, where)
     origin = _ema_sources(expected, shapes, where) if use_ema else {n: n for n in expected}
     tensors, sources = {}, {}
     for name, shape in arch.tensors(num_classes).items():
         source = origin[bound.tensor(name)]
-        tensors[name] = _get_tensor(reader, source, where).reshape(shape)
+        tensors[name] = get_tensor(reader, source, where).reshape(shape)
         sources[name] = source
         if progress:
             progress(tensors[name].nbytes)
@@ -215,12 +216,14 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
     return canonical.Weights(tensors, meta, sources).validate(where)
 
 
-def _open_reader(prefix):
+def open_reader(prefix):
+    """(TensorFlow's checkpoint reader, {variable: shape}) of the checkpoint at `prefix`; WeightsError if unreadable."""
     import tensorflow as tf
     try:
-        return tf.train.load_checkpoint(str(prefix))
+        reader = tf.train.load_checkpoint(str(prefix))
     except Exception as exc:  # TensorFlow raises several types (OpError, ValueError, ...)
         raise WeightsError(prefix, f"not a readable TF checkpoint ({_first_line(exc)})") from None
+    return reader, _variable_shapes(reader, str(prefix))
 
 
 def _variable_shapes(reader, where):
@@ -234,7 +237,8 @@ def _variable_shapes(reader, where):
     return shapes
 
 
-def _get_tensor(reader, name, where):
+def get_tensor(reader, name, where):
+    """reader.get_tensor(name), any failure as one WeightsError naming the tensor."""
     try:
         return reader.get_tensor(name)
     except Exception as exc:
@@ -293,9 +297,14 @@ def _architecture(name, where):
         raise WeightsError(where, str(exc)) from None
 
 
-def _slim_shape(canonical_name, shape):
-    """Slim stores the classifier as a 1x1 conv: [1, 1, features, classes]."""
+def slim_shape(canonical_name, shape):
+    """Slim stores the classifier as a 1x1 conv: [1, 1, features, classes]; canonical as [features, classes]."""
     return (1, 1, *shape) if canonical_name == "logits/kernel" else tuple(shape)
+
+
+def canonical_shape(canonical_name, shape):
+    """The inverse of `slim_shape`: a slim variable's shape in the canonical layout."""
+    return tuple(shape)[2:] if canonical_name == "logits/kernel" else tuple(shape)
 
 
 def _num_classes(shapes, bound, model):
@@ -430,7 +439,7 @@ def _save(prefix, weights, version, progress):
         slots = []
         for name in meta.arch.tensors(meta.num_classes):
             value = weights.tensors[name]
-            value = value.reshape(_slim_shape(name, value.shape))
+            value = value.reshape(slim_shape(name, value.shape))
             feed = v1.placeholder(tf.as_dtype(value.dtype), value.shape)
             # Ref variables: half the graph ops of resource variables; Saver writes the same bytes.
             variable = v1.Variable(feed, name=bound.tensor(name), trainable=False, use_resource=False)
