@@ -6,6 +6,7 @@ within tolerance, 1 not, 2 on bad usage (our errors, argparse's).
 """
 
 from slimcompat.errors import SlimcompatError
+from slimcompat.nets.arch import architecture
 from slimcompat.parity.implementation import IMPLEMENTATIONS, NATIVE_CONVENTIONS
 from slimcompat.weights.metadata import SOURCE_CONVENTIONS
 
@@ -55,7 +56,10 @@ def _weights(args):
             raise SlimcompatError("--arch is for random weights; a weight file brings its own architecture")
         return convert.load(args.weights)
     arch = args.arch or ("resnet_v1_50" if args.a == "keras-legacy" else "resnet_v2_50")
-    family = arch.rsplit("_", 1)[0]
+    try:
+        family = architecture(arch).family
+    except ValueError as exc:
+        raise SlimcompatError(f"--arch: {exc}") from None
     convention = NATIVE_CONVENTIONS[args.a].format(family=family)
     if convention not in SOURCE_CONVENTIONS:
         raise SlimcompatError(f"{args.a} takes no {arch} weights (no {convention} convention); "

@@ -104,11 +104,8 @@ def _runners(arch, num_classes, images, paths, jit):
         eager = tf.function(lambda: layer(batch, training=False), jit_compile=jit)
         runners["eager"] = eager
     if "keras" in paths:
-        from slimcompat.nets import keras_resnet
-        model = keras_resnet.build(layer.arch, num_classes=num_classes, bn_epsilon=1e-5, stem_pool="same",
-                                   stride_placement="last_unit_3x3",
-                                   input_shape=images.shape[1:], classifier_activation=None)
-        keras_resnet.set_canonical_weights(model, layer.arch, "keras", to_weights(layer).tensors)
+        from slimcompat.weights.keras_io import to_keras_model
+        model = to_keras_model(to_weights(layer), input_shape=images.shape[1:])  # faithful to slim's metadata
         runners["keras"] = tf.function(lambda: model(batch, training=False), jit_compile=jit)
     net = GraphNet(layer, fixed_input=images, session_config=_session_config(jit))
     flops = graph_flops(net.graph)
