@@ -1,4 +1,4 @@
-"""The canonical format, the architecture description and the naming schemes."""
+"""The canonical format: write, read, validate, versions, checksums; the explicit transforms."""
 
 import json
 import os
@@ -10,64 +10,10 @@ import pytest
 from conftest import run_python, slimcompat
 from fixtures.weights import random_weights
 from slimcompat.errors import MappingError, WeightsError
-from slimcompat.nets.arch import ResNet, architectures
 from slimcompat.weights import canonical, transforms
-from slimcompat.weights.names import UnknownNameError, round_trip_failures, scheme
 
 
 make_weights = random_weights
-
-
-@pytest.mark.parametrize("arch", architectures() + [ResNet("resnet_v1", d, conv_bias=True) for d in (50, 152)],
-                         ids=lambda a: f"{a.name}{'+bias' if a.conv_bias else ''}")
-@pytest.mark.parametrize("scheme_name", ["slim", "keras"])
-def test_every_tensor_round_trips_through_every_scheme(arch, scheme_name):
-    assert round_trip_failures(scheme_name, arch, 1000) == []
-    bound = scheme(scheme_name, arch)
-    names = [bound.tensor(n) for n in arch.tensors(1000)]
-    assert len(set(names)) == len(names)
-
-
-def test_keras1_scheme_reproduces_the_published_names():
-    arch = ResNet("resnet_v1", 50, conv_bias=True)
-    assert round_trip_failures("keras1", arch, 1000) == []
-    k1 = scheme("keras1", arch)
-    assert k1.tensor("stem/conv/kernel") == "conv1_W:0"
-    assert k1.tensor("stem/conv/bn/moving_variance") == "bn_conv1_running_std:0"
-    assert k1.tensor("stage1/unit1/shortcut/kernel") == "res2a_branch1_W:0"
-    assert k1.tensor("stage3/unit6/conv2/bn/gamma") == "bn4f_branch2b_gamma:0"
-    assert k1.tensor("logits/bias") == "fc1000_b:0"
-
-
-def test_unknown_names_are_refused_not_guessed():
-    bound = scheme("slim", ResNet("resnet_v2", 50))
-    for bad in ["resnet_v2_101/conv1/weights", "resnet_v2_50/block01/unit_1/bottleneck_v2/conv1/weights",
-                "resnet_v2_50/conv1/kernel", "resnet_v2_50/global_step"]:
-        with pytest.raises(UnknownNameError):
-            bound.canonical_tensor(bad)
-
-
-@pytest.mark.parametrize("family,depth,count,params", [
-    ("resnet_v1", 50, 267, None), ("resnet_v2", 50, 272, 25_613_800), ("resnet_v2", 152, 816, None)])
-def test_tensor_sets_match_the_real_implementations(family, depth, count, params):
-    tensors = ResNet(family, depth).tensors(1000)
-    assert len(tensors) == count
-    if params:
-        assert sum(int(np.prod(s)) for s in tensors.values()) == params
-
-
-def test_keras_resnet50_tensor_set():
-    tensors = ResNet("resnet_v1", 50, conv_bias=True).tensors(1000)
-    assert len(tensors) == 320 and sum(int(np.prod(s)) for s in tensors.values()) == 25_636_712
-
-
-def test_adding_a_depth_is_one_line():
-    from slimcompat.nets import arch
-    arch.UNITS[26] = (2, 2, 2, 2)
-    try:
-        assert round_trip_failures("slim", ResNet("resnet_v2", 26), 10) == []
-    finally:
-        del arch.UNITS[26]
 
 
 def test_write_read_is_bit_identical_and_keeps_metadata(tmp_path):
@@ -121,8 +67,20 @@ def _tamper(path, fn):
 @pytest.mark.parametrize("tamper,message", [
     (lambda f: f.attrs.__setitem__("format", "other"), "not a canonical weight file"),
     (lambda f: f.attrs.__setitem__("format_version", 99), "format_version 99 is not supported"),
-    (lambda f: f.attrs.__setitem__("stem_pool", "avg"), "stem_pool must be one of"),
-    (lambda f: f.attrs.__delitem__("bn_epsilon"), "'bn_epsilon' is missing"),
+    (lambda f: f.attrs.__setitem__("format_version", "two"), "format_version 'two' is not supported"),
+    (lambda f: f.attrs.__setitem__("description", f.attrs["description"].replace('"stem_pool": "same"',
+                                                                              '"stem_pool": "avg"')),
+     "stem_pool must be one of"),
+    (lambda f: f.attrs.__setitem__("description", f.attrs["description"].replace('"bn_epsilon": 1e-05',
+                                                                              '"bn_epsilon": "small"')),
+     "bn_epsilon must be a number"),
+    (lambda f: f.attrs.__setitem__("description", "{not json"), "'description' is not JSON"),
+    (lambda f: f.attrs.__delitem__("description"), "'description' is missing"),
+    (lambda f: f.attrs.__setitem__("input", '{"color": "RGB", "mean": [NaN, 0, 0], "std": [1, 1, 1]}'),
+     "input mean needs 3 finite numbers"),
+    (lambda f: f.attrs.__setitem__("input", '{"color": "RGB", "mean": ["a", 0, 0], "std": [1, 1, 1]}'),
+     "input mean needs 3 finite numbers"),
+    (lambda f: f.attrs.__setitem__("input", 'null'), "an input convention is"),
     (lambda f: f["tensors/logits"].__delitem__("bias"), r"1 missing \(logits/bias\)"),
     (lambda f: f["tensors"].create_dataset("extra/kernel", data=np.zeros(3, np.float32)), "1 unexpected"),
     (lambda f: (f["tensors/postnorm"].__delitem__("beta"),
@@ -163,7 +121,8 @@ print(json.dumps({{"rc": rc, "tf": 'tensorflow' in sys.modules, "info": json.loa
     result = json.loads(out.stdout)
     assert result["rc"] == 0 and result["tf"] is False
     assert result["info"]["parameters"] == 25_615_849 and result["info"]["background_class"] is True
-    assert "valid slimcompat-canonical v1, resnet_v2_50, 272 tensors" in slimcompat("validate", path).stdout
+    assert f"valid slimcompat-canonical v{canonical.VERSION}, resnet_v2_50, 272 tensors" in \
+        slimcompat("validate", path).stdout
 
 
 def test_drop_background_removes_class_zero():
@@ -176,7 +135,7 @@ def test_drop_background_removes_class_zero():
 
 
 def test_flip_color_twice_is_identity_and_tracks_the_convention():
-    w = make_weights("resnet_v1_50", "keras:resnet_v1")
+    w = make_weights("resnet_v1_50", "keras")
     f = transforms.flip_color(w)
     assert f.meta.input.color == "RGB" and f.meta.input.mean[0] == 123.68
     assert np.array_equal(f.tensors["stem/conv/kernel"][:, :, 0], w.tensors["stem/conv/kernel"][:, :, 2])
@@ -184,9 +143,74 @@ def test_flip_color_twice_is_identity_and_tracks_the_convention():
 
 
 def test_set_bn_epsilon_keeps_variance_plus_epsilon():
-    w = make_weights("resnet_v1_50", "keras1:resnet_v1")
+    w = make_weights("resnet_v1_50", "keras1")
     w.tensors = {n: (np.abs(t) if n.endswith("moving_variance") else t) for n, t in w.tensors.items()}
     e = transforms.set_bn_epsilon(w, 1.001e-5)
     name = "stage1/unit1/conv1/bn/moving_variance"
     np.testing.assert_allclose(e.tensors[name] + 1.001e-5, w.tensors[name] + 1e-3, rtol=1e-6)
     assert e.meta.bn_epsilon == 1.001e-5
+
+
+def test_every_tensor_carries_a_checksum_and_a_flipped_bit_is_caught(tmp_path):
+    path = tmp_path / "w.h5"
+    canonical.write(path, make_weights())
+    with h5py.File(path, "r") as f:
+        dataset = f["tensors/stage2/unit1/conv2/kernel"]
+        assert dataset.fletcher32
+        chunk = dataset.id.get_chunk_info(0)
+        offset, size = chunk.byte_offset, chunk.size
+    data = bytearray(path.read_bytes())
+    data[offset + size // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="stage2/unit1/conv2/kernel: checksum mismatch"):
+        canonical.read(path)
+    out = slimcompat("validate", path, check=False)
+    assert out.returncode == 2 and "checksum mismatch" in out.stderr
+
+
+def test_a_version_2_file_without_checksums_is_refused(tmp_path):
+    path = tmp_path / "w.h5"
+    canonical.write(path, make_weights())
+    with h5py.File(path, "a") as f:
+        value = f["tensors/logits/kernel"][()]
+        del f["tensors/logits/kernel"]
+        f["tensors/logits"].create_dataset("kernel", data=value)
+    with pytest.raises(WeightsError, match="logits/kernel: no Fletcher-32 checksum"):
+        canonical.read(path)
+
+
+def test_version_1_files_still_read(tmp_path):
+    """Format 1 (slimcompat 0.1): flat attributes, no description, no checksums."""
+    w = make_weights()
+    path = tmp_path / "v1.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs.update({"format": canonical.FORMAT, "format_version": 1, "architecture": "resnet_v2_50",
+                        "num_classes": 1001, "background_class": True, "bn_epsilon": 1e-5,
+                        "stride_placement": "last_unit_3x3", "stem_pool": "same", "conv_bias": False,
+                        "input": json.dumps(w.meta.input.to_dict()), "source_kind": "slim-checkpoint-v1",
+                        "source_file": "resnet_v2_50.ckpt", "source_sha256": "ab" * 32})
+        group = f.create_group("tensors")
+        for name, value in w.tensors.items():
+            group.create_dataset(name, data=value)
+    r = canonical.read(path)
+    assert r.meta.description == w.meta.description and r.meta.input == w.meta.input
+    assert all(np.array_equal(r.tensors[n], w.tensors[n]) for n in w.tensors)
+
+
+@pytest.mark.parametrize("name,knobs", [
+    ("resnet_v1_18", {}), ("resnext_50_32x4d", {}), ("inception10", {}),
+    ("resnet_v1_50", {"activation": "elu", "bn_epsilon": 1e-3, "stem_pool": "valid"})])
+def test_the_file_alone_rebuilds_the_description(tmp_path, name, knobs):
+    w = make_weights(name, **knobs)
+    canonical.write(tmp_path / "w.h5", w)
+    r = canonical.read(tmp_path / "w.h5")
+    assert r.meta.description == w.meta.description
+    assert r.meta.description.to_dict() == w.meta.description.to_dict()
+
+
+def test_a_grouped_kernel_is_stored_once_hwio(tmp_path):
+    w = make_weights("resnext_50_32x4d")
+    canonical.write(tmp_path / "w.h5", w)
+    with h5py.File(tmp_path / "w.h5", "r") as f:
+        assert f["tensors/stage1/unit1/conv2/kernel"].shape == (3, 3, 4, 128)
+        assert f["tensors/stage4/unit3/conv2/kernel"].shape == (3, 3, 32, 1024)

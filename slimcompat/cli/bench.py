@@ -7,6 +7,7 @@ images/s mean +/- sd, the ratio to native Keras and the GFLOP/s achieved.
 
 import sys
 
+from slimcompat.cli import arch_options
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["add_arguments", "run"]
@@ -15,7 +16,7 @@ _MIN_IMAGE = 32
 
 
 def add_arguments(parser):
-    parser.add_argument("--arch", default="resnet_v2_50", help="slim ResNet (default resnet_v2_50)")
+    arch_options.add_arguments(parser, default="resnet_v2_50", help_suffix=" (default resnet_v2_50)")
     parser.add_argument("--batch", type=int, default=32, help="images per batch (default 32)")
     parser.add_argument("--image-size", type=int, default=224, help="height and width (default 224)")
     parser.add_argument("--steps", type=int, default=4, help="timed batches per path per round (default 4)")
@@ -49,7 +50,7 @@ def run(args):
         raise SlimcompatError(f"--paths: unknown {', '.join(unknown)}; known: {', '.join(throughput.PATHS)}")
     log = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
     try:
-        report = throughput.measure(args.arch, args.batch, args.image_size, args.steps, args.rounds, args.burn_in,
+        report = throughput.measure(arch_options.description(args), args.batch, args.image_size, args.steps, args.rounds, args.burn_in,
                                     paths=tuple(args.paths or throughput.PATHS), jit=args.jit, log=log)
     except ValueError as exc:
         raise SlimcompatError(str(exc)) from None
@@ -65,7 +66,7 @@ def run(args):
 _PATH_LABELS = {
     "graph": "TF1 graph + Session (seed protocol)",
     "eager": "slim eager layer, tf.function",
-    "keras": "native Keras 3 ResNetV2 (keras_resnet.build, faithful to slim), tf.function",
+    "keras": "native Keras 3 model (keras_net.build, faithful to the description), tf.function",
 }
 
 

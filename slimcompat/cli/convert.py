@@ -8,6 +8,7 @@ flipping colour order, re-expressing BatchNorm epsilon) happen only on request.
 
 import pathlib
 
+from slimcompat.cli import arch_options
 from slimcompat.cli.progress import progress_bar
 from slimcompat.errors import SlimcompatError
 from slimcompat.weights import convert, transforms
@@ -22,7 +23,7 @@ def add_arguments(parser):
                                     "(.ckpt: slim, .keras/.weights.h5: keras, else canonical)")
     parser.add_argument("--from", dest="src_kind", choices=convert.KINDS, help="source kind (default: detected)")
     parser.add_argument("--to", dest="dst_kind", choices=convert.KINDS, help="destination kind")
-    parser.add_argument("--arch", help="architecture, e.g. resnet_v2_50 (default: detected from the names)")
+    arch_options.add_arguments(parser, help_suffix=" (default: detected from the names and the file's metadata)")
     parser.add_argument("--ema", action="store_true",
                         help="slim: take ExponentialMovingAverage shadow values instead of the raw variables")
     parser.add_argument("--drop-background", action="store_true",
@@ -58,7 +59,8 @@ def run(args):
     else:
         check_destination(dst, args.force)
     with progress_bar(f"read {src.name}", quiet=args.quiet) as step:
-        weights = convert.load(src, args.src_kind, arch=args.arch, use_ema=args.ema, progress=step)
+        weights = convert.load(src, args.src_kind, arch=arch_options.description(args), use_ema=args.ema,
+                               progress=step)
     _check_background(weights, dst_kind, args)
     if args.drop_background:
         weights = transforms.drop_background(weights)

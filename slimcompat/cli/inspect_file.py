@@ -8,9 +8,8 @@ import json
 
 import numpy as np
 
-from slimcompat.nets.arch import STRIDE_PLACEMENTS
+from slimcompat.arch import STEM_POOLS, STRIDE_PLACEMENTS, describe as describe_name
 from slimcompat.weights import canonical, convert
-from slimcompat.weights.metadata import STEM_POOLS
 
 __all__ = ["add_arguments", "run", "describe"]
 
@@ -35,11 +34,16 @@ def describe(path, kind=None):
         meta, count, params = weights.meta, len(weights.tensors), weights.parameter_count
         nbytes = int(sum(t.nbytes for t in weights.tensors.values()))
         detail = meta.source_kind
+    base = describe_name(meta.architecture)
+    variant = {knob: mine for knob, _, _, _, mine in base.differences(meta.description)
+               if knob not in ("num_classes", "background_class")}
     return {"file": str(path), "kind": kind, "detail": detail, "architecture": meta.architecture,
             "tensors": count, "parameters": params, "bytes": nbytes, "num_classes": meta.num_classes,
             "background_class": meta.background_class, "bn_epsilon": meta.bn_epsilon,
-            "stride_placement": meta.stride_placement, "stem_pool": meta.stem_pool,
-            "conv_bias": meta.conv_bias,
+            "stride_placement": getattr(meta.description, "stride_placement", None),
+            "stem_pool": getattr(meta.description, "stem_pool", None),
+            "conv_bias": meta.conv_bias, "description": meta.description.to_dict(),
+            "variant": {k: list(v) if isinstance(v, tuple) else v for k, v in variant.items()},
             "input": {"color": meta.input.color, "mean": list(meta.input.mean), "std": list(meta.input.std)},
             "source_kind": meta.source_kind, "source_file": meta.source_file,
             "source_sha256": meta.source_sha256}
@@ -60,9 +64,14 @@ def run(args):
         ("parameters", f"{info['parameters']:,} ({info['bytes'] / 2**20:.1f} MiB)"),
         ("classes", classes),
         ("bn epsilon", f"{info['bn_epsilon']:g}"),
-        ("strides", f"{info['stride_placement']}: {STRIDE_PLACEMENTS[info['stride_placement']]}"),
-        ("stem pool", f"{info['stem_pool']}: {STEM_POOLS[info['stem_pool']]}"),
+    ]
+    if info["stride_placement"]:
+        rows += [("strides", f"{info['stride_placement']}: {STRIDE_PLACEMENTS[info['stride_placement']]}"),
+                 ("stem pool", f"{info['stem_pool']}: {STEM_POOLS[info['stem_pool']]}")]
+    rows += [
         ("conv bias", "yes" if info["conv_bias"] else "no"),
+        ("variant", ", ".join(f"{k}={v}" for k, v in info["variant"].items()) or
+         f"none (the conventions of {info['architecture']})"),
         ("input", f"{info['input']['color']}, (pixel - {info['input']['mean']}) / {info['input']['std']}"),
     ]
     if info["source_kind"] and info["kind"] == "canonical":

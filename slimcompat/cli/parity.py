@@ -5,10 +5,9 @@ forward pass per side, then, on failure, the diagnosis of known causes. Exit 0
 within tolerance, 1 not, 2 on bad usage (our errors, argparse's).
 """
 
+from slimcompat.cli import arch_options
 from slimcompat.errors import SlimcompatError
-from slimcompat.nets.arch import architecture
-from slimcompat.parity.implementation import IMPLEMENTATIONS, NATIVE_CONVENTIONS
-from slimcompat.weights.metadata import SOURCE_CONVENTIONS
+from slimcompat.parity.implementation import IMPLEMENTATIONS, NATIVE_SOURCES
 
 __all__ = ["add_arguments", "run"]
 
@@ -19,8 +18,9 @@ def add_arguments(parser):
     parser.add_argument("b", metavar="B", choices=list(IMPLEMENTATIONS), help="implementation compared to A")
     parser.add_argument("--weights", help="weights for both sides: canonical .h5, slim checkpoint or Keras weight "
                                           "file (default: seeded random weights in A's conventions)")
-    parser.add_argument("--arch", help="architecture of the random weights (default resnet_v2_50; "
-                                       "resnet_v1_50 when A is keras-legacy)")
+    arch_options.add_arguments(parser, help_suffix=". Of the random weights (default resnet_v2_50; "
+                                                   "resnet_v1_50 when A is keras-legacy), or what a slim "
+                                                   "checkpoint given as --weights holds (it records no variant)")
     parser.add_argument("--weights-b", help="other weights for B (default: --weights)")
     parser.add_argument("--input", help="an image (decoded as RGB, resized to --size) or a .npy batch "
                                         "(default: a seeded random batch)")
@@ -50,21 +50,20 @@ def _batch(args):
 
 def _weights(args):
     """The weights file's, or seeded random ones in the conventions A's implementation was written for."""
+    from slimcompat.arch import describe, parse_knobs
     from slimcompat.weights import convert, synthetic
     if args.weights:
-        if args.arch:
-            raise SlimcompatError("--arch is for random weights; a weight file brings its own architecture")
-        return convert.load(args.weights)
+        return convert.load(args.weights, arch=arch_options.description(args))
     arch = args.arch or ("resnet_v1_50" if args.a == "keras-legacy" else "resnet_v2_50")
+    source = args.source or NATIVE_SOURCES[args.a]
     try:
-        family = architecture(arch).family
-    except ValueError as exc:
-        raise SlimcompatError(f"--arch: {exc}") from None
-    convention = NATIVE_CONVENTIONS[args.a].format(family=family)
-    if convention not in SOURCE_CONVENTIONS:
-        raise SlimcompatError(f"{args.a} takes no {arch} weights (no {convention} convention); "
-                              f"pass --weights or another --arch")
-    return synthetic.random_weights(arch, convention, seed=args.seed)
+        base = describe(arch, source=source)
+    except SlimcompatError:
+        if args.source:
+            raise
+        base, source = describe(arch), None
+    knobs = parse_knobs(args.variant, base.family) if args.variant else {}
+    return synthetic.random_weights(base.replace(**knobs), source=source, seed=args.seed)
 
 
 def _write(path, text):

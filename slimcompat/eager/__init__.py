@@ -8,7 +8,7 @@ So slim checkpoints and canonical files load into it by name, and a checkpoint
 written from it restores into the TF1 graph.
 
     import slimcompat.eager as se
-    layer = se.resnet_layer("resnet_v2_50", num_classes=10)      # built, variables created
+    layer = se.net_layer("resnet_v2_50", num_classes=10)         # built, variables created (any family)
     se.load_weights(layer, "resnet_v2_50.h5")                    # or a canonical.Weights, or a slim checkpoint
     logits, end_points = layer.infer(images)                     # numpy in, numpy out, inference mode
     model = se.keras_model(layer, (224, 224, 3))                 # tf_keras.Model: fit, evaluate, save
@@ -31,13 +31,13 @@ the layer, its model, `fit` and the optimizers are tf-keras objects.
 from slimcompat.eager.layer import SlimLayer, track_tf1_style_variables
 from slimcompat.eager.export import export_saved_model, keras_model
 from slimcompat.eager.graph import GraphNet
-from slimcompat.eager.resnet import resnet_layer, slim_net_fn
+from slimcompat.eager.nets import net_layer, resnet_layer, slim_net_fn
 from slimcompat.eager.variables import (
     load_checkpoint, load_weights, save_slim_checkpoint, slim_variables, to_weights)
 
 __all__ = [
     "SlimLayer", "track_tf1_style_variables",
-    "resnet_layer", "slim_net_fn",
+    "net_layer", "resnet_layer", "slim_net_fn",
     "slim_variables", "load_weights", "load_checkpoint", "to_weights", "save_slim_checkpoint",
     "keras_model", "export_saved_model", "GraphNet",
 ]

@@ -4,8 +4,8 @@ Paths, all on the same weights and the same fixed batch, inference mode:
 - `graph`: the seed program's protocol (`time_tensorflow_run`): the slim net in
   a TF1 graph + Session, the batch held in a graph variable, session.run per step.
 - `eager`: the SlimLayer under tf.function.
-- `keras`: the Keras 3 ResNet built faithful to slim (`keras_resnet.build`,
-  stem pool "same", epsilon 1e-5) under tf.function: the native model.
+- `keras`: the Keras 3 model built faithful to the same description
+  (`keras_net.build`) under tf.function: the native model.
 
 Each path first runs its burn-in steps untimed; then `rounds` rounds each time
 `steps` batches of every path, the order rotating per round, so drift in a
@@ -95,9 +95,9 @@ def _runners(arch, num_classes, images, paths, jit):
     """{path: (zero-argument step function, outputs once)}, all paths on the layer's weights."""
     import tensorflow as tf
     from slimcompat.eager.graph import GraphNet
-    from slimcompat.eager.resnet import resnet_layer
+    from slimcompat.eager.nets import net_layer
     from slimcompat.eager.variables import to_weights
-    layer = resnet_layer(arch, num_classes)
+    layer = net_layer(arch, num_classes)
     batch = tf.constant(images)
     runners, flops = {}, None
     if "eager" in paths:
@@ -154,4 +154,4 @@ def measure(arch="resnet_v2_50", batch=32, image_size=224, steps=4, rounds=5, bu
             log(f"round {r + 1}/{rounds}: " + ", ".join(
                 f"{n} {batch / (sum(s[-steps:]) / steps):.1f} img/s" for n, s in seconds.items()))
     timings = {name: Timing(name, s, batch) for name, s in seconds.items()}
-    return Report(str(arch), batch, image_size, flops, timings, diffs, largest, NATIVE, jit)
+    return Report(getattr(arch, "name", str(arch)), batch, image_size, flops, timings, diffs, largest, NATIVE, jit)

@@ -1,7 +1,8 @@
 """Weights in and out of a SlimLayer by the TF1 names its variables carry.
 
 Canonical files (and every format `slimcompat.weights.convert` reads) reach a
-slim ResNet layer through the "slim" naming scheme; any other slim layer loads
+layer of a described network (`net_layer`) through the "slim" naming scheme;
+any other slim layer loads
 a TF1 checkpoint by exact variable names. Every load checks the whole mapping
 (names and shapes, both ways) before the first assignment, so it either loads
 everything or changes nothing. Writing uses TF1's own Saver, so the checkpoint
@@ -12,17 +13,15 @@ import warnings
 
 import numpy as np
 
+from slimcompat.arch import UnknownNameError, scheme
+from slimcompat.arch.conventions import source_input
 from slimcompat.errors import SlimcompatError, WeightsError
 from slimcompat.weights import canonical
 from slimcompat.weights.mapping import check_mapping
-from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
-from slimcompat.weights.names import UnknownNameError, scheme
+from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.slim_checkpoint import canonical_shape
 
 __all__ = ["slim_variables", "to_weights", "load_weights", "load_checkpoint", "save_slim_checkpoint"]
-
-_SLIM_STRIDES = "last_unit_3x3"
-
 
 def slim_variables(layer):
     """{TF1 variable name (no ':0'): variable} of `layer`; its variables must exist (call it once)."""
@@ -31,17 +30,20 @@ def slim_variables(layer):
     return {v.name[:-2] if v.name.endswith(":0") else v.name: v for v in layer.weights}
 
 
-def _resnet(layer):
-    arch = getattr(layer, "arch", None)
-    if arch is None:
-        raise SlimcompatError(f"layer {layer.name!r} is not a slim ResNet layer (see resnet_layer); "
+_STRIDES = ("stride_placement", "stage_strides")
+
+
+def _description(layer):
+    description = getattr(layer, "description", None)
+    if description is None:
+        raise SlimcompatError(f"layer {layer.name!r} is not a layer of a described network (see net_layer); "
                               f"load a TF1 checkpoint by variable names with load_checkpoint")
-    return arch
+    return description
 
 
 def _canonical_variables(layer):
     """({canonical name: variable}, {canonical name, or the layer's name where none maps: canonical-layout shape})."""
-    bound = scheme("slim", _resnet(layer))
+    bound = scheme("slim", _description(layer))
     known, shapes = {}, {}
     for name, variable in slim_variables(layer).items():
         try:
@@ -55,41 +57,43 @@ def _canonical_variables(layer):
 
 
 def to_weights(layer):
-    """canonical.Weights of a slim ResNet layer (save it with `slimcompat.weights.convert.save`)."""
-    arch = _resnet(layer)
+    """canonical.Weights of a `net_layer` layer (save it with `slimcompat.weights.convert.save`)."""
+    description = _description(layer)
     known, shapes = _canonical_variables(layer)
-    classes = getattr(layer, "num_classes", None)
-    check_mapping(arch.tensors(classes), shapes, f"layer {layer.name!r}")
-    tensors = {n: known[n].numpy().reshape(shape) for n, shape in arch.tensors(classes).items()}
-    meta = Metadata(arch.name, **{**SOURCE_CONVENTIONS[f"slim:{arch.family}"], "num_classes": classes,
-                                  "background_class": arch.family == "resnet_v2" and classes == 1001,
-                                  "source_kind": "slimcompat-eager", "source_file": layer.name})
+    check_mapping(description.tensors(), shapes, f"layer {layer.name!r}")
+    tensors = {n: known[n].numpy().reshape(shape) for n, shape in description.tensors().items()}
+    meta = Metadata(description, source_input("slim", description), source_kind="slimcompat-eager",
+                    source_file=layer.name)
     return canonical.Weights(tensors, meta, {n: v.name for n, v in known.items()})
 
 
 def load_weights(layer, source, use_ema=False):
-    """Assign every weight of a slim ResNet layer from `source`, all or nothing; returns the layer.
+    """Assign every weight of a `net_layer` layer from `source`, all or nothing; returns the layer.
 
     source: canonical.Weights, or the path of any file `convert.load` reads
     (canonical, slim checkpoint, Keras h5). Refused before any assignment:
     another architecture or class count (MappingError listing the tensors),
     and weights that stride elsewhere (Keras/Caffe ResNet50), which would load
-    and compute something else. A different BatchNorm epsilon or stem pool is
-    loaded with a warning, as slim's graph computes it.
+    and compute something else. Other differences of the weights' description
+    from the layer's (epsilon, stem pool, activation, ...) load with a warning:
+    the layer computes with its own; build it with
+    `net_layer(weights.meta.description)` to compute with theirs.
     """
-    arch = _resnet(layer)
+    description = _description(layer)
     if not isinstance(source, canonical.Weights):
         from slimcompat.weights import convert
-        source = convert.load(source, arch=arch if _is_checkpoint(source) else None, use_ema=use_ema)
+        source = convert.load(source, arch=description if _is_checkpoint(source) else None, use_ema=use_ema)
     where = source.meta.source_file or "weights"
-    if source.meta.stride_placement != _SLIM_STRIDES:
-        raise WeightsError(where, f"stride_placement {source.meta.stride_placement!r}: slim {arch.family} "
-                                  f"strides in the 3x3 conv of a stage's last unit; refusing to load")
-    slim = SOURCE_CONVENTIONS[f"slim:{arch.family}"]
-    for key in ("bn_epsilon", "stem_pool"):
-        if getattr(source.meta, key) != slim[key]:
-            warnings.warn(f"{where}: {key} {getattr(source.meta, key)} differs from slim's {slim[key]}; "
-                          f"the layer computes with slim's", stacklevel=2)
+    differences = [(knob, label, mine, theirs) for knob, label, effect, mine, theirs
+                   in description.differences(source.meta.description) if effect == "output"]
+    strides = [f"{label} {theirs} (the layer: {mine})" for knob, label, mine, theirs in differences
+               if knob in _STRIDES]
+    if strides:
+        raise WeightsError(where, f"{'; '.join(strides)}: same shapes, another network; refusing to load")
+    if differences:
+        warnings.warn(f"{where}: " + "; ".join(f"{label} {theirs} differs from the layer's {mine}"
+                                               for _, label, mine, theirs in differences)
+                      + "; the layer computes with its own", stacklevel=2)
     known, shapes = _canonical_variables(layer)
     check_mapping(shapes, {n: np.shape(t) for n, t in source.tensors.items()}, f"{where} -> layer {layer.name!r}")
     for name, variable in known.items():

@@ -10,7 +10,6 @@ import time
 from slimcompat.errors import SlimcompatError
 from slimcompat.parity import environment
 from slimcompat.parity.diagnosis import diagnose
-from slimcompat.parity.endpoints import endpoint_names
 from slimcompat.parity.implementation import create
 from slimcompat.parity.name_parity import name_parity
 from slimcompat.parity.numeric import endpoint_parity
@@ -59,7 +58,7 @@ def compare(a, b, names, batch, device="CPU", tf32=False, run_diagnosis=True):
     start = time.perf_counter()
     a_points = a.endpoints(batch.for_side(a))
     b_points = b.endpoints(batch.for_side(b))
-    order = endpoint_names(a.arch, a.conventions.num_classes is not None)
+    order = a.arch.endpoint_names()
     numeric = endpoint_parity(a_points, b_points, order, tolerance)
     report["timing"] = {"compare_seconds": time.perf_counter() - start}
     report.update(endpoints=numeric["endpoints"], first_divergence=numeric["first_divergence"])

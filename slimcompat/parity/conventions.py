@@ -1,48 +1,53 @@
-"""What an implementation computes with, besides its weights.
+"""What an implementation computes with, besides its weights: a description and an input convention.
 
 Two implementations holding the same weights can still compute different
-functions: BatchNorm epsilon, stem pooling, where a stage strides, what input
-they expect (colour order, mean, std) and how many classes they emit. Each
-implementation declares these here, so a failed parity run starts from the
-list of declared differences and then tests each one (see diagnosis).
+functions: any knob of the architecture description whose effect is on the
+outputs (BatchNorm epsilon, stem pooling, where a stage strides, activation,
+...), what input they expect (colour order, mean, std) and how many classes
+they emit. Each implementation declares its conventions, so a failed parity
+run starts from the list of declared differences and then tests each one
+(see diagnosis).
 """
 
 import dataclasses
-from typing import Optional
 
-from slimcompat.weights.metadata import InputConvention
+from slimcompat.arch.conventions import InputConvention
 
-__all__ = ["Conventions", "differences", "ADJUSTABLE"]
+__all__ = ["Conventions", "differences", "adjustable"]
 
-# Fields an implementation can be rebuilt with, to test a suspected cause.
-ADJUSTABLE = ("stem_pool", "bn_epsilon", "stride_placement")
+_HANDLED_APART = ("num_classes", "background_class")   # the background-class experiment tests these
 
 
 @dataclasses.dataclass(frozen=True)
 class Conventions:
-    bn_epsilon: float
-    stem_pool: str
-    stride_placement: str
+    description: object
     input: InputConvention
-    num_classes: Optional[int]
 
     @classmethod
     def of(cls, meta, **changes):
-        """The conventions a weight file's metadata records, with `changes`."""
-        values = dict(bn_epsilon=meta.bn_epsilon, stem_pool=meta.stem_pool, stride_placement=meta.stride_placement,
-                      input=meta.input, num_classes=meta.num_classes)
-        values.update(changes)
-        return cls(**values)
+        """The conventions a weight file's metadata records, with knob `changes`."""
+        return cls(meta.description.replace(**changes) if changes else meta.description, meta.input)
+
+    @property
+    def num_classes(self):
+        return self.description.num_classes
+
+    def replace(self, **changes):
+        return Conventions(self.description.replace(**changes), self.input)
 
     def as_dict(self):
-        out = dataclasses.asdict(self)
-        out["input"] = {"color": self.input.color, "mean": list(self.input.mean), "std": list(self.input.std)}
-        return out
+        return {"description": self.description.to_dict(), "input": self.input.to_dict()}
+
+
+def adjustable(description):
+    """Knobs an implementation can be rebuilt with to test a suspected cause: those that change outputs only."""
+    return [knob for knob, _, effect in description.knobs() if effect == "output" and knob not in _HANDLED_APART]
 
 
 def differences(a: Conventions, b: Conventions):
-    """[(field, value in a, value in b)] where a and b differ; input split into colour and scaling."""
-    out = [(f, getattr(a, f), getattr(b, f)) for f in (*ADJUSTABLE, "num_classes") if getattr(a, f) != getattr(b, f)]
+    """[(field, value in a, value in b)]: differing knobs, then input colour and scaling."""
+    out = [(knob, va, vb) for knob, _, effect, va, vb in a.description.differences(b.description)
+           if effect in ("output", "shape") or knob == "family"]
     if a.input.color != b.input.color:
         out.append(("color", a.input.color, b.input.color))
     if (a.input.mean, a.input.std) != (b.input.mean, b.input.std):

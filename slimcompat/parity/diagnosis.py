@@ -5,8 +5,10 @@ and the shapes their endpoints came out in. Each suspected cause is then put to
 an experiment on the same batch, B fed A's model input so that the network
 alone is tested (preprocessing is tested on its own):
 
-- stem pooling, BatchNorm epsilon, stride placement: one side is rebuilt with
-  the other's value (Keras models for all three, the slim graph for epsilon).
+- every knob of the description that changes outputs only (stem pooling,
+  BatchNorm epsilon, stride placement, activation, padding, ...): one side is
+  rebuilt with the other's value (the faithful Keras model and the slim graph
+  can be rebuilt with any knob; stock models cannot).
   If aligning every suspect restores parity, each suspect is left out in turn;
   a cause is *found* when leaving it out breaks parity again (the first
   divergence of that run is reported), and a declared difference that changes
@@ -22,17 +24,17 @@ alone is tested (preprocessing is tested on its own):
 
 import numpy as np
 
-from slimcompat.parity.conventions import ADJUSTABLE, differences
-from slimcompat.parity.endpoints import endpoint_names, endpoint_of
+from slimcompat.arch import FAMILIES
+from slimcompat.parity.conventions import adjustable, differences
+from slimcompat.parity.endpoints import endpoint_of
 from slimcompat.parity.metrics import compare
 from slimcompat.parity.numeric import endpoint_parity
 
 __all__ = ["diagnose", "CAUSES"]
 
 CAUSES = {
-    "stem_pool": "stem pooling padding",
-    "bn_epsilon": "BatchNorm epsilon",
-    "stride_placement": "stride placement",
+    **{knob: label for family in FAMILIES.values() for knob, label, _ in family.knobs()},
+    "family": "network family",
     "color": "colour order",
     "background": "background-class offset",
     "preprocessing": "preprocessing mismatch",
@@ -164,7 +166,7 @@ def _rebuilt(ctx, fields, declared):
 
 
 def _adjustable(ctx, declared):
-    suspects = [f for f in ADJUSTABLE if f in declared]
+    suspects = [f for f in adjustable(ctx.a.arch) if f in declared]
     if not suspects:
         return []
     everything = _rebuilt(ctx, suspects, declared)
@@ -229,7 +231,7 @@ def _weights(ctx):
                            "endpoint": endpoint_of(name)})
     if not differ:
         return [_finding("weights", "ruled out", "both weight files hold identical values for every shared tensor")]
-    order = endpoint_names(wa.meta.arch)
+    order = wa.meta.description.endpoint_names()
     first = min(differ, key=lambda d: order.index(d["endpoint"]) if d["endpoint"] in order else len(order))
     shown = ", ".join(f"{d['tensor']} ({d['elements']} elements, max |diff| {d['max_abs']:.3g})" for d in differ[:4])
     more = f", ... {len(differ) - 4} more" if len(differ) > 4 else ""

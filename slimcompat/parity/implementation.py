@@ -17,7 +17,7 @@ import numpy as np
 from slimcompat.errors import SlimcompatError
 from slimcompat.weights.mapping import check_mapping
 
-__all__ = ["Variable", "Implementation", "IMPLEMENTATIONS", "NATIVE_CONVENTIONS", "create", "to_numpy_2d"]
+__all__ = ["Variable", "Implementation", "IMPLEMENTATIONS", "NATIVE_SOURCES", "create", "to_numpy_2d"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,13 +30,18 @@ class Variable:
 
 
 class Implementation:
-    """Base: subclasses set key, title, arch, conventions, device and the hooks below."""
+    """Base: subclasses set key, title, conventions, device and the hooks below."""
 
     key = ""
     title = ""
 
-    def __init__(self, arch, conventions, device):
-        self.arch, self.conventions, self.device = arch, conventions, device
+    def __init__(self, conventions, device):
+        self.conventions, self.device = conventions, device
+
+    @property
+    def arch(self):
+        """The description this implementation computes."""
+        return self.conventions.description
 
     def variables(self) -> List[Variable]:
         raise NotImplementedError
@@ -53,7 +58,7 @@ class Implementation:
         raise NotImplementedError
 
     def variant(self, **changes) -> Optional["Implementation"]:
-        """The same network rebuilt with other conventions (ADJUSTABLE fields), loaded; None if it cannot be."""
+        """The same network rebuilt with other knobs (conventions.adjustable), loaded; None if it cannot be."""
         return None
 
     def load(self, weights=None):
@@ -80,20 +85,21 @@ def to_numpy_2d(endpoints):
 
 # key: (module, factory, description). Factories take (weights, input_shape, device).
 IMPLEMENTATIONS = {
-    "slim-graph": ("slimcompat.parity.slim_graph", "SlimGraph", "tf_slim net in a TF1 graph, one Session.run"),
-    "slim-eager": ("slimcompat.parity.slim_eager", "SlimEager", "tf_slim net as a TF2 eager layer (issue 4)"),
+    "slim-graph": ("slimcompat.parity.slim_graph", "SlimGraph",
+                   "slim net (tf_slim idiom) built to the weights' description, in a TF1 graph, one Session.run"),
+    "slim-eager": ("slimcompat.parity.slim_eager", "SlimEager", "the same slim net as a TF2 eager layer"),
     "keras-faithful": ("slimcompat.parity.keras_models", "faithful",
-                       "Keras model built to the weights' metadata (epsilon, stem pool, strides)"),
+                       "Keras 3 model built to the weights' description"),
     "keras-stock": ("slimcompat.parity.keras_models", "stock", "keras.applications model as shipped"),
     "keras-legacy": ("slimcompat.parity.keras_models", "legacy",
                      "the Keras-1 ResNet50 as published (epsilon 1e-3, stem pool without padding)"),
 }
 
 
-# The source convention each implementation was written for ({family}: resnet_v1 or resnet_v2).
-NATIVE_CONVENTIONS = {
-    "slim-graph": "slim:{family}", "slim-eager": "slim:{family}",
-    "keras-faithful": "keras:{family}", "keras-stock": "keras:{family}", "keras-legacy": "keras1:{family}",
+# The source whose conventions each implementation was written for (random weights are made in them).
+NATIVE_SOURCES = {
+    "slim-graph": "slim", "slim-eager": "slim", "keras-faithful": "keras", "keras-stock": "keras",
+    "keras-legacy": "keras1",
 }
 
 

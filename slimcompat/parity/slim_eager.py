@@ -1,17 +1,15 @@
-"""The tf_slim ResNet as a TF2 eager layer (slimcompat.eager, issue 4).
+"""The slim net as a TF2 eager layer (slimcompat.eager).
 
-The layer is slimcompat.eager's own `resnet_layer`, loaded by its own
-`load_weights` (which refuses weights that stride elsewhere and warns on
-another epsilon or stem pool: it computes as slim does). Endpoints come from
-one function of the layer's call, traced once per input shape and pruned to
-the endpoint tensors: slim's end_points where slim collects them, the graph's
-`pool1/MaxPool` and `pool5` (under the layer's name scope) where it does not.
+The layer is slimcompat.eager's own `net_layer` for the weights' description,
+loaded by its own `load_weights`. Endpoints come from one function of the
+layer's call, traced once per input shape and pruned to the end_points tensors.
 """
 
 import slimcompat  # noqa: F401  (repairs tf_slim before it is imported)
+from slimcompat.arch import scheme
+from slimcompat.parity.conventions import Conventions
 from slimcompat.parity.implementation import Implementation, to_numpy_2d
-from slimcompat.parity.slim_graph import slim_conventions, slim_endpoints, slim_variable
-from slimcompat.weights.names import scheme
+from slimcompat.parity.slim_graph import slim_endpoints, slim_variable
 
 __all__ = ["SlimEager"]
 
@@ -23,10 +21,9 @@ class SlimEager(Implementation):
     def __init__(self, weights, input_shape, device="CPU"):
         import tensorflow as tf
         import slimcompat.eager as se
-        meta = weights.meta
-        super().__init__(meta.arch, slim_conventions(meta), device)
+        super().__init__(Conventions.of(weights.meta), device)
         with tf.device(device):
-            self.layer = se.resnet_layer(meta.arch.name, num_classes=meta.num_classes)
+            self.layer = se.net_layer(self.arch)
         self.input_shape = input_shape
         self._pruned = None
 
@@ -50,7 +47,7 @@ class SlimEager(Implementation):
                 wrapped = tf.compat.v1.wrap_function(
                     lambda x: self.layer(x, training=False, end_points=True), [spec])
             _, points = wrapped.structured_outputs
-            fetches = slim_endpoints(self.arch, points, wrapped.graph, self.conventions.num_classes is not None)
+            fetches = slim_endpoints(self.arch, points)
             self._pruned = wrapped.prune(wrapped.graph.inputs[0], fetches)
         return self._pruned
 

@@ -1,13 +1,16 @@
 """The canonical weight file: read, write, validate (spec: weights/SPEC.md).
 
 One HDF5 file per model: root attributes carry the format tag, its version and
-the Metadata; group `tensors/` holds one float dataset per canonical tensor
-name (`tensors/stage1/unit1/conv1/kernel`) and, as its attribute `sources`, a
-JSON object of each tensor's source name (one attribute: 816 small ones cost a
-third of the write time of a resnet_v2_152).
+the Metadata (the full architecture description among it); group `tensors/`
+holds one float dataset per canonical tensor name
+(`tensors/stage1/unit1/conv1/kernel`), each with HDF5's Fletcher-32 checksum,
+and, as its attribute `sources`, a JSON object of each tensor's source name
+(one attribute: 816 small ones cost a third of the write time of a
+resnet_v2_152).
 Every read validates the whole file before returning anything (format,
-version, metadata, exact tensor set and shapes for the architecture, dtype,
-finite values), so a malformed file fails at the door, never inside a model.
+version, metadata, exact tensor set and shapes for the description, checksums,
+dtype, finite values), so a malformed file fails at the door, never inside a
+model. Version 1 files (no description, no checksums) still read.
 Reading needs h5py and numpy only, not TensorFlow.
 """
 
@@ -30,7 +33,7 @@ __all__ = ["FORMAT", "VERSION", "Weights", "write", "read", "read_header", "is_c
            "sha256_later"]
 
 FORMAT = "slimcompat-canonical"
-VERSION = 1
+VERSION = 2
 _TENSORS = "tensors"
 _SOURCES = "sources"
 _FLOATS = (np.float16, np.float32, np.float64)
@@ -46,7 +49,7 @@ class Weights:
 
     def validate(self, where="<weights>"):
         """Raise WeightsError/MappingError unless the tensors fit the metadata exactly."""
-        expected = self.meta.arch.tensors(self.meta.num_classes)
+        expected = self.meta.description.tensors()
         check_mapping(expected, {n: np.shape(t) for n, t in self.tensors.items()}, where)
         for name, value in self.tensors.items():
             if value.dtype.type not in _FLOATS:
@@ -139,12 +142,13 @@ def write(path, weights: Weights, overwrite=False, progress=None):
             for key, value in weights.meta.to_attrs().items():
                 f.attrs[key] = value
             groups = {"": f.create_group(_TENSORS)}
-            names = list(weights.meta.arch.tensors(weights.meta.num_classes))
+            names = list(weights.meta.description.tensors())
             groups[""].attrs[_SOURCES] = json.dumps({n: weights.sources.get(n, "") for n in names})
             for name in names:
                 value = weights.tensors[name]
                 parent, _, leaf = name.rpartition("/")
-                _group(groups, parent).create_dataset(leaf, data=value)
+                _group(groups, parent).create_dataset(leaf, data=value, chunks=value.shape or None,
+                                                      fletcher32=value.ndim > 0)
                 if progress:
                     progress(value.nbytes)
     return pathlib.Path(path)
@@ -173,17 +177,31 @@ def _header(f, path):
     if _attr(f.attrs.get("format")) != FORMAT:
         raise WeightsError(path, f"not a canonical weight file (format attribute {_attr(f.attrs.get('format'))!r}, "
                                  f"expected {FORMAT!r})")
-    version = f.attrs.get("format_version")
-    if version is None or int(version) > VERSION or int(version) < 1:
-        shown = version.item() if hasattr(version, "item") else version
-        raise WeightsError(path, f"format_version {shown!r} is not supported (this slimcompat reads 1..{VERSION})")
+    version = _version(f.attrs.get("format_version"), path)
     try:
-        meta = Metadata.from_attrs(dict(f.attrs))
+        meta = Metadata.from_attrs(dict(f.attrs), version=version)
     except SlimcompatError as exc:
         raise WeightsError(path, f"bad metadata: {exc}") from None
     if _TENSORS not in f:
         raise WeightsError(path, f"no '{_TENSORS}' group")
-    return meta
+    return meta, version
+
+
+def _version(raw, path):
+    shown = raw.item() if hasattr(raw, "item") and getattr(raw, "shape", None) == () else raw
+    if isinstance(shown, (int, np.integer)) and not isinstance(shown, bool) and 1 <= shown <= VERSION:
+        return int(shown)
+    raise WeightsError(path, f"format_version {shown!r} is not supported (this slimcompat reads 1..{VERSION})")
+
+
+def _check_checksums(datasets, version, path):
+    """From version 2 every tensor carries a Fletcher-32 checksum, which HDF5 verifies on each read."""
+    if version < 2:
+        return
+    for name, dataset in datasets.items():
+        if dataset.ndim and not dataset.fletcher32:
+            raise WeightsError(path, f"tensor {name}: no Fletcher-32 checksum (format version {version} "
+                                     f"requires one per tensor)")
 
 
 def _datasets(f):
@@ -206,7 +224,7 @@ def _sources(f, path):
 def read_header(path):
     """(Metadata, {name: (shape, dtype)}, {name: source name}) without reading tensor data."""
     with _open(path) as f:
-        meta = _header(f, path)
+        meta, _ = _header(f, path)
         datasets = _datasets(f)
         return meta, {n: (d.shape, d.dtype) for n, d in datasets.items()}, _sources(f, path)
 
@@ -214,17 +232,19 @@ def read_header(path):
 def read(path, progress=None) -> Weights:
     """Read and fully validate a canonical file; raises WeightsError/MappingError."""
     with _open(path) as f:
-        meta = _header(f, path)
+        meta, version = _header(f, path)
         datasets = _datasets(f)
-        expected = meta.arch.tensors(meta.num_classes)
+        expected = meta.description.tensors()
         check_mapping(expected, {n: d.shape for n, d in datasets.items()}, str(path))
+        _check_checksums(datasets, version, path)
         stored = _sources(f, path)
         tensors, sources = {}, {}
         for name in expected:
             try:
                 tensors[name] = datasets[name][()]
             except OSError as exc:
-                raise WeightsError(path, f"tensor {name}: unreadable data ({exc})") from None
+                problem = "checksum mismatch, the data is corrupt" if "etcher" in str(exc) else "unreadable data"
+                raise WeightsError(path, f"tensor {name}: {problem} ({exc})") from None
             sources[name] = str(stored.get(name, ""))
             if progress:
                 progress(tensors[name].nbytes)

@@ -1,53 +1,77 @@
 """Canonical Weights <-> Keras weight files and Keras models.
 
 Reading needs no framework: keras_files gives (layer, param) tensors, the
-naming scheme turns them into canonical names, and the architecture is the
-one whose scheme names cover the file's tensors exactly (tried over every
-described ResNet, so no per-model code). Writing and model building import
+naming scheme turns them into canonical names, and the description is the one
+whose scheme names cover the file's tensors exactly. What the file says about
+itself is read, or the read fails: a description slimcompat stored in the file
+(`slimcompat_metadata` in an `.h5`/`.weights.h5`, `slimcompat.json` in a
+`.keras`), else a `.keras` model config (BatchNorm epsilon, activation, stem
+pooling), else the conventions of the source whose names the file uses
+(keras.applications, the Keras-1 release). Writing and model building import
 Keras.
 
-A Keras model is built faithful to the weights' metadata (epsilon, stem
-pooling, stride placement) unless the stock keras.applications model is asked
-for; that one loads with a warning naming every difference, and weights whose
-stride placement differs from it are refused outright: same shapes, other
-network.
+A Keras model is built faithful to the weights' description unless the stock
+keras.applications model is asked for; that one loads with a warning naming
+every difference, and weights whose stride placement differs from it are
+refused outright: same shapes, other network.
 """
 
 import json
 import pathlib
 import warnings
+import zipfile
 
 import numpy as np
 
+from slimcompat.arch import all_descriptions, describe, scheme
+from slimcompat.arch.conventions import source_input
+from slimcompat.arch.templates import UnknownNameError
 from slimcompat.errors import MappingError, SlimcompatError, WeightsError
-from slimcompat.nets.arch import FAMILIES, UNITS, ResNet
 from slimcompat.weights import canonical, keras_files
 from slimcompat.weights.atomic import atomic_output
-from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
-from slimcompat.weights.names import UnknownNameError, scheme
+from slimcompat.weights.metadata import Metadata
 
-__all__ = ["read", "write", "to_keras_model", "stock_differences", "STOCK_MODELS"]
+__all__ = ["read", "write", "to_keras_model", "stock_differences", "stock_model_name"]
 
-_META_ATTR = "slimcompat_metadata"
+META_ATTR = "slimcompat_metadata"
+META_MEMBER = "slimcompat.json"
 _SOURCE_KINDS = {"keras1": "keras1-h5", "keras2": "keras2-h5", "keras3": "keras3-weights-h5"}
-STOCK_MODELS = {("resnet_v1", 50): "ResNet50", ("resnet_v1", 101): "ResNet101", ("resnet_v1", 152): "ResNet152",
-                ("resnet_v2", 50): "ResNet50V2", ("resnet_v2", 101): "ResNet101V2", ("resnet_v2", 152): "ResNet152V2"}
-
 
 # Keras-1 parameter names; Keras 2 kept the Caffe layer names for a while
 # (keras.applications ResNet50 before 2019: res2a_branch2a/kernel:0), so the
 # layer scheme and the parameter vocabulary are matched independently.
 _PARAM_ALIASES = {"W": "kernel", "b": "bias", "running_mean": "moving_mean", "running_std": "moving_variance"}
-_LAYER_SCHEMES = ("keras", "keras1")
+_LAYER_SCHEMES = {"keras": "keras", "keras1": "keras1"}       # layer scheme: the source whose habits it implies
 _SOURCE_NAMES = {"keras1": "{0}_{1}:0", "keras2": "{0}/{1}:0", "keras3": "{0}/{1}"}
+_STOCK = ("ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2")
+_CONFIG_LIMIT = 64 << 20
+
+
+def stock_model_name(description):
+    """The keras.applications model of the same structure as `description`, or None."""
+    for name in _STOCK:
+        stock = describe(name)
+        if not any(effect == "shape" and knob not in ("num_classes", "conv_bias")
+                   for knob, _, effect, _, _ in stock.differences(description)):
+            return name
+    return None
 
 
 def _candidates(kind, arch):
+    """[(description, layer scheme)] a file of `kind` may hold."""
+    if hasattr(arch, "plan"):
+        return [(arch, s) for s in _LAYER_SCHEMES]
     if arch is not None:
-        family, _, depth = arch.rpartition("_")
-        return [ResNet(family, int(depth), conv_bias=family == "resnet_v1")]
-    families = ("resnet_v1",) if kind == "keras1" else FAMILIES
-    return [ResNet(f, d, conv_bias=f == "resnet_v1") for f in families for d in UNITS]
+        out = []
+        for layer_scheme, source in _LAYER_SCHEMES.items():
+            try:
+                out.append((describe(arch, source=source), layer_scheme))
+            except SlimcompatError:
+                continue
+        return out or [(describe(arch), s) for s in _LAYER_SCHEMES]
+    out = [(d, "keras") for d in all_descriptions(source="keras") if kind != "keras1"]
+    out += [(d, "keras1") for d in all_descriptions(source="keras1")]
+    return out
 
 
 def _canonical_names(bound, found):
@@ -62,116 +86,199 @@ def _canonical_names(bound, found):
     return out
 
 
-def _identify(path, kind, found, arch=None):
-    """(ResNet, num_classes, {canonical: (layer, param)}, layer scheme) covering `found` exactly."""
+def _identify(path, kind, found, candidates):
+    """(description with the file's classes, {canonical: (layer, param)}, layer scheme) covering `found` exactly."""
     best = None
-    for scheme_name in _LAYER_SCHEMES:
-        for candidate in _candidates(kind, arch):
-            names = _canonical_names(scheme(scheme_name, candidate), found)
-            if names is None:
-                continue
-            logits = found.get(names.get("logits/kernel"))
-            classes = None if logits is None else int(logits.shape[-1])
-            expected = candidate.tensors(classes)
-            missing = [n for n in expected if n not in names]
-            unexpected = [n for n in names if n not in expected]
-            mismatched = [(n, s, found[names[n]].shape) for n, s in expected.items()
-                          if n in names and tuple(found[names[n]].shape) != tuple(s)]
-            if not (missing or unexpected or mismatched):
-                return candidate, classes, names, scheme_name
-            score = len(missing) + len(unexpected) + len(mismatched)
-            if best is None or score < best[0]:
-                best = (score, candidate, missing, unexpected, mismatched)
+    for candidate, scheme_name in candidates:
+        names = _canonical_names(scheme(scheme_name, candidate), found)
+        if names is None:
+            continue
+        logits = found.get(names.get("logits/kernel"))
+        classes = None if logits is None else int(logits.shape[-1])
+        if classes != candidate.num_classes:
+            candidate = candidate.replace(num_classes=classes, background_class=False)
+        expected = candidate.tensors()
+        missing = [n for n in expected if n not in names]
+        unexpected = [names[n] for n in names if n not in expected]
+        mismatched = [(f"{_source_name(kind, names[n])} ({n})", s, found[names[n]].shape)
+                      for n, s in expected.items() if n in names and tuple(found[names[n]].shape) != tuple(s)]
+        if not (missing or unexpected or mismatched):
+            return candidate, names, scheme_name
+        score = len(missing) + len(unexpected) + len(mismatched)
+        if best is None or score < best[0]:
+            best = (score, candidate, missing, [_source_name(kind, u) for u in unexpected], mismatched)
     if best is None:
         layers = sorted({layer for layer, _ in found})
-        raise WeightsError(path, f"not a ResNet weight file: layer names such as {', '.join(layers[:3])} "
-                                 f"follow neither keras.applications nor Keras-1 ResNet naming")
+        raise WeightsError(path, f"not a weight file of a described network: layer names such as "
+                                 f"{', '.join(layers[:3])} follow neither keras.applications nor Keras-1 naming")
     _, candidate, missing, unexpected, mismatched = best
     raise MappingError(f"{path} (closest: {candidate.name})", missing, unexpected, mismatched)
 
 
-def _stored_metadata(path):
+def _source_name(kind, key):
+    return _SOURCE_NAMES[kind].format(*key)
+
+
+def _stored_metadata(path, kind):
+    """Metadata slimcompat wrote into the file, or None; WeightsError when it is there but unusable."""
     import h5py
-    try:
-        with h5py.File(path, "r") as f:
-            raw = f.attrs.get(_META_ATTR)
-    except OSError:
+    raw = None
+    if path.suffix == ".keras":
+        raw = _zip_member_text(path, META_MEMBER)
+    else:
+        try:
+            with h5py.File(path, "r") as f:
+                raw = f.attrs.get(META_ATTR)
+        except OSError:
+            return None
+    if raw is None:
         return None
-    return None if raw is None else json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    try:
+        attrs = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        if not isinstance(attrs, dict):
+            raise ValueError("not a JSON object")
+        return Metadata.from_attrs(attrs, version=2 if "description" in attrs else 1)
+    except (ValueError, UnicodeDecodeError, SlimcompatError) as exc:
+        raise WeightsError(path, f"its {META_ATTR} is not valid slimcompat metadata ({exc})") from None
+
+
+def _zip_member_text(path, member):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if member not in archive.namelist():
+                return None
+            info = archive.getinfo(member)
+            if info.file_size > _CONFIG_LIMIT:
+                raise WeightsError(path, f"{member} declares {info.file_size} bytes (limit {_CONFIG_LIMIT})")
+            return archive.read(member)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise WeightsError(path, f"truncated or corrupt zip file ({exc})") from None
+
+
+def _config_knobs(path, description):
+    """Knobs a `.keras` model config states (epsilon, activation, stem pooling), checked for consistency.
+
+    The config is read as data (JSON), never deserialised into layers.
+    """
+    raw = _zip_member_text(path, "config.json")
+    if raw is None:
+        return {}
+    try:
+        layers = json.loads(raw)["config"]["layers"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WeightsError(path, f"config.json is not a Keras functional model config ({exc})") from None
+    knobs = {}
+    classes = {layer.get("class_name") for layer in layers}
+    epsilons = {layer["config"].get("epsilon") for layer in layers if layer.get("class_name") == "BatchNormalization"}
+    if len(epsilons) > 1:
+        raise WeightsError(path, f"config.json: BatchNormalization layers use several epsilons {sorted(epsilons)}; "
+                                 f"a description has one")
+    if epsilons:
+        knobs["bn_epsilon"] = float(epsilons.pop())
+    activations = {_activation_of(layer) for layer in layers} - {None}
+    if len(activations) > 1:
+        raise WeightsError(path, f"config.json: several activations {sorted(map(str, activations))}; a description "
+                                 f"has one")
+    if activations:
+        kind, alpha = activations.pop()
+        knobs["activation"] = kind
+        if kind == "elu":
+            knobs["elu_alpha"] = alpha
+    if "stem_pool" in {f.name for f in description.__dataclass_fields__.values()}:
+        pools = [layer for layer in layers if layer.get("class_name") == "MaxPooling2D"
+                 and tuple(layer["config"].get("strides") or ()) == (2, 2)]
+        if len(pools) == 1:
+            padded = any(layer.get("class_name") == "ZeroPadding2D" and layer["config"].get("padding") in
+                         (1, [1, 1], [[1, 1], [1, 1]]) for layer in layers)
+            knobs["stem_pool"] = "pad1" if padded else pools[0]["config"].get("padding", "valid")
+    if "Softmax" in classes or any(layer["config"].get("activation") == "softmax" for layer in layers
+                                   if layer.get("class_name") == "Dense"):
+        knobs["softmax"] = True
+    return knobs
+
+
+def _activation_of(layer):
+    name, config = layer.get("class_name"), layer.get("config", {})
+    if name == "ELU":
+        return ("elu", float(config.get("alpha", 1.0)))
+    if name == "ReLU" and not config.get("max_value") and not config.get("negative_slope"):
+        return ("relu", 1.0)
+    if name == "Activation" and config.get("activation") in ("relu", "elu"):
+        return (config["activation"], 1.0)
+    return None
 
 
 def read(path, arch=None, progress=None):
-    """Canonical Weights from a Keras-1, Keras-2 or Keras 3 weight file."""
+    """Canonical Weights from a Keras-1, Keras-2 or Keras 3 weight file (see module doc)."""
     path = pathlib.Path(path)
-    digest = canonical.sha256_later(path) if path.is_file() else None
     kind, _, found = keras_files.read(path)
-    resnet, classes, keys, layer_scheme = _identify(path, kind, found, arch)
+    stored = _stored_metadata(path, kind)
+    candidates = _candidates(kind, stored.description if stored and arch is None else arch)
+    description, keys, layer_scheme = _identify(path, kind, found, candidates)
+    if stored is not None and arch is None:
+        if stored.description.tensors() != description.tensors():
+            raise WeightsError(path, f"its stored description ({stored.architecture}) does not match its tensors")
+        description, input_convention = stored.description, stored.input
+    else:
+        if arch is None and path.suffix == ".keras":
+            description = description.replace(**_config_knobs(path, description))
+        input_convention = source_input(_LAYER_SCHEMES[layer_scheme], description)
+    digest = canonical.sha256_later(path)
     tensors = {}
-    for name in resnet.tensors(classes):
+    for name in description.tensors():
         tensors[name] = found[keys[name]]
         if progress:
             progress(tensors[name].nbytes)
-    stored = _stored_metadata(path) if kind == "keras2" else None
-    if stored:
-        meta = Metadata.from_attrs(stored)
-    else:
-        convention = SOURCE_CONVENTIONS[f"{layer_scheme}:{resnet.family}"]
-        meta = Metadata(resnet.name, **{**convention, "num_classes": classes, "background_class": False})
     source_kind = "keras3-keras" if path.suffix == ".keras" else _SOURCE_KINDS[kind]
-    meta = meta.replace(source_kind=source_kind, source_file=path.name, source_sha256=digest())
-    source = _SOURCE_NAMES[kind]
-    return canonical.Weights(tensors, meta, {n: source.format(*keys[n]) for n in tensors}).validate(str(path))
+    meta = Metadata(description, input_convention, source_kind=source_kind, source_file=path.name,
+                    source_sha256=digest())
+    return canonical.Weights(tensors, meta, {n: _source_name(kind, keys[n]) for n in tensors}).validate(str(path))
 
 
 def stock_differences(meta: Metadata):
-    """How the stock keras.applications model would compute differently from `meta`."""
-    stock = SOURCE_CONVENTIONS[f"keras:{meta.arch.family}"]
-    out = []
-    if meta.stride_placement != stock["stride_placement"]:
-        out.append(f"stride placement {meta.stride_placement} (stock: {stock['stride_placement']})")
-    if meta.bn_epsilon != stock["bn_epsilon"]:
-        out.append(f"BatchNorm epsilon {meta.bn_epsilon:g} (stock: {stock['bn_epsilon']:g})")
-    if meta.stem_pool != stock["stem_pool"]:
-        out.append(f"stem pool {meta.stem_pool} (stock: {stock['stem_pool']})")
-    return out
+    """How the stock keras.applications model would compute differently from `meta`: ["label X (stock: Y)"]."""
+    name = stock_model_name(meta.description)
+    if name is None:
+        return []
+    stock = describe(name)
+    return [f"{label} {theirs} (stock: {ours})" for knob, label, effect, ours, theirs in stock.differences(meta.description)
+            if effect == "output"]
 
 
 def _refuse_stride(meta, target):
-    stock = SOURCE_CONVENTIONS[f"keras:{meta.arch.family}"]["stride_placement"]
-    if meta.stride_placement != stock:
+    name = stock_model_name(meta.description)
+    if name is None:
+        return
+    stock = describe(name)
+    if (meta.stride_placement, meta.stage_strides) != (stock.stride_placement, stock.stage_strides):
         raise SlimcompatError(
-            f"{meta.architecture} weights stride at {meta.stride_placement}, {target} at {stock}: the shapes "
-            f"match but the networks differ, so the weights would load and compute something else. Keep a "
-            f"canonical file, or write a .keras model (it carries the faithful architecture)")
+            f"{meta.architecture} weights stride at {meta.stride_placement}, {target} at {stock.stride_placement}: "
+            f"the shapes match but the networks differ, so the weights would load and compute something else. "
+            f"Keep a canonical file, or write a .keras model (it carries the faithful architecture)")
 
 
-def to_keras_model(weights, faithful=True, input_shape=(224, 224, 3), classifier_activation=None):
+def to_keras_model(weights, faithful=True, input_shape=(224, 224, 3)):
     """A Keras model holding `weights`.
 
-    faithful: built from the metadata (epsilon, stem pooling, stride placement),
-        computing what the source computed. Otherwise the stock
-        keras.applications model, with a warning naming each difference.
+    faithful: built from the description (every knob), computing what the
+        source computed. Otherwise the stock keras.applications model, with a
+        warning naming each difference.
     """
-    from slimcompat.nets import keras_resnet
-    meta, arch = weights.meta, weights.meta.arch
-    top = meta.num_classes is not None
+    from slimcompat.nets import keras_net
+    meta = weights.meta
     if faithful:
-        model = keras_resnet.build(arch, naming="keras", num_classes=meta.num_classes, include_top=top,
-                                   bn_epsilon=meta.bn_epsilon, stem_pool=meta.stem_pool,
-                                   stride_placement=meta.stride_placement, input_shape=input_shape,
-                                   classifier_activation=classifier_activation)
-    else:
-        model = _stock_model(meta, input_shape, classifier_activation)
-        arch = ResNet(arch.family, arch.depth, conv_bias=arch.family == "resnet_v1")
-        if arch.conv_bias and not meta.conv_bias:
-            raise SlimcompatError(f"{meta.architecture} weights have no conv biases; the stock Keras model needs them")
-    return keras_resnet.set_canonical_weights(model, arch, "keras", weights.tensors)
+        model = keras_net.build(meta.description, naming="keras", input_shape=input_shape)
+        return keras_net.set_canonical_weights(model, meta.description, "keras", weights.tensors)
+    model, stock = _stock_model(meta, input_shape)
+    if stock.conv_bias and not meta.conv_bias:
+        raise SlimcompatError(f"{meta.architecture} weights have no conv biases; the stock Keras model needs them")
+    return keras_net.set_canonical_weights(model, stock, "keras", weights.tensors)
 
 
-def _stock_model(meta, input_shape, classifier_activation):
+def _stock_model(meta, input_shape):
     import keras
     _refuse_stride(meta, "keras.applications")
-    name = STOCK_MODELS.get((meta.arch.family, meta.arch.depth))
+    name = stock_model_name(meta.description)
     if name is None:
         raise SlimcompatError(f"keras.applications has no {meta.architecture}; use the faithful model")
     differences = stock_differences(meta)
@@ -179,25 +286,30 @@ def _stock_model(meta, input_shape, classifier_activation):
         warnings.warn(f"stock keras.applications.{name} differs from these weights' source: "
                       f"{'; '.join(differences)}; its outputs will differ", stacklevel=3)
     top = meta.num_classes is not None
-    return getattr(keras.applications, name)(weights=None, include_top=top, input_shape=input_shape,
-                                             classes=meta.num_classes or 1000,
-                                             classifier_activation=classifier_activation)
+    model = getattr(keras.applications, name)(weights=None, include_top=top, input_shape=input_shape,
+                                              classes=meta.num_classes or 1000, classifier_activation=None)
+    return model, describe(name, num_classes=meta.num_classes)
 
 
 def write(path, weights, overwrite=False, progress=None):
     """Keras output: `.keras` (faithful model), `.weights.h5` (Keras 3), else Keras-2 style `.h5`.
 
-    `.h5` and `.weights.h5` hold modern keras.applications names and no
-    architecture, so weights whose stride placement differs from the stock
-    model's are refused, and other differences are warned about.
+    Every output also carries the metadata (description included), so reading
+    it back gives exactly these Weights. `.h5` and `.weights.h5` hold
+    keras.applications names; where a stock model of the same structure
+    exists, weights that stride elsewhere are refused and other differences
+    warned about, since people load such files into it.
     """
     path = pathlib.Path(path)
     meta = weights.meta
     weights.validate(str(path))
+    stored = json.dumps(_jsonable(meta.to_attrs()))
     if path.name.endswith(".keras"):
         model = to_keras_model(weights, faithful=True)
         with atomic_output(path, overwrite, keep_suffix=True) as tmp:
             model.save(tmp)
+            with zipfile.ZipFile(tmp, "a") as archive:
+                archive.writestr(META_MEMBER, stored)
         return path
     _refuse_stride(meta, "Keras files (which load into keras.applications models)")
     differences = stock_differences(meta)
@@ -206,11 +318,14 @@ def write(path, weights, overwrite=False, progress=None):
                       f"source ({'; '.join(differences)}); build the faithful model with "
                       f"slimcompat.weights.keras_io.to_keras_model instead", stacklevel=2)
     if path.name.endswith(".weights.h5"):
+        import h5py
         model = to_keras_model(weights, faithful=True)
         with atomic_output(path, overwrite, keep_suffix=True) as tmp:
             model.save_weights(tmp)
+            with h5py.File(tmp, "a") as f:
+                f.attrs[META_ATTR] = stored
         return path
-    bound = scheme("keras", meta.arch)
+    bound = scheme("keras", meta.description)
     layers = {}
     for name, value in weights.tensors.items():
         layer, param = bound.split(bound.tensor(name))
@@ -219,15 +334,14 @@ def write(path, weights, overwrite=False, progress=None):
             progress(value.nbytes)
     order = _keras_layer_order(meta)
     keras_files.write_keras2_h5(path, [(name, layers[name]) for name in order], overwrite=overwrite,
-                                extra_attrs={_META_ATTR: json.dumps(_jsonable(meta.to_attrs()))})
+                                extra_attrs={META_ATTR: stored})
     return path
 
 
 def _keras_layer_order(meta):
-    """Weighted layers in keras.applications order: `load_weights` pairs legacy .h5 layers by position."""
-    from slimcompat.nets import keras_resnet
-    model = keras_resnet.build(meta.arch, naming="keras", num_classes=meta.num_classes,
-                               include_top=meta.num_classes is not None, input_shape=(32, 32, 3))
+    """Weighted layers in the faithful model's order: `load_weights` pairs legacy .h5 layers by position."""
+    from slimcompat.nets import keras_net
+    model = keras_net.build(meta.description, naming="keras", input_shape=(32, 32, 3))
     return [layer.name for layer in model.layers if layer.weights]
 
 

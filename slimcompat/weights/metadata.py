@@ -1,141 +1,157 @@
 """What a weight file must say besides its tensors, to reproduce its outputs.
 
-Folklore that silently changes outputs lives here as data: BatchNorm epsilon,
-where each stage strides, how the stem pools, whether class 0 is background,
-the input convention (colour order, mean, std). `SOURCE_CONVENTIONS` records
-what each known implementation uses; readers start from it and the canonical
-file stores the result, so nothing is guessed later.
+The architecture description (slimcompat.arch: family and every knob, from
+depth to BatchNorm epsilon, activation and stem pooling), the input
+convention its weights expect, and where the tensors came from. Readers start
+from a source's presets (`slimcompat.arch.conventions`) and the canonical file
+stores the result, so nothing is guessed later.
 """
 
 import dataclasses
 import json
-import math
-from typing import Optional, Tuple
 
+from slimcompat.arch import describe, from_dict
+from slimcompat.arch.conventions import InputConvention
 from slimcompat.errors import SlimcompatError
-from slimcompat.nets.arch import STRIDE_PLACEMENTS, ResNet, architecture
 
-__all__ = ["InputConvention", "Metadata", "SOURCE_CONVENTIONS", "STEM_POOLS", "INPUTS"]
+__all__ = ["Metadata"]
 
-STEM_POOLS = {
-    "same": "3x3/2 max pool, SAME padding (slim)",
-    "pad1": "zero-pad 1 then 3x3/2 max pool, VALID (keras.applications since 2019)",
-    "valid": "3x3/2 max pool, no padding (the Keras-1 ResNet50 as published)",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class InputConvention:
-    """Model input = (pixel - mean) / std, pixels 0..255 in `color` channel order."""
-
-    color: str
-    mean: Tuple[float, float, float]
-    std: Tuple[float, float, float]
-
-    def __post_init__(self):
-        if self.color not in ("RGB", "BGR"):
-            raise SlimcompatError(f"input colour order must be RGB or BGR, found {self.color!r}")
-        if len(self.mean) != 3 or len(self.std) != 3 or not all(s > 0 for s in self.std):
-            raise SlimcompatError(f"input mean and std need 3 values each, std > 0; found {self.mean}, {self.std}")
-
-    def flipped(self):
-        """The same convention for weights whose first conv had its colour channels reversed."""
-        return InputConvention("BGR" if self.color == "RGB" else "RGB", self.mean[::-1], self.std[::-1])
-
-
-INPUTS = {
-    "inception": InputConvention("RGB", (127.5,) * 3, (127.5,) * 3),      # slim v2, keras V2 ('tf')
-    "vgg": InputConvention("RGB", (123.68, 116.78, 103.94), (1.0,) * 3),  # slim v1
-    "caffe": InputConvention("BGR", (103.939, 116.779, 123.68), (1.0,) * 3),  # keras ResNet50
-}
+# Format version 1 recorded these knobs as flat attributes (ResNet-50..200 only).
+_V1_KNOBS = ("num_classes", "background_class", "bn_epsilon", "stride_placement", "stem_pool", "conv_bias")
+_SOURCE_FIELDS = ("source_kind", "source_file", "source_sha256")
 
 
 @dataclasses.dataclass(frozen=True)
 class Metadata:
-    """Everything besides the tensors that decides a model's outputs."""
+    """Everything besides the tensors that decides a model's outputs, and the tensors' origin."""
 
-    architecture: str
-    num_classes: Optional[int]
-    background_class: bool
-    bn_epsilon: float
-    stride_placement: str
-    stem_pool: str
-    conv_bias: bool
+    description: object
     input: InputConvention
     source_kind: str = ""
     source_file: str = ""
     source_sha256: str = ""
 
     def __post_init__(self):
-        architecture(self.architecture)
-        if self.num_classes is not None and (not isinstance(self.num_classes, int) or self.num_classes < 1):
-            raise SlimcompatError(f"num_classes must be a positive integer or absent, found {self.num_classes!r}")
-        if not (isinstance(self.bn_epsilon, float) and 0 < self.bn_epsilon < 1 and math.isfinite(self.bn_epsilon)):
-            raise SlimcompatError(f"bn_epsilon must be a float in (0, 1), found {self.bn_epsilon!r}")
-        if self.stride_placement not in STRIDE_PLACEMENTS:
-            raise SlimcompatError(f"stride_placement must be one of {', '.join(STRIDE_PLACEMENTS)}, "
-                                  f"found {self.stride_placement!r}")
-        if self.stem_pool not in STEM_POOLS:
-            raise SlimcompatError(f"stem_pool must be one of {', '.join(STEM_POOLS)}, found {self.stem_pool!r}")
-        if self.background_class and not self.num_classes:
-            raise SlimcompatError("background_class needs a classifier (num_classes)")
+        if not hasattr(self.description, "plan"):
+            raise SlimcompatError(f"metadata needs an architecture description, found {self.description!r}")
+        if not isinstance(self.input, InputConvention):
+            raise SlimcompatError(f"metadata needs an input convention, found {self.input!r}")
+        for field in _SOURCE_FIELDS:
+            if not isinstance(getattr(self, field), str):
+                raise SlimcompatError(f"metadata field {field!r} must be a string, found {getattr(self, field)!r}")
+
+    # The description's knobs most readers ask about, by their old names.
+    @property
+    def arch(self):
+        return self.description
 
     @property
-    def arch(self) -> ResNet:
-        return architecture(self.architecture, conv_bias=self.conv_bias)
+    def architecture(self):
+        return self.description.name
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("description",):
+            raise AttributeError(name)
+        try:
+            return getattr(self.description, name)
+        except AttributeError:
+            raise AttributeError(f"metadata has no {name!r}") from None
 
     def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
+        """A copy with metadata fields and/or description knobs changed."""
+        own = {f.name for f in dataclasses.fields(self)}
+        knobs = {k: v for k, v in changes.items() if k not in own}
+        fields = {k: v for k, v in changes.items() if k in own}
+        if knobs:
+            fields["description"] = fields.get("description", self.description).replace(**knobs)
+        return dataclasses.replace(self, **fields)
 
     def to_attrs(self):
-        """Flat {name: str | int | float | bool} for HDF5 attributes."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "input"}
-        out["num_classes"] = 0 if self.num_classes is None else self.num_classes
-        out["input"] = json.dumps(dataclasses.asdict(self.input))
-        return out
+        """Flat {name: str} for HDF5 attributes (format version 2)."""
+        return {"architecture": self.description.name, "description": self.description.to_json(),
+                "input": json.dumps(self.input.to_dict()),
+                **{f: getattr(self, f) for f in _SOURCE_FIELDS}}
 
     @classmethod
-    def from_attrs(cls, attrs):
-        """Inverse of to_attrs; raises SlimcompatError naming the bad field."""
-        values = {}
-        for f in dataclasses.fields(cls):
-            if f.name not in attrs:
-                if f.default is not dataclasses.MISSING:
-                    continue
-                raise SlimcompatError(f"metadata field {f.name!r} is missing")
-            value = attrs[f.name]
-            if hasattr(value, "item"):
-                value = value.item()
-            if isinstance(value, bytes):
-                value = value.decode()
-            values[f.name] = value
+    def from_attrs(cls, attrs, version=2):
+        """Inverse of to_attrs (and of format version 1's flat attributes); SlimcompatError naming the bad field."""
+        values = {k: _plain(v) for k, v in attrs.items()}
+        for field in ("input", *(("description",) if version >= 2 else ("architecture", *_V1_KNOBS))):
+            if field not in values:
+                raise SlimcompatError(f"metadata field {field!r} is missing")
+        input_convention = _input(values["input"])
+        description = _description_v2(values) if version >= 2 else _description_v1(values)
+        sources = {}
+        for field in _SOURCE_FIELDS:
+            value = values.get(field, "")
+            if not isinstance(value, str):
+                raise SlimcompatError(f"metadata field {field!r} must be a string, found {value!r}")
+            sources[field] = value
+        return cls(description, input_convention, **sources)
+
+
+def _plain(value):
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
+    if isinstance(value, bytes):
         try:
-            spec = json.loads(values["input"])
-            values["input"] = InputConvention(spec["color"], tuple(spec["mean"]), tuple(spec["std"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SlimcompatError(f"metadata field 'input' is not a valid input convention: {exc}") from None
-        values["num_classes"] = int(values["num_classes"]) or None
-        values["background_class"] = bool(values["background_class"])
-        values["conv_bias"] = bool(values["conv_bias"])
-        values["bn_epsilon"] = float(values["bn_epsilon"])
-        return cls(**values)
+            value = value.decode()
+        except UnicodeDecodeError:
+            raise SlimcompatError(f"metadata attribute is not UTF-8 text ({value[:20]!r})") from None
+    return value
 
 
-# What each source implementation uses; readers start from these.
-SOURCE_CONVENTIONS = {
-    "slim:resnet_v1": dict(num_classes=1000, background_class=False, bn_epsilon=1e-5,
-                           stride_placement="last_unit_3x3", stem_pool="same", conv_bias=False,
-                           input=INPUTS["vgg"]),
-    "slim:resnet_v2": dict(num_classes=1001, background_class=True, bn_epsilon=1e-5,
-                           stride_placement="last_unit_3x3", stem_pool="same", conv_bias=False,
-                           input=INPUTS["inception"]),
-    "keras1:resnet_v1": dict(num_classes=1000, background_class=False, bn_epsilon=1e-3,
-                             stride_placement="first_unit_1x1", stem_pool="valid", conv_bias=True,
-                             input=INPUTS["caffe"]),
-    "keras:resnet_v1": dict(num_classes=1000, background_class=False, bn_epsilon=1.001e-5,
-                            stride_placement="first_unit_1x1", stem_pool="pad1", conv_bias=True,
-                            input=INPUTS["caffe"]),
-    "keras:resnet_v2": dict(num_classes=1000, background_class=False, bn_epsilon=1.001e-5,
-                            stride_placement="last_unit_3x3", stem_pool="pad1", conv_bias=False,
-                            input=INPUTS["inception"]),
-}
+def _input(raw):
+    try:
+        spec = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as exc:
+        raise SlimcompatError(f"metadata field 'input' is not JSON ({exc})") from None
+    try:
+        return InputConvention.from_dict(spec)
+    except SlimcompatError as exc:
+        raise SlimcompatError(f"metadata field 'input': {exc}") from None
+
+
+def _description_v2(values):
+    raw = values["description"]
+    if not isinstance(raw, str):
+        raise SlimcompatError(f"metadata field 'description' must be JSON text, found {raw!r}")
+    try:
+        spec = json.loads(raw)
+    except ValueError as exc:
+        raise SlimcompatError(f"metadata field 'description' is not JSON ({exc})") from None
+    try:
+        description = from_dict(spec)
+    except (SlimcompatError, TypeError) as exc:
+        raise SlimcompatError(f"metadata field 'description': {exc}") from None
+    if "architecture" in values and values["architecture"] != description.name:
+        raise SlimcompatError(f"metadata field 'architecture' says {values['architecture']!r} but the description "
+                              f"is a {description.name}")
+    return description
+
+
+def _description_v1(values):
+    """Format 1: a bottleneck ResNet named `architecture`, slim's structure, six recorded knobs."""
+    name = values["architecture"]
+    if not isinstance(name, str) or not name.startswith(("resnet_v1_", "resnet_v2_")):
+        raise SlimcompatError(f"metadata field 'architecture' must name a ResNet such as resnet_v2_50, found {name!r}")
+    knobs = {}
+    for field in _V1_KNOBS:
+        value = values[field]
+        if field == "num_classes":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise SlimcompatError(f"metadata field 'num_classes' must be an integer >= 0, found {value!r}")
+            value = value or None
+        elif field in ("background_class", "conv_bias"):
+            if not isinstance(value, (bool, int)) or value not in (0, 1):
+                raise SlimcompatError(f"metadata field {field!r} must be true or false, found {value!r}")
+            value = bool(value)
+        elif field == "bn_epsilon":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SlimcompatError(f"metadata field 'bn_epsilon' must be a number, found {value!r}")
+            value = float(value)
+        knobs[field] = value
+    try:
+        return describe(name, source="slim", **knobs)
+    except SlimcompatError as exc:
+        raise SlimcompatError(f"metadata: {exc}") from None

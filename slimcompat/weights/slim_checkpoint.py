@@ -1,7 +1,9 @@
-"""TF1 slim ResNet checkpoints (V1 and V2) <-> canonical Weights.
+"""TF1 slim checkpoints (V1 and V2) of every described network <-> canonical Weights.
 
 A slim checkpoint is what `tf.compat.v1.train.Saver` wrote for a graph built
-by `tf_slim.nets.resnet_v1` / `resnet_v2`: one tensor per model variable,
+by `tf_slim.nets.resnet_v1` / `resnet_v2` or slimcompat's slim nets
+(`slimcompat.nets.slim_net`: resnet_v1_18, resnext_50_32x4d, inception10, ...):
+one tensor per model variable,
 named `resnet_v2_50/block1/unit_1/bottleneck_v2/conv1/weights`, often beside
 training state (global_step, optimizer slots, moving-average shadows). It can
 be given as a prefix (V2: `prefix.index` + `prefix.data-*`), a single V1 file
@@ -24,13 +26,14 @@ import shutil
 import tempfile
 import warnings
 
+from slimcompat.arch import describe, scheme
+from slimcompat.arch.conventions import source_input
+from slimcompat.arch.registry import default_source, variant_text
 from slimcompat.errors import SlimcompatError, WeightsError
-from slimcompat.nets.arch import ResNet, architecture
 from slimcompat.weights import canonical
 from slimcompat.weights.atomic import check_destination
 from slimcompat.weights.mapping import check_mapping
-from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
-from slimcompat.weights.names import scheme
+from slimcompat.weights.metadata import Metadata
 
 __all__ = ["is_slim_checkpoint", "read", "write", "check_prefix", "atomic_checkpoint", "open_reader",
            "get_tensor", "slim_shape",
@@ -42,7 +45,6 @@ EMA_SUFFIX = "/ExponentialMovingAverage"
 _TABLE_MAGIC = (0xdb4775248b80fb57).to_bytes(8, "little")
 _TABLE_FOOTER = 48
 _DATA_SHARD = re.compile(r"\.data-\d{5}-of-\d{5}\Z")
-_SCOPE = re.compile(r"resnet_v[12]_\d+\Z")
 _ADAM_POWERS = re.compile(r"beta[12]_power(_\d+)?\Z")
 _STATE_FILE = "checkpoint"
 _STATE_ENTRY = re.compile(r'^\s*model_checkpoint_path\s*:\s*"((?:[^"\\]|\\.)*)"', re.M)
@@ -171,8 +173,10 @@ def _locate_any(path):
 def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
     """Canonical Weights of the slim ResNet in the checkpoint at `path`.
 
-    arch: 'resnet_v2_50' (or a ResNet) to skip detection, or to pick one model
-      in a checkpoint holding several (the others' variables are then ignored).
+    arch: 'resnet_v2_50' (or a description, variants included) to skip
+      detection, or to pick one model in a checkpoint holding several (the
+      others' variables are then ignored). A checkpoint records names only, so
+      a variant (an ELU ResNet, say) must be given here to be recorded.
     use_ema: take every value from its `<variable>/ExponentialMovingAverage`
       shadow, as slim's evaluation scripts restore them; a missing shadow is an
       error, never a silent fallback to the raw value.
@@ -185,11 +189,12 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
     Everything else must be a variable of the model, and the model complete,
     with slim's shapes; this is checked before any tensor is read.
 
-    Metadata comes from SOURCE_CONVENTIONS['slim:<family>']; num_classes from
-    the logits (None when there are none: a headless model). background_class is
-    set for resnet_v2 with 1001 classes only: the released slim resnet_v2
-    checkpoints were trained with a background class at index 0, the resnet_v1
-    ones with the 1000 ImageNet classes. source_sha256 is the sha256 of the
+    Metadata: the description slim's conventions give the scope's name (or
+    `arch`); num_classes from the logits (None when there are none: a headless
+    model). background_class is kept from slim's conventions only for 1001
+    classes: the released slim resnet_v2 checkpoints were trained with a
+    background class at index 0, the resnet_v1 ones with the 1000 ImageNet
+    classes. source_sha256 is the sha256 of the
     checkpoint's files concatenated in name order (V1: the one file; V2:
     `prefix.data-*` then `prefix.index`).
     """
@@ -201,18 +206,19 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
     arch = _choose_arch(model, arch, where)
     model = [n for n in model if _scope_of(n) in (None, arch.name)]
     bound = scheme("slim", arch)
-    num_classes = _num_classes(shapes, bound, model)
-    expected = {bound.tensor(c): slim_shape(c, s) for c, s in arch.tensors(num_classes).items()}
+    arch = _with_classes(arch, _num_classes(shapes, bound, model))
+    expected = {bound.tensor(c): slim_shape(c, s) for c, s in arch.tensors().items()}
     check_mapping(expected, {n: tuple(shapes[n]) for n in model}, where)
     origin = _ema_sources(expected, shapes, where) if use_ema else {n: n for n in expected}
     tensors, sources = {}, {}
-    for name, shape in arch.tensors(num_classes).items():
+    for name, shape in arch.tensors().items():
         source = origin[bound.tensor(name)]
         tensors[name] = get_tensor(reader, source, where).reshape(shape)
         sources[name] = source
         if progress:
             progress(tensors[name].nbytes)
-    meta = _metadata(arch, num_classes, version, prefix, digest())
+    meta = Metadata(arch, source_input("slim", arch), source_kind=f"slim-checkpoint-{version.lower()}",
+                    source_file=prefix.name, source_sha256=digest())
     return canonical.Weights(tensors, meta, sources).validate(where)
 
 
@@ -266,35 +272,42 @@ def _model_names(shapes):
 
 
 def _scope_of(name):
+    """The network scope a variable sits in (`resnet_v2_50`, `inception10`), or None."""
     head = name.split("/", 1)[0]
-    return head if _SCOPE.match(head) else None
+    return head if default_source(head) == "slim" else None
 
 
 def _choose_arch(names, arch, where):
-    """The ResNet of `arch` (a name or ResNet), else the one slim scope among `names`."""
+    """The description `arch` (a name or description), else that of the one slim scope among `names`."""
     if arch is not None:
-        name = arch.name if isinstance(arch, ResNet) else str(arch)
-        chosen = _architecture(name, where)
+        chosen = _describe(arch, where)
         if not any(_scope_of(n) == chosen.name for n in names):
             found = sorted({s for s in map(_scope_of, names) if s})
-            raise WeightsError(where, f"no {chosen.name} variables in the checkpoint (its ResNet scopes: "
+            raise WeightsError(where, f"no {chosen.name} variables in the checkpoint (its network scopes: "
                                       f"{', '.join(found) or 'none'})")
         return chosen
     scopes = sorted({s for s in map(_scope_of, names) if s})
     if not scopes:
         sample = ", ".join(sorted(names)[:3])
-        raise WeightsError(where, f"no slim ResNet variables (no resnet_v1_<depth> or resnet_v2_<depth> "
-                                  f"scope; found {sample})")
+        raise WeightsError(where, f"no slim network variables (no scope such as resnet_v2_50, resnet_v1_18, "
+                                  f"resnext_50_32x4d or inception10; found {sample})")
     if len(scopes) > 1:
-        raise WeightsError(where, f"variables of several ResNets ({', '.join(scopes)}); pass arch to choose one")
-    return _architecture(scopes[0], where)
+        raise WeightsError(where, f"variables of several networks ({', '.join(scopes)}); pass arch to choose one")
+    return _describe(scopes[0], where)
 
 
-def _architecture(name, where):
+def _describe(arch, where):
     try:
-        return architecture(name)
-    except ValueError as exc:
+        return describe(arch, source=None if hasattr(arch, "plan") else "slim")
+    except SlimcompatError as exc:
         raise WeightsError(where, str(exc)) from None
+
+
+def _with_classes(arch, num_classes):
+    """`arch` with the checkpoint's class count; the background class kept only where slim had one (1001)."""
+    if num_classes == arch.num_classes:
+        return arch
+    return arch.replace(num_classes=num_classes, background_class=arch.background_class and num_classes == 1001)
 
 
 def slim_shape(canonical_name, shape):
@@ -330,25 +343,15 @@ def _ema_sources(expected, shapes, where):
     return {n: n + EMA_SUFFIX for n in expected}
 
 
-def _metadata(arch, num_classes, version, prefix, sha256):
-    convention = SOURCE_CONVENTIONS[f"slim:{arch.family}"]
-    background = arch.family == "resnet_v2" and num_classes == 1001
-    return Metadata(arch.name, **{**convention, "num_classes": num_classes, "background_class": background,
-                                  "source_kind": f"slim-checkpoint-{version.lower()}",
-                                  "source_file": prefix.name, "source_sha256": sha256})
-
-
 # ---------------------------------------------------------------- writing
 
 def write(path, weights: canonical.Weights, overwrite=False, version="V2", progress=None):
     """Write `weights` as a slim checkpoint at prefix `path`, atomically; returns the path.
 
     The result restores with `tf.compat.v1.train.Saver` into the graph that
-    tf_slim.nets.resnet_v1/resnet_v2 build under their resnet_arg_scope. Only
-    weights that compute the same function in that graph are accepted: stride on
-    the 3x3 conv of a stage's last unit, and no conv biases (slim convs followed
-    by BatchNorm have none). A checkpoint cannot record the other metadata
-    (epsilon, stem pool, input convention); they are slim's by construction.
+    `slimcompat.nets.slim_net.net_fn(weights.meta.description)` builds (and, for
+    tf_slim's own resnet_v1/v2_50..200, into tf_slim.nets'). A checkpoint records
+    names and values only; see `_check_slim_computes` for what that refuses.
 
     version: 'V2' writes `path.index` and `path.data-00000-of-00001`, 'V1' the
     single file `path` (the format of the released slim tarballs).
@@ -390,24 +393,40 @@ def atomic_checkpoint(path, overwrite=False, version="V2"):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# tf_slim.nets' own networks: users restore these checkpoints into tf_slim's graphs.
+_TF_SLIM_NETS = re.compile(r"resnet_v[12]_(50|101|152|200)\Z")
+_STRIDES = ("stride_placement", "stage_strides")
+_UNRECORDED = ("num_classes", "background_class", "l2")
+
+
 def _check_slim_computes(weights, path):
-    """Refuse weights that would load into a slim graph and compute something else."""
+    """Refuse or warn about weights whose checkpoint would be read back as another network.
+
+    A checkpoint records names and values, and is read back with slim's
+    conventions for its scope. For tf_slim's own resnet_v1/v2_50..200, people
+    restore it into tf_slim.nets' graph: another stride placement (same shapes,
+    other network) is refused, as is anything that changes the tensors. Other
+    differences (epsilon, stem pool, activation, ...) are warned about with the
+    `--variant` that reads the checkpoint back as what it is.
+    """
     meta = weights.meta
-    if meta.stride_placement != "last_unit_3x3":
-        raise WeightsError(path, f"{meta.architecture} weights with stride_placement {meta.stride_placement!r} "
-                                 f"(e.g. Keras/Caffe ResNet50) would load into slim's graph, which strides in "
-                                 f"the 3x3 conv of a stage's last unit, and compute something else; refusing")
-    if meta.conv_bias:
-        raise WeightsError(path, f"{meta.architecture} weights have a bias on every conv (conv_bias); slim "
-                                 f"{meta.arch.family} convs before a BatchNorm have none; refusing")
-    slim = SOURCE_CONVENTIONS[f"slim:{meta.arch.family}"]
-    differences = [f"{label} {getattr(meta, key)} (slim: {slim[key]})"
-                   for key, label in (("stem_pool", "stem pool"), ("bn_epsilon", "BatchNorm epsilon"))
-                   if getattr(meta, key) != slim[key]]
-    if differences:
-        warnings.warn(f"{path.name}: slim's graph computes differently from these weights' source: "
-                      f"{'; '.join(differences)} (convert with --bn-epsilon {slim['bn_epsilon']:g} to fold "
-                      f"the epsilon; the stem pool cannot be folded)", stacklevel=3)
+    slim = describe(meta.architecture, source="slim")
+    diffs = [(n, effect, ours, theirs) for n, _, effect, ours, theirs in slim.differences(meta.description)
+             if n not in _UNRECORDED]
+    if not diffs:
+        return
+    changes = {n: theirs for n, _, _, theirs in diffs}
+    described = ", ".join(f"{k} {v}" for k, v in changes.items())
+    structural = [f"{n} {ours}" for n, effect, ours, _ in diffs if n in _STRIDES or effect == "shape"]
+    if structural and _TF_SLIM_NETS.match(meta.architecture):
+        raise WeightsError(path, f"{meta.architecture} weights with {described} would restore into tf_slim's "
+                                 f"{meta.architecture}, which has {', '.join(structural)}, and compute something "
+                                 f"else; refusing (keep a canonical file)")
+    fold = " (convert with --bn-epsilon {:g} to fold the epsilon)".format(slim.bn_epsilon) \
+        if "bn_epsilon" in changes else ""
+    warnings.warn(f"{path.name}: a checkpoint cannot record {described}; slim's {meta.architecture} computes "
+                  f"otherwise. Read it back with --arch {meta.architecture} --variant "
+                  f"{variant_text(changes)}{fold}", stacklevel=3)
 
 
 def _existing(path):
@@ -437,7 +456,7 @@ def _save(prefix, weights, version, progress):
     graph = tf.Graph()
     with graph.as_default():
         slots = []
-        for name in meta.arch.tensors(meta.num_classes):
+        for name in meta.arch.tensors():
             value = weights.tensors[name]
             value = value.reshape(slim_shape(name, value.shape))
             feed = v1.placeholder(tf.as_dtype(value.dtype), value.shape)

@@ -9,10 +9,15 @@ which zero-initialised BatchNorm would not give).
 
 import numpy as np
 
+from slimcompat.arch import describe
+from slimcompat.arch.conventions import source_input
+from slimcompat.arch.registry import default_source
 from slimcompat.weights.canonical import Weights
-from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
+from slimcompat.weights.metadata import Metadata
 
 __all__ = ["random_tensors", "random_weights"]
+
+_META_FIELDS = ("input", "source_kind", "source_file", "source_sha256")
 
 
 def random_tensors(shapes, seed=0):
@@ -30,9 +35,17 @@ def random_tensors(shapes, seed=0):
     return out
 
 
-def random_weights(architecture="resnet_v2_50", convention="slim:resnet_v2", seed=0, **changes):
-    """Weights of `architecture` with metadata from SOURCE_CONVENTIONS[convention] plus `changes`."""
-    meta = Metadata(architecture, **{**SOURCE_CONVENTIONS[convention], "source_kind": "random",
-                                     "source_file": f"(random, seed {seed})", **changes})
-    tensors = random_tensors(meta.arch.tensors(meta.num_classes), seed)
+def random_weights(architecture="resnet_v2_50", source=None, seed=0, **changes):
+    """Weights of `architecture`: a description used as it is, or a name described with `source`'s
+    conventions (default: the name's own). `changes`: description knobs, or metadata fields
+    (input, source_kind, source_file, source_sha256)."""
+    fields = {k: changes.pop(k) for k in _META_FIELDS if k in changes}
+    if isinstance(architecture, str):
+        source = source or default_source(architecture) or "slim"
+        description = describe(architecture, source=source, **changes)
+    else:
+        description = architecture.replace(**changes) if changes else architecture
+    fields.setdefault("input", source_input(source or "slim", description))
+    meta = Metadata(description, **{"source_kind": "random", "source_file": f"(random, seed {seed})", **fields})
+    tensors = random_tensors(description.tensors(), seed)
     return Weights(tensors, meta, {n: f"source/{n}" for n in tensors})

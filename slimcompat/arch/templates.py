@@ -1,24 +1,25 @@
-"""Naming schemes: canonical tensor names <-> each implementation's names.
+"""Two-way name templates: the engine every naming scheme and endpoint scheme runs on.
 
-A scheme is data: layer-name rules (a canonical template beside the scheme's
-template) and a parameter-name table. One small engine reads each rule both
+A scheme is data: rules pairing a canonical template with the scheme's
+template, and a parameter-name table. One small engine reads each rule both
 ways, so `to_scheme(to_canonical(x)) == x` holds by construction and is
 checked over every tensor of every architecture in the tests.
 
-Template fields: `{s}`, `{u}`, `{k}` are integers (stage, unit, conv index);
-on the scheme side `{s+1}` adds an offset and `{u@}` writes 1, 2, 3 as a, b, c
-(Caffe's unit letters). `{scope}` and `{v}` are constants of the architecture
-(`resnet_v2_50`, `2`).
+Template fields: `{s}`, `{u}`, `{k}`, `{j}` are integers (stage, unit, conv or
+branch index); on the scheme side `{s+1}` adds an offset and `{u@}` writes
+1, 2, 3 as a, b, c (Caffe's unit letters). Constants of the architecture
+(`{scope}`: `resnet_v2_50`, `{unit}`: `bottleneck_v2`) are filled in when a
+scheme is bound to a description (`description.scheme_constants()`).
 """
 
 import dataclasses
 import re
 import string
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 from slimcompat.errors import SlimcompatError
 
-__all__ = ["Scheme", "SCHEMES", "scheme", "UnknownNameError"]
+__all__ = ["Scheme", "BoundScheme", "UnknownNameError"]
 
 
 class UnknownNameError(SlimcompatError):
@@ -81,16 +82,18 @@ class Scheme:
     join: str = "/"
     suffix: str = ""
 
-    def bind(self, arch):
-        """This scheme's names for one architecture (fills `{scope}`, `{v}`)."""
-        return _BoundScheme(self, arch)
+    def bind(self, description):
+        """This scheme's names for one architecture description (fills its constants)."""
+        return BoundScheme(self, description)
 
 
-class _BoundScheme:
-    def __init__(self, scheme, arch):
+class BoundScheme:
+    """A scheme with the constants of one description filled in; translates names both ways."""
+
+    def __init__(self, scheme, description):
         self.scheme = scheme
-        self.arch = arch
-        constants = {"scope": arch.name, "v": arch.family[-1]}
+        self.arch = description
+        constants = description.scheme_constants()
         self._rules = [(_Template(c), _Template(_fill(s, constants))) for c, s in scheme.layers]
         self._params_back = {v: k for k, v in scheme.params.items()}
 
@@ -137,80 +140,6 @@ class _BoundScheme:
 
 def _fill(template, constants):
     for key, value in constants.items():
-        template = template.replace("{" + key + "}", value)
+        template = template.replace("{" + key + "}", str(value))
     return template
 
-
-_UNIT = "stage{s}/unit{u}"
-_IDENTITY_PARAMS = {p: p for p in ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance")}
-
-SCHEMES = {
-    "slim": Scheme(
-        name="slim",
-        layers=(
-            ("stem/conv", "{scope}/conv1"),
-            ("stem/conv/bn", "{scope}/conv1/BatchNorm"),
-            (f"{_UNIT}/preact", "{scope}/block{s}/unit_{u}/bottleneck_v{v}/preact"),
-            (f"{_UNIT}/shortcut", "{scope}/block{s}/unit_{u}/bottleneck_v{v}/shortcut"),
-            (f"{_UNIT}/shortcut/bn", "{scope}/block{s}/unit_{u}/bottleneck_v{v}/shortcut/BatchNorm"),
-            (f"{_UNIT}/conv{{k}}", "{scope}/block{s}/unit_{u}/bottleneck_v{v}/conv{k}"),
-            (f"{_UNIT}/conv{{k}}/bn", "{scope}/block{s}/unit_{u}/bottleneck_v{v}/conv{k}/BatchNorm"),
-            ("postnorm", "{scope}/postnorm"),
-            ("logits", "{scope}/logits"),
-        ),
-        params={**_IDENTITY_PARAMS, "kernel": "weights", "bias": "biases"},
-    ),
-    "keras": Scheme(
-        name="keras",
-        layers=(
-            ("stem/conv", "conv1_conv"),
-            ("stem/conv/bn", "conv1_bn"),
-            (f"{_UNIT}/preact", "conv{s+1}_block{u}_preact_bn"),
-            (f"{_UNIT}/shortcut", "conv{s+1}_block{u}_0_conv"),
-            (f"{_UNIT}/shortcut/bn", "conv{s+1}_block{u}_0_bn"),
-            (f"{_UNIT}/conv{{k}}", "conv{s+1}_block{u}_{k}_conv"),
-            (f"{_UNIT}/conv{{k}}/bn", "conv{s+1}_block{u}_{k}_bn"),
-            ("postnorm", "post_bn"),
-            ("logits", "predictions"),
-        ),
-        params=_IDENTITY_PARAMS,
-    ),
-    # The Keras-1 ResNet50 of 2016 (Caffe names): res2a_branch2a, bn2a_branch2a,
-    # datasets `<layer>_W:0`; `running_std` holds the variance.
-    "keras1": Scheme(
-        name="keras1",
-        layers=(
-            ("stem/conv", "conv1"),
-            ("stem/conv/bn", "bn_conv1"),
-            (f"{_UNIT}/shortcut", "res{s+1}{u@}_branch1"),
-            (f"{_UNIT}/shortcut/bn", "bn{s+1}{u@}_branch1"),
-            (f"{_UNIT}/conv{{k}}", "res{s+1}{u@}_branch2{k@}"),
-            (f"{_UNIT}/conv{{k}}/bn", "bn{s+1}{u@}_branch2{k@}"),
-            ("logits", "fc1000"),
-        ),
-        params={**_IDENTITY_PARAMS, "kernel": "W", "bias": "b",
-                "moving_mean": "running_mean", "moving_variance": "running_std"},
-        join="_", suffix=":0",
-    ),
-}
-
-
-def scheme(name, arch):
-    """The scheme called `name`, bound to architecture `arch`."""
-    try:
-        return SCHEMES[name].bind(arch)
-    except KeyError:
-        raise SlimcompatError(f"unknown naming scheme {name!r}; known: {', '.join(SCHEMES)}") from None
-
-
-def round_trip_failures(scheme_name, arch, num_classes=1000) -> List[str]:
-    """Canonical tensors of `arch` whose scheme name does not map back to them."""
-    bound = scheme(scheme_name, arch)
-    bad = []
-    for name in arch.tensors(num_classes):
-        try:
-            if bound.canonical_tensor(bound.tensor(name)) != name:
-                bad.append(name)
-        except UnknownNameError:
-            bad.append(name)
-    return bad

@@ -1,0 +1,94 @@
+"""Inception10 as data: the compact InceptionNet of seed 003 (TF 2.1, CIFAR-10).
+
+A stem ConvBNAct, then `num_blocks` stages of two InceptionBlk units (the
+first strided, widths doubling per stage), global average pooling and a dense
+classifier. An InceptionBlk has four branches on the same input, each
+ConvBNAct (conv with bias, BatchNorm, ReLU) of `ch` filters, concatenated to
+4 * ch channels: 1x1; 1x1 then 3x3; 1x1 then 5x5; 3x3/1 max pool (SAME) then
+1x1. The unit's stride sits on the first conv of every branch (the 1x1s).
+
+Canonical layers: `stem/conv[/bn]`, `stage{s}/unit{u}/branch{k}/conv{j}[/bn]`
+(k 1..4, j 1..2), `logits`; endpoints `stem`, `stage{s}/unit{u}`, `pooled`,
+`logits`, as for ResNets.
+"""
+
+import dataclasses
+from typing import Optional
+
+from slimcompat.arch import ops
+from slimcompat.arch.description import (Description, check_bool, check_choice, check_float, check_positive_int,
+                                         conv_bn_act, head_ops, knob)
+
+__all__ = ["Inception10"]
+
+# (branch, [(conv kernel, strided)]); branch 4 starts with the pool.
+_BRANCHES = ((1, ((1, True),)), (2, ((1, True), (3, False))), (3, ((1, True), (5, False))), (4, ((1, True),)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Inception10(Description):
+    num_blocks: int = knob(2, "stages of two Inception units", "shape")
+    init_ch: int = knob(16, "initial width", "shape")
+    units_per_block: int = knob(2, "units per stage", "shape")
+    conv_bias: bool = knob(True, "conv biases before BatchNorm", "shape")
+    padding: str = knob("same", "padding of strided convs", "output")
+    activation: str = knob("relu", "activation", "output")
+    elu_alpha: float = knob(1.0, "ELU alpha", "output")
+    bn_epsilon: float = knob(1e-3, "BatchNorm epsilon", "output")
+    l2: float = knob(0.0, "L2 weight decay", "training")
+    num_classes: Optional[int] = knob(10, "classes", "shape")
+    background_class: bool = knob(False, "background class at index 0", "output")
+    dropout: float = knob(0.0, "dropout on the logits", "training")
+    softmax: bool = knob(True, "softmax after the logits", "head")
+
+    family = "inception10"
+
+    def __post_init__(self):
+        where = "inception10"
+        for field in ("num_blocks", "init_ch", "units_per_block"):
+            check_positive_int(where, field, getattr(self, field))
+        check_positive_int(where, "num_classes", self.num_classes, allow_none=True)
+        check_choice(where, "padding", self.padding, ops.CONV_PADDINGS)
+        check_choice(where, "activation", self.activation, ops.ACTIVATIONS)
+        for field in ("conv_bias", "background_class", "softmax"):
+            check_bool(where, field, getattr(self, field))
+        check_float(where, "bn_epsilon", self.bn_epsilon, 1e-12, 1.0)
+        check_float(where, "elu_alpha", self.elu_alpha, 0.0, 1e3)
+        check_float(where, "l2", self.l2, 0.0, 1.0)
+        check_float(where, "dropout", self.dropout, 0.0, 1.0)
+
+    @property
+    def name(self):
+        return "inception10"
+
+    def scheme_constants(self):
+        return {"scope": self.name, "unit": "inception"}
+
+    @property
+    def features(self):
+        return 4 * self.init_ch * 2 ** (self.num_blocks - 1)
+
+    def plan(self):
+        act = ops.Act(self.activation, self.elu_alpha) if self.activation == "elu" else ops.Act("relu")
+        common = dict(epsilon=self.bn_epsilon, act=act, bias=self.conv_bias, padding=self.padding)
+        out = conv_bn_act("stem/conv", 3, 1, 3, self.init_ch, **common)
+        out.append(ops.Endpoint("stem"))
+        channels, ch = self.init_ch, self.init_ch
+        for s in range(1, self.num_blocks + 1):
+            for u in range(1, self.units_per_block + 1):
+                stride = 2 if u == 1 else 1
+                unit = f"stage{s}/unit{u}"
+                branches = []
+                for k, convs in _BRANCHES:
+                    branch = [ops.MaxPool(3, 1, "same")] if k == 4 else []
+                    c_in = channels
+                    for j, (kernel, strided) in enumerate(convs, start=1):
+                        layer = f"{unit}/branch{k}/conv{j}"
+                        branch += conv_bn_act(layer, kernel, stride if strided else 1, c_in, ch, **common)
+                        c_in = ch
+                    branches.append(tuple(branch))
+                out += [ops.Concat(unit, tuple(branches)), ops.Endpoint(unit)]
+                channels = 4 * ch
+            ch *= 2
+        out += head_ops(self.features, self.num_classes, self.dropout, self.softmax)
+        return tuple(out)

@@ -1,0 +1,162 @@
+"""The forward pass a description means, as a small graph of framework-neutral ops.
+
+Every family turns its knobs into one `plan`: a sequence of the ops below,
+where a `Residual` or `Concat` unit nests sequences. Builders (Keras, slim,
+PyTorch) are interpreters of these few op types, the canonical tensors are the
+parameters the plan's `Conv`, `BatchNorm` and `Dense` ops hold, and the
+structural diff compares two plans, so a variant is declared once, as data,
+and means the same thing everywhere.
+
+Padding of a convolution is `same` (TensorFlow's SAME: for a stride above 1
+on an even size the extra row/column goes after) or `explicit` (symmetric:
+(k-1)//2 before, the rest after, then VALID: slim's `conv2d_same`, Keras'
+ZeroPadding2D + VALID, PyTorch's `padding=k//2`). They differ only for a
+strided kernel larger than 1. Max-pool padding is `same`, `pad1` (zero-pad 1
+on every side, then VALID) or `valid`.
+"""
+
+import dataclasses
+from typing import Tuple
+
+__all__ = ["Conv", "BatchNorm", "Act", "MaxPool", "GlobalAvgPool", "Dense", "Dropout", "Softmax", "Endpoint",
+           "Residual", "Concat", "walk", "parametric", "CONV_PADDINGS", "POOL_PADDINGS", "ACTIVATIONS"]
+
+CONV_PADDINGS = ("same", "explicit")
+POOL_PADDINGS = ("same", "pad1", "valid")
+ACTIVATIONS = ("relu", "elu")
+
+
+@dataclasses.dataclass(frozen=True)
+class Conv:
+    """A 2-D convolution; `layer` is its canonical layer name. Kernel HWIO, I = in_channels / groups."""
+
+    layer: str
+    kernel: int
+    stride: int
+    in_channels: int
+    filters: int
+    groups: int = 1
+    bias: bool = False
+    padding: str = "same"
+
+    @property
+    def shape(self):
+        return (self.kernel, self.kernel, self.in_channels // self.groups, self.filters)
+
+    def tensors(self):
+        out = [(f"{self.layer}/kernel", self.shape)]
+        return out + ([(f"{self.layer}/bias", (self.filters,))] if self.bias else [])
+
+    def macs(self, out_hw):
+        """Multiply-adds for an output of `out_hw` pixels."""
+        return out_hw * self.kernel * self.kernel * (self.in_channels // self.groups) * self.filters
+
+
+BN_PARAMS = ("gamma", "beta", "moving_mean", "moving_variance")
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchNorm:
+    """y = gamma * (x - moving_mean) / sqrt(moving_variance + epsilon) + beta, per channel."""
+
+    layer: str
+    channels: int
+    epsilon: float
+
+    def tensors(self):
+        return [(f"{self.layer}/{p}", (self.channels,)) for p in BN_PARAMS]
+
+
+@dataclasses.dataclass(frozen=True)
+class Act:
+    """relu, or elu with `alpha`."""
+
+    kind: str
+    alpha: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class MaxPool:
+    size: int
+    stride: int
+    padding: str
+
+
+@dataclasses.dataclass(frozen=True)
+class GlobalAvgPool:
+    """Mean over height and width: [N, H, W, C] -> [N, C]."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Dense:
+    """The classifier; kernel [in_features, units]."""
+
+    layer: str
+    in_features: int
+    units: int
+    bias: bool = True
+
+    def tensors(self):
+        out = [(f"{self.layer}/kernel", (self.in_features, self.units))]
+        return out + ([(f"{self.layer}/bias", (self.units,))] if self.bias else [])
+
+
+@dataclasses.dataclass(frozen=True)
+class Dropout:
+    """Identity at inference; kept in the plan because it is part of what the user wrote."""
+
+    rate: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Softmax:
+    """Softmax over the last axis."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """The value at this point of the sequence is the canonical endpoint `name`."""
+
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Residual:
+    """A residual unit: out = post(main(p) + shortcut(p or x)), p = pre(x).
+
+    shortcut () is the identity; shortcut_from says whether the shortcut path
+    starts from the unit input x or from p (pre-activation units project p).
+    """
+
+    unit: str
+    main: Tuple
+    shortcut: Tuple = ()
+    pre: Tuple = ()
+    shortcut_from: str = "input"
+    post: Tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Concat:
+    """Parallel branches from the same input, concatenated along channels in order."""
+
+    unit: str
+    branches: Tuple[Tuple, ...]
+
+
+def walk(plan):
+    """Every leaf op of `plan` in forward order (pre, shortcut, main, post; branches in order)."""
+    for op in plan:
+        if isinstance(op, Residual):
+            for part in (op.pre, op.shortcut, op.main, op.post):
+                yield from walk(part)
+        elif isinstance(op, Concat):
+            for branch in op.branches:
+                yield from walk(branch)
+        else:
+            yield op
+
+
+def parametric(plan):
+    """The ops of `plan` that hold canonical tensors (Conv, BatchNorm, Dense), in forward order."""
+    return [op for op in walk(plan) if isinstance(op, (Conv, BatchNorm, Dense))]

@@ -1,0 +1,273 @@
+"""The ResNet family as data: basic and bottleneck units, v1 and v2, ResNeXt, and every variant the seeds wrote.
+
+One dataclass describes ResNet-18..200, pre-activation (v2) or not, ResNeXt
+(groups and width per group), ImageNet and CIFAR stems, and the habits of
+individual implementations (where a stage strides, which units project their
+shortcut, ELU instead of ReLU, no activation after the add, biases before
+BatchNorm, dropout on the logits). Defaults are tf_slim's conventions, since
+the canonical names are slim's; `slimcompat.arch.conventions` holds the
+presets of keras.applications, the Keras-1 release and torchvision.
+
+Canonical layers: `stem/conv[/bn]`, `stage{s}/unit{u}/{preact,shortcut,conv1,
+conv2,conv3}[/bn]`, `postnorm`, `logits` (s and u count from 1; basic units
+have conv1 and conv2). Stage s has planes = base_width * 2**(s-1); a basic
+unit outputs `planes` channels, a bottleneck `4 * planes`, through a middle
+width of `planes * width_per_group / 64 * groups` (torchvision's rule, so
+ResNet and ResNeXt are one family).
+"""
+
+import dataclasses
+from typing import Optional, Tuple
+
+from slimcompat.arch import ops
+from slimcompat.arch.description import (Description, check_bool, check_choice, check_float, check_positive_int,
+                                         conv_bn_act, head_ops, knob)
+from slimcompat.errors import SlimcompatError
+
+__all__ = ["ResNet", "Unit", "DEPTHS", "STRIDE_PLACEMENTS", "PROJECTIONS", "STEM_POOLS", "BLOCKS"]
+
+# depth: (unit kind, units per stage)
+DEPTHS = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+    200: ("bottleneck", (3, 24, 36, 3)),
+}
+BLOCKS = {"basic": 1, "bottleneck": 4}     # kind: expansion
+_CONVS = {"basic": ("conv1", "conv2"), "bottleneck": ("conv1", "conv2", "conv3")}
+
+# Where a stage's spatial stride sits. Same tensor shapes either way, so a
+# mapping across them loads without error and computes something else.
+STRIDE_PLACEMENTS = {
+    "last_unit_3x3": "the 3x3 conv of a stage's last unit (slim resnet_v1/v2, Keras ResNetV2)",
+    "first_unit_1x1": "the first 1x1 conv and the shortcut of a stage's first unit (Caffe, Keras ResNet50)",
+    "first_unit_3x3": "the (first) 3x3 conv and the shortcut of a stage's first unit (torchvision, basic blocks)",
+}
+PROJECTIONS = {
+    "channels": "a 1x1 conv where the channels change; a strided identity is a 1x1 max pool (slim)",
+    "shape": "a 1x1 conv where the channels or the resolution change (torchvision)",
+    "first": "a 1x1 conv in the first unit of every stage",
+    "all": "a 1x1 conv in every unit",
+}
+STEM_POOLS = {
+    "same": "3x3/2 max pool, SAME padding (slim)",
+    "pad1": "zero-pad 1 then 3x3/2 max pool, VALID (keras.applications since 2019, torchvision)",
+    "valid": "3x3/2 max pool, no padding (the Keras-1 ResNet50 as published)",
+    "none": "no pooling after the stem conv (CIFAR)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Unit:
+    """One residual unit as the builders need it (derived from a ResNet description)."""
+
+    stage: int
+    index: int
+    kind: str
+    in_channels: int
+    width: int
+    out_channels: int
+    stride: int
+    stride_conv: Optional[str]    # canonical conv ("conv1", "conv2") holding the stride, None when stride 1
+    projection: bool
+
+    @property
+    def name(self):
+        return f"stage{self.stage}/unit{self.index}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ResNet(Description):
+    """A ResNet (see module doc). Fields left None are derived in __post_init__."""
+
+    depth: int = knob(50, "depth", "shape")
+    preact: bool = knob(False, "pre-activation units (v2)", "shape")
+    block: Optional[str] = knob(None, "unit kind", "shape")
+    units: Optional[Tuple[int, ...]] = knob(None, "units per stage", "shape")
+    groups: int = knob(1, "groups of the 3x3 conv (ResNeXt cardinality)", "shape")
+    width_per_group: int = knob(64, "width per group", "shape")
+    base_width: int = knob(64, "stage-1 planes", "shape")
+    stem_width: int = knob(64, "stem width", "shape")
+    stem_kernel: int = knob(7, "stem kernel", "shape")
+    stem_stride: int = knob(2, "stem stride", "output")
+    stem_pool: str = knob("same", "stem pooling padding", "output")
+    stage_strides: Tuple[int, ...] = knob((2, 2, 2, 1), "stage strides", "output")
+    stride_placement: str = knob("last_unit_3x3", "stride placement", "output")
+    padding: str = knob("explicit", "padding of strided convs", "output")
+    projection: str = knob("channels", "projection shortcuts", "shape")
+    shortcut_bn: Optional[bool] = knob(None, "BatchNorm on projection shortcuts", "shape")
+    shortcut_act: bool = knob(False, "activation on projection shortcuts", "output")
+    residual_act: bool = knob(False, "activation at the end of the residual branch", "output")
+    add_act: Optional[bool] = knob(None, "activation after the add", "output")
+    activation: str = knob("relu", "activation", "output")
+    elu_alpha: float = knob(1.0, "ELU alpha", "output")
+    conv_bias: bool = knob(False, "conv biases before BatchNorm", "shape")
+    bn_epsilon: float = knob(1e-5, "BatchNorm epsilon", "output")
+    l2: float = knob(0.0, "L2 weight decay", "training")
+    num_classes: Optional[int] = knob(1000, "classes", "shape")
+    background_class: bool = knob(False, "background class at index 0", "output")
+    dropout: float = knob(0.0, "dropout on the logits", "training")
+    softmax: bool = knob(False, "softmax after the logits", "head")
+
+    family = "resnet"
+
+    def __post_init__(self):
+        known = DEPTHS.get(self.depth)
+        if self.units is None and known is None:
+            raise SlimcompatError(f"unknown ResNet depth {self.depth!r}; known: {', '.join(map(str, DEPTHS))} "
+                                  f"(or give units per stage)")
+        block = self.block or (known[0] if known else None)
+        if block not in BLOCKS:
+            raise SlimcompatError(f"resnet: block must be one of {', '.join(BLOCKS)}, found {self.block!r}")
+        units = tuple(self.units) if self.units is not None else known[1]
+        derived = dict(block=block, units=units, stage_strides=tuple(self.stage_strides))
+        for field, value in (("shortcut_bn", not self.preact), ("add_act", not self.preact)):
+            if getattr(self, field) is None:
+                derived[field] = value
+        for field, value in derived.items():
+            object.__setattr__(self, field, value)
+        self._validate()
+
+    def _validate(self):
+        where = f"resnet depth {self.depth}"
+        check_positive_int(where, "depth", self.depth)
+        if not self.units or not all(isinstance(n, int) and n > 0 for n in self.units):
+            raise SlimcompatError(f"{where}: units must be positive integers per stage, found {self.units!r}")
+        if len(self.stage_strides) != len(self.units) or not all(s in (1, 2) for s in self.stage_strides):
+            raise SlimcompatError(f"{where}: stage_strides needs one stride (1 or 2) per stage, found "
+                                  f"{self.stage_strides!r}")
+        expected = 2 * sum(self.units) + 2 if self.block == "basic" else 3 * sum(self.units) + 2
+        if expected != self.depth:
+            raise SlimcompatError(f"{where}: {self.block} units {self.units} make a ResNet-{expected}, not "
+                                  f"{self.depth}")
+        for field in ("groups", "width_per_group", "base_width", "stem_width", "stem_kernel", "stem_stride"):
+            check_positive_int(where, field, getattr(self, field))
+        check_positive_int(where, "num_classes", self.num_classes, allow_none=True)
+        check_choice(where, "stem_pool", self.stem_pool, STEM_POOLS)
+        check_choice(where, "stride_placement", self.stride_placement, STRIDE_PLACEMENTS)
+        check_choice(where, "padding", self.padding, ops.CONV_PADDINGS)
+        check_choice(where, "projection", self.projection, PROJECTIONS)
+        check_choice(where, "activation", self.activation, ops.ACTIVATIONS)
+        for field in ("preact", "shortcut_bn", "shortcut_act", "residual_act", "add_act", "conv_bias",
+                      "background_class", "softmax"):
+            check_bool(where, field, getattr(self, field))
+        check_float(where, "bn_epsilon", self.bn_epsilon, 1e-12, 1.0)
+        check_float(where, "elu_alpha", self.elu_alpha, 0.0, 1e3)
+        check_float(where, "l2", self.l2, 0.0, 1.0)
+        check_float(where, "dropout", self.dropout, 0.0, 1.0)
+        if self.block == "basic" and (self.groups != 1 or self.width_per_group != 64):
+            raise SlimcompatError(f"{where}: basic units have no groups (ResNeXt needs bottleneck units)")
+        if self.block == "basic" and self.stride_placement == "first_unit_1x1":
+            raise SlimcompatError(f"{where}: basic units have no 1x1 conv to stride in; use first_unit_3x3")
+        if self.background_class and not self.num_classes:
+            raise SlimcompatError(f"{where}: background_class needs a classifier (num_classes)")
+        if self.width % self.groups:
+            raise SlimcompatError(f"{where}: width {self.width} does not split into {self.groups} groups")
+
+    # -- names
+    @property
+    def name(self):
+        v = 2 if self.preact else 1
+        if self.groups > 1:
+            return f"resnext{'_v2' if self.preact else ''}_{self.depth}_{self.groups}x{self.width_per_group}d"
+        return f"resnet_v{v}_{self.depth}"
+
+    def scheme_constants(self):
+        v = 2 if self.preact else 1
+        return {"scope": self.name, "v": v, "unit": f"{'basic' if self.block == 'basic' else 'bottleneck'}_v{v}"}
+
+    # -- structure
+    @property
+    def expansion(self):
+        return BLOCKS[self.block]
+
+    @property
+    def width(self):
+        """Middle width of a stage-1 unit (bottleneck) or its planes (basic)."""
+        return self._width(self.base_width)
+
+    def _width(self, planes):
+        if self.block == "basic":
+            return planes
+        return int(planes * self.width_per_group / 64) * self.groups
+
+    @property
+    def features(self):
+        return self.base_width * 2 ** (len(self.units) - 1) * self.expansion
+
+    def unit_list(self):
+        """[Unit] in forward order."""
+        out, channels = [], self.stem_width
+        for s, (n, stage_stride) in enumerate(zip(self.units, self.stage_strides), start=1):
+            planes = self.base_width * 2 ** (s - 1)
+            width, c_out = self._width(planes), planes * self.expansion
+            for u in range(1, n + 1):
+                stride, conv = self._stride(stage_stride, u, n)
+                c_in = channels if u == 1 else c_out
+                out.append(Unit(s, u, self.block, c_in, width, c_out, stride, conv,
+                                self._projects(u, c_in, c_out, stride)))
+            channels = c_out
+        return out
+
+    def _stride(self, stage_stride, u, n):
+        at_first = self.stride_placement.startswith("first_unit")
+        if stage_stride == 1 or u != (1 if at_first else n):
+            return 1, None
+        if self.block == "basic" or self.stride_placement == "first_unit_1x1":
+            return stage_stride, "conv1"
+        return stage_stride, "conv2"
+
+    def _projects(self, u, c_in, c_out, stride):
+        rule = self.projection
+        if rule == "all" or (rule == "first" and u == 1):
+            return True
+        return c_in != c_out or (rule == "shape" and stride > 1)
+
+    def plan(self):
+        act = ops.Act(self.activation, self.elu_alpha) if self.activation == "elu" else ops.Act("relu")
+        eps = self.bn_epsilon
+        out = conv_bn_act("stem/conv", self.stem_kernel, self.stem_stride, 3, self.stem_width, epsilon=eps,
+                          act=None if self.preact else act, bias=self.conv_bias or self.preact,
+                          padding=self.padding, bn=not self.preact)
+        if self.stem_pool != "none":
+            out.append(ops.MaxPool(3, 2, self.stem_pool))
+        out.append(ops.Endpoint("stem"))
+        for unit in self.unit_list():
+            out += [self._unit(unit, act), ops.Endpoint(unit.name)]
+        if self.preact:
+            out += [ops.BatchNorm("postnorm", self.features, eps), act]
+        out += head_ops(self.features, self.num_classes, self.dropout, self.softmax)
+        return tuple(out)
+
+    def _unit(self, unit, act):
+        eps, name = self.bn_epsilon, unit.name
+        convs = _CONVS[unit.kind]
+        shapes = {"basic": [(3, unit.in_channels, unit.out_channels), (3, unit.out_channels, unit.out_channels)],
+                  "bottleneck": [(1, unit.in_channels, unit.width), (3, unit.width, unit.width),
+                                 (1, unit.width, unit.out_channels)]}[unit.kind]
+        main = []
+        for conv, (k, c_in, c_out) in zip(convs, shapes):
+            last = conv == convs[-1]
+            stride = unit.stride if conv == unit.stride_conv else 1
+            groups = self.groups if (k == 3 and unit.kind == "bottleneck") else 1
+            if self.preact and last:
+                main += conv_bn_act(f"{name}/{conv}", k, stride, c_in, c_out, epsilon=eps, act=None, bias=True,
+                                    groups=groups, padding=self.padding, bn=False)
+            else:
+                main += conv_bn_act(f"{name}/{conv}", k, stride, c_in, c_out, epsilon=eps,
+                                    act=(act if (not last or self.residual_act) else None), bias=self.conv_bias,
+                                    groups=groups, padding=self.padding)
+        pre = (ops.BatchNorm(f"{name}/preact", unit.in_channels, eps), act) if self.preact else ()
+        if unit.projection:
+            bn = self.shortcut_bn and not self.preact
+            shortcut = conv_bn_act(f"{name}/shortcut", 1, unit.stride, unit.in_channels, unit.out_channels,
+                                   epsilon=eps, act=act if self.shortcut_act else None,
+                                   bias=self.preact or self.conv_bias or not bn, bn=bn)
+            source = "pre" if self.preact else "input"
+        else:
+            shortcut = [ops.MaxPool(1, unit.stride, "same")] if unit.stride > 1 else []
+            source = "input"
+        post = (act,) if self.add_act else ()
+        return ops.Residual(name, tuple(main), tuple(shortcut), pre, source, post)

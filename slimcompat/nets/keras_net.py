@@ -1,0 +1,218 @@
+"""Keras 3 models built from an architecture description, named by any naming scheme.
+
+`build` interprets the description's plan (slimcompat.arch.ops): each Conv,
+BatchNorm and Dense becomes the Keras layer the naming scheme names, each
+weightless op a layer named after its place (`stage1_unit1_add`), residual
+units an Add and Inception units a Concatenate. Nothing here knows a depth, a
+family or a variant: those are the plan's. Grouped convolutions are one
+`Conv2D(groups=...)`, which on TensorFlow's CPU kernels is exact against
+split + per-group convs + concat and about twice as fast (README).
+
+Layer order matters to legacy `.h5` files loaded by position: Keras orders a
+functional model's layers by depth, then by the order a depth-first walk from
+the output meets them, so the order of the Add inputs decides it.
+keras.applications adds [shortcut, residual]; the Keras-1 ResNet50 merged
+[residual, shortcut] (naming "keras1").
+
+`canonical_weights` and `set_canonical_weights` move weights between such a
+model and canonical tensor names, checking the whole mapping first.
+"""
+
+import keras
+import numpy as np
+
+from slimcompat.arch import ops, scheme
+from slimcompat.arch.templates import UnknownNameError
+from slimcompat.errors import SlimcompatError
+from slimcompat.weights.mapping import check_mapping
+
+__all__ = ["build", "canonical_weights", "set_canonical_weights", "endpoint_layers"]
+
+_PARAMS = {"kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"}
+_RESIDUAL_FIRST = {"keras1"}
+_ENDPOINTS_ATTR = "_slimcompat_endpoints"
+
+
+def build(description, *, naming="keras", input_shape=(224, 224, 3), name=None):
+    """A Keras functional model computing `description`, its weights exactly `description.tensors()`.
+
+    naming: the scheme whose layer names the model uses ("keras", "keras1").
+    The model's endpoint layers are given by `endpoint_layers(model)`.
+    """
+    builder = _Builder(description, naming)
+    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    x = builder.sequence(inputs, description.plan())
+    model = keras.Model(inputs, x, name=name or f"{description.name}_{naming}")
+    object.__setattr__(model, _ENDPOINTS_ATTR, dict(builder.endpoints))
+    _model_tensors(model, description, naming)
+    return model
+
+
+def endpoint_layers(model):
+    """{canonical endpoint: name of the layer whose output it is} of a model `build` made."""
+    found = getattr(model, _ENDPOINTS_ATTR, None)
+    if found is None:
+        raise SlimcompatError(f"Keras model {model.name!r} was not built by slimcompat; its endpoints are unknown")
+    return dict(found)
+
+
+def canonical_weights(model, description, naming="keras"):
+    """{canonical tensor name: ndarray} of a Keras model named by `naming`; MappingError unless it holds exactly
+    `description.tensors()`."""
+    variables = _model_tensors(model, description, naming)
+    return {name: np.asarray(keras.ops.convert_to_numpy(variables[name])) for name in description.tensors()}
+
+
+def set_canonical_weights(model, description, naming, tensors):
+    """Assign canonical `tensors` to `model`; nothing is assigned unless all of them fit.
+
+    The model's weights and `tensors` must map one-to-one with equal shapes;
+    MappingError lists what is missing, unexpected or shaped otherwise.
+    """
+    variables, unknown = _model_variables(model, naming, description)
+    check_mapping(_shapes(variables, unknown), {n: tuple(np.shape(t)) for n, t in tensors.items()},
+                  f"Keras model {model.name!r}")
+    for canonical_name, variable in variables.items():
+        variable.assign(np.asarray(tensors[canonical_name], dtype=variable.dtype))
+    return model
+
+
+def _model_variables(model, naming, description):
+    """({canonical tensor name: variable}, {model weight with no canonical name: shape})."""
+    names = scheme(naming, description)
+    known, unknown = {}, {}
+    for layer in model.layers:
+        for variable in layer.weights:
+            try:
+                canonical = f"{names.canonical_layer(layer.name)}/{variable.name}"
+            except UnknownNameError:
+                canonical = None
+            if canonical is None or variable.name not in _PARAMS or canonical in known:
+                unknown[f"{layer.name}/{variable.name}"] = tuple(variable.shape)
+            else:
+                known[canonical] = variable
+    return known, unknown
+
+
+def _shapes(variables, unknown):
+    return {**{n: tuple(v.shape) for n, v in variables.items()}, **unknown}
+
+
+def _model_tensors(model, description, naming):
+    """{canonical tensor name: variable}, after checking the model holds exactly `description.tensors()`."""
+    variables, unknown = _model_variables(model, naming, description)
+    check_mapping(description.tensors(), _shapes(variables, unknown), f"Keras model {model.name!r}")
+    return variables
+
+
+def _flat(canonical):
+    return canonical.replace("/", "_")
+
+
+class _Builder:
+    """Interprets a plan into Keras layers; each canonical layer is created exactly once."""
+
+    def __init__(self, description, naming):
+        self.names = scheme(naming, description)
+        self.residual_first = naming in _RESIDUAL_FIRST
+        self.endpoints = {}
+        self.used = set()
+        self.context = "stem"
+
+    def _unique(self, name):
+        base, n = name, 1
+        while name in self.used:
+            n += 1
+            name = f"{base}_{n}"
+        self.used.add(name)
+        return name
+
+    def _layer_name(self, canonical):
+        name = self.names.layer(canonical)
+        if "/" in name or name in self.used:
+            raise SlimcompatError(f"naming {self.names.scheme.name!r} gives {name!r} for {canonical}: not a "
+                                  f"usable Keras layer name")
+        self.used.add(name)
+        self.context = canonical
+        return name
+
+    def sequence(self, x, plan):
+        for op in plan:
+            x = getattr(self, "_" + type(op).__name__.lower())(x, op)
+        return x
+
+    def _conv(self, x, op):
+        padding = "same"
+        if op.padding == "explicit" and op.stride > 1 and op.kernel > 1:
+            before = (op.kernel - 1) // 2
+            pad = (before, op.kernel - 1 - before)
+            x = keras.layers.ZeroPadding2D((pad, pad), name=self._unique(_flat(op.layer) + "_pad"))(x)
+            padding = "valid"
+        if op.kernel == 1:
+            padding = "valid"
+        return keras.layers.Conv2D(op.filters, op.kernel, strides=op.stride, padding=padding, groups=op.groups,
+                                   use_bias=op.bias, name=self._layer_name(op.layer))(x)
+
+    def _batchnorm(self, x, op):
+        return keras.layers.BatchNormalization(axis=-1, epsilon=op.epsilon, name=self._layer_name(op.layer))(x)
+
+    def _act(self, x, op):
+        name = self._unique(f"{_flat(self.context)}_{op.kind}")
+        if op.kind == "elu":
+            return keras.layers.ELU(alpha=op.alpha, name=name)(x)
+        return keras.layers.ReLU(name=name)(x)
+
+    def _maxpool(self, x, op):
+        where = "stem" if self.context.startswith("stem") else _flat(self.context)
+        padding = op.padding
+        if padding == "pad1":
+            x = keras.layers.ZeroPadding2D(1, name=self._unique(f"{where}_pool_pad"))(x)
+            padding = "valid"
+        return keras.layers.MaxPooling2D(op.size, strides=op.stride, padding=padding,
+                                         name=self._unique(f"{where}_pool"))(x)
+
+    def _globalavgpool(self, x, op):
+        return keras.layers.GlobalAveragePooling2D(name=self._unique("pool"))(x)
+
+    def _dense(self, x, op):
+        return keras.layers.Dense(op.units, use_bias=op.bias, name=self._layer_name(op.layer))(x)
+
+    def _dropout(self, x, op):
+        return keras.layers.Dropout(op.rate, name=self._unique("logits_dropout"))(x)
+
+    def _softmax(self, x, op):
+        return keras.layers.Softmax(name=self._unique("logits_softmax"))(x)
+
+    def _endpoint(self, x, op):
+        self.endpoints[op.name] = x._keras_history[0].name
+        return x
+
+    def _residual(self, x, op):
+        unit = _flat(op.unit)
+        self.context = op.unit
+        inner = self.sequence(x, op.pre)
+        shortcut_in = inner if op.shortcut_from == "pre" else x
+        self.context = f"{op.unit}/shortcut"
+        shortcut = self.sequence(shortcut_in, op.shortcut)
+        residual = self.sequence(inner, op.main)
+        pair = [residual, shortcut] if self.residual_first else [shortcut, residual]
+        x = keras.layers.Add(name=self._unique(f"{unit}_add"))(pair)
+        self.context = f"{op.unit}/out"
+        for post in op.post:
+            x = self._act_named(x, post, f"{unit}_out")
+        return x
+
+    def _act_named(self, x, op, name):
+        if not isinstance(op, ops.Act):
+            return self.sequence(x, (op,))
+        name = self._unique(name)
+        if op.kind == "elu":
+            return keras.layers.ELU(alpha=op.alpha, name=name)(x)
+        return keras.layers.ReLU(name=name)(x)
+
+    def _concat(self, x, op):
+        outputs = []
+        for k, branch in enumerate(op.branches, start=1):
+            self.context = f"{op.unit}/branch{k}"
+            outputs.append(self.sequence(x, branch))
+        return keras.layers.Concatenate(axis=-1, name=self._unique(f"{_flat(op.unit)}_concat"))(outputs)

@@ -1,0 +1,226 @@
+"""Slim model functions for every description, written in tf_slim's own idiom.
+
+A TF1 user gets `resnet_v1_18`, `resnet_v2_34`, `resnext_50_32x4d`, `inception10`
+and any variant as slim nets: `Block`s of unit dicts stacked by tf_slim's
+`resnet_utils.stack_blocks_dense`, defaults carried by `arg_scope`
+(`arg_scope_for`), outputs collected into `end_points`, variables named as
+tf_slim names them (`resnet_v1_50/block1/unit_1/bottleneck_v1/conv1/weights`),
+so released slim checkpoints restore into them. For tf_slim's own
+resnet_v1/v2_50..200 the graph is op for op the one tf_slim.nets builds
+(tested bit for bit).
+
+What each unit computes comes from the description's plan
+(slimcompat.arch.ops); the unit function interprets it with slim layers, and
+every variable scope is the slim naming scheme's name for the canonical layer,
+so names are declared once. Grouped convolutions (ResNeXt) are one `weights`
+variable [k, k, in/groups, out] and TensorFlow's native grouped conv.
+
+    import tf_slim as slim
+    from slimcompat.nets import slim_net
+    with slim.arg_scope(slim_net.arg_scope_for("resnet_v1_18")):
+        logits, end_points = slim_net.resnet_v1_18(images, 1000, is_training=False)
+"""
+
+import functools
+
+import slimcompat  # noqa: F401  (repairs tf_slim before it is imported)
+import tensorflow as tf
+import tf_slim as slim
+
+from slimcompat.arch import describe, endpoint_scheme, ops, scheme
+from slimcompat.errors import SlimcompatError
+
+__all__ = ["net_fn", "arg_scope_for", "grouped_conv2d"]
+
+
+def arg_scope_for(description, weight_decay=None, batch_norm_decay=0.997, is_training=None):
+    """The arg_scope a description's slim net runs under: L2, initializer, BatchNorm epsilon/decay.
+
+    weight_decay: default the description's `l2`, else tf_slim's 1e-4.
+    """
+    description = describe(description)
+    decay = weight_decay if weight_decay is not None else (description.l2 or 1e-4)
+    bn = {"decay": batch_norm_decay, "epsilon": description.bn_epsilon, "scale": True,
+          "updates_collections": tf.compat.v1.GraphKeys.UPDATE_OPS}
+    if is_training is not None:
+        bn["is_training"] = is_training
+    with slim.arg_scope([slim.conv2d, grouped_conv2d], weights_regularizer=slim.l2_regularizer(decay),
+                        weights_initializer=slim.variance_scaling_initializer()):
+        with slim.arg_scope([slim.batch_norm], **bn):
+            with slim.arg_scope([slim.max_pool2d], padding="SAME") as scope:
+                return scope
+
+
+@slim.add_arg_scope
+def grouped_conv2d(inputs, num_outputs, kernel_size, groups, stride=1, padding="SAME", use_bias=False,
+                   weights_initializer=None, weights_regularizer=None, scope=None):
+    """A conv whose input channels split into `groups`: one `weights` [k, k, in/groups, out] variable."""
+    channels = inputs.shape[-1]
+    with tf.compat.v1.variable_scope(scope, "Conv", [inputs]):
+        weights = slim.model_variable("weights", [kernel_size, kernel_size, channels // groups, num_outputs],
+                                      initializer=weights_initializer, regularizer=weights_regularizer)
+        net = tf.nn.conv2d(inputs, weights, [1, stride, stride, 1], padding)
+        if use_bias:
+            biases = slim.model_variable("biases", [num_outputs], initializer=tf.compat.v1.zeros_initializer())
+            net = tf.nn.bias_add(net, biases)
+        return net
+
+
+def net_fn(description):
+    """A slim model function `fn(inputs, num_classes=..., is_training=True, global_pool=True, reuse=None,
+    scope=None) -> (net, end_points)` computing `description` (a name or a description)."""
+    description = describe(description)
+    return functools.partial(_network, description=description)
+
+
+def _network(inputs, num_classes="default", is_training=True, global_pool=True, reuse=None, scope=None, *,
+             description):
+    if num_classes != "default" and num_classes != description.num_classes:
+        description = description.replace(num_classes=num_classes,
+                                          background_class=description.background_class and bool(num_classes))
+    interpreter = _Interpreter(description, is_training)
+    with tf.compat.v1.variable_scope(scope, description.name, [inputs], reuse=reuse) as sc:
+        interpreter.collection = sc.original_name_scope + "_end_points"
+        with slim.arg_scope([slim.batch_norm, slim.dropout], is_training=is_training):
+            plan = description.plan()
+            units = [op for op in plan if isinstance(op, (ops.Residual, ops.Concat))]
+            first, last = plan.index(units[0]), plan.index(units[-1])
+            net = interpreter.sequence(inputs, plan[:first], prefix="")
+            net = slim.nets.resnet_utils.stack_blocks_dense(net, interpreter.blocks(units),
+                                                            outputs_collections=interpreter.collection)
+            net = interpreter.head(net, plan[last + 1:], global_pool)
+        end_points = slim.utils.convert_collection_to_dict(interpreter.collection)
+        if interpreter.predictions is not None:
+            end_points["predictions"] = interpreter.predictions
+        return net, end_points
+
+
+class _Interpreter:
+    """Turns plan ops into slim layers under the variable scopes the slim scheme names."""
+
+    def __init__(self, description, is_training):
+        self.description = description
+        self.names = scheme("slim", description)
+        self.unit_names = endpoint_scheme("slim", description)
+        self.is_training = is_training
+        self.collection = None
+        self.predictions = None
+        self._pending_bn = None
+
+    def _relative(self, canonical, prefix):
+        full = self.names.layer(canonical)
+        head = f"{self.description.name}/{prefix}"
+        if not full.startswith(head):
+            raise SlimcompatError(f"internal: slim name {full} outside {head}")
+        return full[len(head):]
+
+    def blocks(self, units):
+        """resnet_utils.Block per stage, one unit dict each (the unit's plan op rides along)."""
+        stages = {}
+        for op in units:
+            stage = int(op.unit.split("/")[0][len("stage"):])
+            stages.setdefault(stage, []).append({"op": op, "stride": _unit_stride(op)})
+        return [slim.nets.resnet_utils.Block(f"block{s}", self._unit_fn, args) for s, args in sorted(stages.items())]
+
+    def _unit_fn(self, inputs, op, stride, rate=1):
+        default = self.description.scheme_constants()["unit"]
+        with tf.compat.v1.variable_scope(None, default, [inputs]) as sc:
+            prefix = self.unit_names.layer(op.unit)[len(self.description.name) + 1:] + "/"
+            if isinstance(op, ops.Residual):
+                inner = self.sequence(inputs, op.pre, prefix)
+                shortcut = self.sequence(inner if op.shortcut_from == "pre" else inputs, op.shortcut, prefix)
+                residual = self.sequence(inner, op.main, prefix)
+                net = self.sequence(shortcut + residual, op.post, prefix)
+            else:
+                branches = [self.sequence(inputs, branch, prefix) for branch in op.branches]
+                net = tf.concat(branches, axis=3)
+            return slim.utils.collect_named_outputs(self.collection, sc.name, net)
+
+    def head(self, net, plan, global_pool):
+        for op in plan:
+            if isinstance(op, ops.GlobalAvgPool):
+                if not global_pool:
+                    return net
+                net = tf.reduce_mean(net, [1, 2], name="pool5", keepdims=True)
+            elif isinstance(op, ops.Endpoint):
+                self._collect(op, net)
+            elif isinstance(op, ops.Softmax):
+                self.predictions = slim.softmax(net, scope="predictions")
+            else:
+                net = self.sequence(net, (op,), prefix="")
+        return net
+
+    def _collect(self, op, net):
+        name = self.unit_names.layer(op.name)
+        if op.name in ("stem", "pooled", "logits"):
+            slim.utils.collect_named_outputs(self.collection, name, net)
+
+    def sequence(self, net, plan, prefix):
+        for op in plan:
+            if isinstance(op, ops.Conv):
+                net = self._conv(net, op, prefix)
+            elif isinstance(op, ops.BatchNorm):
+                net = slim.batch_norm(net, activation_fn=None, scope=self._relative(op.layer, prefix))
+            elif isinstance(op, ops.Act):
+                net = _activation(op)(net)
+            elif isinstance(op, ops.MaxPool):
+                net = self._pool(net, op)
+            elif isinstance(op, ops.Dense):
+                net = slim.conv2d(net, op.units, [1, 1], activation_fn=None, normalizer_fn=None,
+                                  biases_initializer=tf.compat.v1.zeros_initializer() if op.bias else None,
+                                  scope=self._relative(op.layer, prefix))
+            elif isinstance(op, ops.Dropout):
+                net = slim.dropout(net, keep_prob=1.0 - op.rate, scope="dropout")
+            elif isinstance(op, ops.Endpoint):
+                self._collect(op, net)
+            else:
+                raise SlimcompatError(f"internal: slim nets cannot place {type(op).__name__} here")
+        return net
+
+    def _conv(self, net, op, prefix):
+        scope = self._relative(op.layer, prefix)
+        padding = "SAME"
+        if op.padding == "explicit" and op.stride > 1 and op.kernel > 1:
+            before = (op.kernel - 1) // 2
+            net = tf.pad(net, [[0, 0], [before, op.kernel - 1 - before], [before, op.kernel - 1 - before], [0, 0]])
+            padding = "VALID"
+        if op.groups > 1:
+            return grouped_conv2d(net, op.filters, op.kernel, op.groups, stride=op.stride, padding=padding,
+                                  use_bias=op.bias, scope=scope)
+        return slim.conv2d(net, op.filters, [op.kernel, op.kernel], stride=op.stride, padding=padding,
+                           activation_fn=None, normalizer_fn=None,
+                           biases_initializer=tf.compat.v1.zeros_initializer() if op.bias else None, scope=scope)
+
+    def _pool(self, net, op):
+        if op.size == 1:
+            return slim.nets.resnet_utils.subsample(net, op.stride, "shortcut")
+        padding = op.padding
+        if padding == "pad1":
+            net = tf.pad(net, [[0, 0], [1, 1], [1, 1], [0, 0]])
+            padding = "valid"
+        return slim.max_pool2d(net, [op.size, op.size], stride=op.stride, padding=padding.upper(),
+                               scope="pool1" if op.stride > 1 else "pool")
+
+
+def _unit_stride(op):
+    strides = [o.stride for o in ops.walk((op,)) if isinstance(o, (ops.Conv, ops.MaxPool)) and o.stride > 1]
+    return max(strides, default=1)
+
+
+def _activation(op):
+    if op.kind == "relu":
+        return tf.nn.relu
+    if op.alpha == 1.0:
+        return tf.nn.elu
+    return lambda x: tf.where(x > 0, tf.nn.elu(x), op.alpha * tf.nn.elu(x))
+
+
+def __getattr__(name):
+    """`resnet_v1_18`, `resnext_50_32x4d`, `inception10`, ...: the slim net of that name (PEP 562)."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    try:
+        description = describe(name)
+    except SlimcompatError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    return net_fn(description)
