@@ -16,13 +16,13 @@ from conftest import slimcompat
 from fixtures.keras1_writer import write_keras1_resnet50
 from fixtures.slim_models import build_slim_checkpoint
 from fixtures.weights import random_weights
+from slimcompat.arch import describe, scheme
 from slimcompat.errors import MappingError
-from slimcompat.nets import keras_resnet
-from slimcompat.nets.arch import ResNet
+from slimcompat.nets import keras_net
 from slimcompat.weights import canonical, convert, keras_io, transforms
 
 IMAGES = np.random.default_rng(11).uniform(-1, 1, (2, 96, 96, 3)).astype(np.float32)
-KERAS1 = ResNet("resnet_v1", 50, conv_bias=True)
+KERAS1 = describe("keras1:resnet_v1_50")
 
 
 def relative(a, b):
@@ -59,7 +59,7 @@ def test_slim_v2_to_faithful_keras_gives_the_slim_outputs(slim_v2, tmp_path):
     error = relative(faithful, slim_logits)
     print(f"slim resnet_v2_50 vs faithful Keras ResNetV2: max rel error {error:.2e}")
     assert error < 1e-5
-    with pytest.warns(UserWarning, match="stem pool same .stock: pad1."):
+    with pytest.warns(UserWarning, match="stem pooling padding same .stock: pad1."):
         stock = keras_logits(weights, faithful=False)
     stock_error = relative(stock, slim_logits)
     print(f"slim resnet_v2_50 vs stock Keras ResNet50V2: max rel error {stock_error:.2e}")
@@ -106,7 +106,6 @@ def test_legacy_h5_round_trip_through_keras_h5_is_bit_identical(legacy, tmp_path
 def test_keras2_era_file_with_caffe_layer_names_is_read(legacy, tmp_path):
     """keras.applications ResNet50 before 2019: Keras 2 layout, res2a_branch2a names, kernel/bias params."""
     from slimcompat.weights import keras_files
-    from slimcompat.weights.names import scheme
     weights = convert.load(legacy)
     bound = scheme("keras1", KERAS1)
     layers = {}
@@ -126,23 +125,22 @@ def test_modern_keras_h5_loads_into_stock_keras_by_position(legacy, tmp_path):
         keras_io.write(tmp_path / "modern.h5", convert.load(legacy))
     model = keras.applications.ResNet50(weights=None)
     model.load_weights(tmp_path / "modern.h5")
-    got = keras_resnet.canonical_weights(model, KERAS1, "keras", 1000)
+    got = keras_net.canonical_weights(model, KERAS1, "keras")
     want = convert.load(legacy).tensors
     assert all(np.array_equal(got[n], want[n]) for n in want)
 
 
 def test_legacy_resnet50_as_published_versus_modern(legacy):
-    published = keras_resnet.build(KERAS1, naming="keras1", bn_epsilon=1e-3, stem_pool="valid",
-                                   input_shape=IMAGES.shape[1:], classifier_activation=None)
+    published = keras_net.build(KERAS1, naming="keras1", input_shape=IMAGES.shape[1:])
     published.load_weights(legacy)
     reference = np.asarray(published(IMAGES, training=False))
     weights = convert.load(legacy)
     faithful_error = relative(keras_logits(weights), reference)
-    with pytest.warns(UserWarning, match="BatchNorm epsilon 0.001 .stock: 1.001e-05.; stem pool valid"):
+    with pytest.warns(UserWarning, match="stem pooling padding valid .stock: pad1.; BatchNorm epsilon 0.001 "
+                                         ".stock: 1.001e-05."):
         stock_error = relative(keras_logits(weights, faithful=False), reference)
-    epsilon_only = keras_resnet.build(KERAS1, naming="keras", bn_epsilon=1e-3, stem_pool="pad1",
-                                      input_shape=IMAGES.shape[1:], classifier_activation=None)
-    keras_resnet.set_canonical_weights(epsilon_only, KERAS1, "keras", weights.tensors)
+    epsilon_only = keras_net.build(KERAS1.replace(stem_pool="pad1"), input_shape=IMAGES.shape[1:])
+    keras_net.set_canonical_weights(epsilon_only, KERAS1, "keras", weights.tensors)
     epsilon_only_error = relative(np.asarray(epsilon_only(IMAGES, training=False)), reference)
     print(f"Keras-1 ResNet50 as published vs: faithful modern {faithful_error:.2e}, "
           f"modern with legacy epsilon only {epsilon_only_error:.2e}, stock {stock_error:.2e}")
@@ -168,7 +166,7 @@ def test_flip_color_is_explicit_and_exact(legacy, tmp_path):
 
 
 def _slim_v1_canonical(path):
-    canonical.write(path, random_weights("resnet_v1_50", "slim:resnet_v1"))
+    canonical.write(path, random_weights("resnet_v1_50", "slim"))
     return path
 
 
@@ -186,19 +184,19 @@ def test_slim_v1_weights_build_a_faithful_keras_model_and_save_as_keras(tmp_path
     import keras
     model = keras.models.load_model(tmp_path / "v1.keras")
     assert model.output_shape == (None, 1000)
-    got = keras_resnet.canonical_weights(model, weights.meta.arch, "keras", 1000)
+    got = keras_net.canonical_weights(model, weights.meta.arch, "keras")
     assert all(np.array_equal(got[n], weights.tensors[n]) for n in weights.tensors)
 
 
 def test_a_load_is_all_or_nothing():
-    model = keras_resnet.build(KERAS1, input_shape=(32, 32, 3))
+    model = keras_net.build(KERAS1, input_shape=(32, 32, 3))
     before = [np.array(w) for w in model.get_weights()]
-    tensors = {n: np.ones(s, np.float32) for n, s in KERAS1.tensors(1000).items()}
+    tensors = {n: np.ones(s, np.float32) for n, s in KERAS1.tensors().items()}
     tensors["stage4/unit3/conv3/kernel"] = np.ones((1, 1, 512, 7), np.float32)
     del tensors["logits/bias"]
     tensors["extra/kernel"] = np.ones(3, np.float32)
     with pytest.raises(MappingError) as info:
-        keras_resnet.set_canonical_weights(model, KERAS1, "keras", tensors)
+        keras_net.set_canonical_weights(model, KERAS1, "keras", tensors)
     message = str(info.value)
     assert "1 missing (logits/bias)" in message and "1 unexpected (extra/kernel)" in message
     assert "stage4/unit3/conv3/kernel expected (1, 1, 512, 2048) found (1, 1, 512, 7)" in message

@@ -156,7 +156,7 @@ def test_user_net_loads_tf1_checkpoint_by_names(tmp_path):
     layer = small_layer()
     x, _ = _data((2, 16, 16, 3))
     layer(x)
-    with pytest.raises(SlimcompatError, match="not a slim ResNet layer"):
+    with pytest.raises(SlimcompatError, match="not a layer of a described network"):
         se.load_weights(layer, tmp_path / "x.h5")
     prefix = se.save_slim_checkpoint(layer, tmp_path / "small.ckpt")
     with pytest.raises(SlimcompatError, match="already exists"):

@@ -14,9 +14,9 @@ import pytest
 from conftest import run_python
 from fixtures.keras1_writer import ARCH as KERAS1_ARCH, write_keras1_resnet50
 from slimcompat.errors import WeightsError
-from slimcompat.nets.keras_resnet import build, canonical_weights
+from slimcompat.nets.keras_net import build, canonical_weights
 from slimcompat.weights import keras_files
-from slimcompat.weights.names import scheme
+from slimcompat.arch import scheme
 
 SMALL = (64, 64, 3)
 
@@ -142,7 +142,7 @@ def test_keras1_fixture_loads_by_keras_topological_order(tmp_path):
     """Keras pairs weighted layers by position: the fixture's order is the one Keras computes."""
     path = tmp_path / "k1.h5"
     written = write_keras1_resnet50(path, seed=4)
-    model = build(KERAS1_ARCH, naming="keras1", stem_pool="valid", input_shape=SMALL)
+    model = build(KERAS1_ARCH, naming="keras1", input_shape=SMALL)
     model.load_weights(path)
     loaded = canonical_weights(model, KERAS1_ARCH, "keras1")
     assert all(np.array_equal(loaded[n], written[n]) for n in written)

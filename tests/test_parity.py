@@ -18,11 +18,11 @@ from fixtures.keras1_writer import write_keras1_resnet50
 from fixtures.slim_models import build_slim_checkpoint
 from fixtures.weights import random_weights
 from slimcompat.parity import check, environment, inputs, render_html, render_json, render_text
-from slimcompat.parity.endpoints import endpoint_names, endpoint_of
+from slimcompat.parity.endpoints import endpoint_of
 from slimcompat.parity.implementation import Variable, create
 from slimcompat.parity.name_parity import name_parity
 from slimcompat.weights import canonical, convert, transforms
-from slimcompat.weights.metadata import INPUTS
+from slimcompat.arch import INPUTS
 
 SHAPE = (2, 64, 64, 3)
 BATCH = inputs.random_batch(SHAPE, seed=1)
@@ -81,7 +81,7 @@ def test_slim_graph_and_faithful_keras_agree_at_every_endpoint(built, device):
     report = run(built, "slim-graph", "keras-faithful", device)
     print(f"\nslim resnet_v2_50 graph vs faithful Keras on {device}: worst endpoint relative error {worst(report):.2e}")
     assert report["names"]["ok"] and report["names"]["matched"] == 272
-    assert [r["endpoint"] for r in report["endpoints"]] == endpoint_names(built("slim-graph").arch)
+    assert [r["endpoint"] for r in report["endpoints"]] == built("slim-graph").arch.endpoint_names()
     assert len(report["endpoints"]) == 19 and report["ok"] and report["first_divergence"] is None
     assert worst(report) <= report["tolerance"]["relative"]
     assert all(r["cosine"] > 0.99999 for r in report["endpoints"])
@@ -159,7 +159,7 @@ def test_a_single_perturbed_weight_is_found_where_it_sits(built, weights, tensor
 
 
 def test_stride_placement_shows_as_unit_resolutions(tmp_path):
-    weights = random_weights("resnet_v1_50", "slim:resnet_v1", conv_bias=True)
+    weights = random_weights("resnet_v1_50", "slim", conv_bias=True)
     report = check.parity("keras-faithful", "keras-stock", weights, BATCH)
     causes = {f["cause"]: f for f in report["diagnosis"]}
     assert report["names"]["ok"] and not report["ok"]
@@ -221,7 +221,7 @@ def test_reports_and_exit_codes_from_the_command_line(slim_ckpt, tmp_path):
 
 
 def test_renderers_survive_a_load_failure(built, weights):
-    v1 = random_weights("resnet_v1_50", "slim:resnet_v1")
+    v1 = random_weights("resnet_v1_50", "slim")
     report = check.parity("keras-stock", "keras-faithful", v1, BATCH)
     assert report["load_error"] and not report["ok"] and report["endpoints"] == []
     assert "FAIL: layer names do not map" in render_text.render(report)

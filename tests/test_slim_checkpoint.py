@@ -18,9 +18,9 @@ from conftest import run_python
 from fixtures.weights import random_weights
 from fixtures.slim_models import INPUT, tf_module, build_slim_checkpoint, slim_net, slim_outputs
 from slimcompat.errors import MappingError, SlimcompatError, WeightsError
-from slimcompat.nets.arch import ResNet
 from slimcompat.weights import canonical, slim_checkpoint
-from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
+from slimcompat.arch import INPUTS, describe
+from slimcompat.weights.metadata import Metadata
 
 CLASSES = {"resnet_v1": 1000, "resnet_v2": 1001}
 V2_CONV1 = "resnet_v2_50/block1/unit_1/bottleneck_v2/conv1/weights"
@@ -114,7 +114,8 @@ def test_v1_and_v2_of_one_session_read_identically(built):
 def test_metadata_follows_slim_conventions(built):
     for family, classes in CLASSES.items():
         weights = slim_checkpoint.read(built[family][0]["V2"])
-        expected = Metadata(f"{family}_50", **{**SOURCE_CONVENTIONS[f"slim:{family}"], "num_classes": classes})
+        expected = Metadata(describe(f"{family}_50", num_classes=classes, background_class=classes == 1001),
+                            INPUTS["inception" if family == "resnet_v2" else "vgg"])
         assert weights.meta.replace(source_kind="", source_file="", source_sha256="") == expected
         assert weights.meta.background_class == (family == "resnet_v2")
         assert weights.tensors["logits/kernel"].shape == (2048, classes)
@@ -248,7 +249,7 @@ def test_headless_model_has_no_classes(tmp_path):
     weights = slim_checkpoint.read(paths["V2"])
     assert weights.meta.num_classes is None and not weights.meta.background_class
     assert not any(n.startswith("logits/") for n in weights.tensors)
-    assert len(weights.tensors) == len(ResNet("resnet_v2", 50).tensors(None))
+    assert len(weights.tensors) == len(describe("resnet_v2_50", num_classes=None, background_class=False).tensors())
     written = slim_checkpoint.write(tmp_path / "out.ckpt", weights)
     assert_same_tensors(weights, slim_checkpoint.read(written))
     assert np.array_equal(slim_outputs("resnet_v2", None, written), features)
@@ -304,7 +305,7 @@ def test_architecture_is_detected_or_chosen(v2_arrays, tmp_path):
     assert np.array_equal(chosen.tensors["stage1/unit1/conv1/kernel"], v2_arrays[V2_CONV1])
     one_line_error(_read_error(both, arch="resnet_v1_50"), "no resnet_v1_50 variables")
     none = save_arrays(tmp_path / "none.ckpt", {"encoder/dense/kernel": np.zeros((2, 2), np.float32)})
-    one_line_error(_read_error(none), none, "no slim ResNet variables", "encoder/dense/kernel")
+    one_line_error(_read_error(none), none, "no slim network variables", "encoder/dense/kernel")
 
 
 def test_truncated_or_corrupt_data(built, tmp_path):
@@ -356,9 +357,10 @@ def _random_weights(convention, **changes):
 
 def test_writing_weights_slim_would_compute_differently_is_refused(built, tmp_path):
     weights = slim_checkpoint.read(built["resnet_v1"][0]["V2"])
-    cases = [(_keras_like(weights, stride_placement="first_unit_1x1"), "stride_placement 'first_unit_1x1'"),
-             (_random_weights("keras:resnet_v1"), "stride_placement 'first_unit_1x1'"),
-             (_random_weights("keras:resnet_v1", stride_placement="last_unit_3x3"), "conv_bias")]
+    cases = [(_keras_like(weights, stride_placement="first_unit_1x1"), "stride_placement first_unit_1x1"),
+             (_random_weights("keras"), "stride_placement first_unit_1x1"),
+             (_random_weights("keras", stride_placement="last_unit_3x3", stage_strides=(2, 2, 2, 1)),
+              "conv_bias True")]
     for bad, words in cases:
         with pytest.raises(SlimcompatError) as exc:
             slim_checkpoint.write(tmp_path / "out.ckpt", bad)

@@ -243,7 +243,8 @@ def read(path, progress=None) -> Weights:
             try:
                 tensors[name] = datasets[name][()]
             except OSError as exc:
-                problem = "checksum mismatch, the data is corrupt" if "etcher" in str(exc) else "unreadable data"
+                checksum = datasets[name].fletcher32 and "filter" in str(exc)  # Fletcher-32 is our only filter
+                problem = "checksum mismatch, the data is corrupt" if checksum else "unreadable data"
                 raise WeightsError(path, f"tensor {name}: {problem} ({exc})") from None
             sources[name] = str(stored.get(name, ""))
             if progress:
