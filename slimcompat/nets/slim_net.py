@@ -26,6 +26,7 @@ import functools
 import slimcompat  # noqa: F401  (repairs tf_slim before it is imported)
 import tensorflow as tf
 import tf_slim as slim
+from tf_slim.nets import resnet_utils
 
 from slimcompat.arch import describe, endpoint_scheme, ops, scheme
 from slimcompat.errors import SlimcompatError
@@ -86,7 +87,7 @@ def _network(inputs, num_classes="default", is_training=True, global_pool=True, 
             units = [op for op in plan if isinstance(op, (ops.Residual, ops.Concat))]
             first, last = plan.index(units[0]), plan.index(units[-1])
             net = interpreter.sequence(inputs, plan[:first], prefix="")
-            net = slim.nets.resnet_utils.stack_blocks_dense(net, interpreter.blocks(units),
+            net = resnet_utils.stack_blocks_dense(net, interpreter.blocks(units),
                                                             outputs_collections=interpreter.collection)
             net = interpreter.head(net, plan[last + 1:], global_pool)
         end_points = slim.utils.convert_collection_to_dict(interpreter.collection)
@@ -120,7 +121,7 @@ class _Interpreter:
         for op in units:
             stage = int(op.unit.split("/")[0][len("stage"):])
             stages.setdefault(stage, []).append({"op": op, "stride": _unit_stride(op)})
-        return [slim.nets.resnet_utils.Block(f"block{s}", self._unit_fn, args) for s, args in sorted(stages.items())]
+        return [resnet_utils.Block(f"block{s}", self._unit_fn, args) for s, args in sorted(stages.items())]
 
     def _unit_fn(self, inputs, op, stride, rate=1):
         default = self.description.scheme_constants()["unit"]
@@ -193,7 +194,7 @@ class _Interpreter:
 
     def _pool(self, net, op):
         if op.size == 1:
-            return slim.nets.resnet_utils.subsample(net, op.stride, "shortcut")
+            return resnet_utils.subsample(net, op.stride, "shortcut")
         padding = op.padding
         if padding == "pad1":
             net = tf.pad(net, [[0, 0], [1, 1], [1, 1], [0, 0]])
