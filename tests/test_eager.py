@@ -133,7 +133,7 @@ def test_end_points_match_the_tf1_graph(slim_v2, v2_layer):
     se.load_weights(v2_layer, slim_v2[0]["V2"])
     _, theirs = slim_outputs("resnet_v2", CLASSES, slim_v2[0]["V2"], end_points=True)
     _, ours = v2_layer.infer(INPUT)
-    assert set(ours) == set(theirs)
+    assert set(ours) == set(theirs) | {"resnet_v2_50/stem", "resnet_v2_50/pool5"}
     worst = max(np.abs(ours[k] - theirs[k]).max() / max(np.abs(theirs[k]).max(), 1.0) for k in theirs)
     assert worst < 1e-5
 

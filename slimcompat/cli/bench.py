@@ -23,7 +23,8 @@ def add_arguments(parser):
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--burn-in", type=int, default=10, help="untimed batches per path first (default 10)")
     parser.add_argument("--paths", nargs="+", metavar="PATH",
-                        help="which paths to time: graph, eager, keras (default all)")
+                        help="which paths to time: graph, eager, keras, split (default all; split only for "
+                             "grouped convolutions)")
     parser.add_argument("--jit", action="store_true", help="XLA: jit_compile on both tf.functions, "
                         "global_jit_level ON_1 in the Session (on CPU the Session clusters only with "
                         "TF_XLA_FLAGS=--tf_xla_cpu_global_jit); diagnostic: on this CPU XLA is slower than oneDNN")
@@ -51,7 +52,7 @@ def run(args):
     log = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
     try:
         report = throughput.measure(arch_options.description(args), args.batch, args.image_size, args.steps, args.rounds, args.burn_in,
-                                    paths=tuple(args.paths or throughput.PATHS), jit=args.jit, log=log)
+                                    paths=tuple(args.paths or ()), jit=args.jit, log=log)
     except ValueError as exc:
         raise SlimcompatError(str(exc)) from None
     data = report.as_dict()
@@ -67,6 +68,7 @@ _PATH_LABELS = {
     "graph": "TF1 graph + Session (seed protocol)",
     "eager": "slim eager layer, tf.function",
     "keras": "native Keras 3 model (keras_net.build, faithful to the description), tf.function",
+    "split": "the same Keras model with one Conv2D per group (seed 002's ResNeXt layout), tf.function",
 }
 
 

@@ -6,6 +6,9 @@ Paths, all on the same weights and the same fixed batch, inference mode:
 - `eager`: the SlimLayer under tf.function.
 - `keras`: the Keras 3 model built faithful to the same description
   (`keras_net.build`) under tf.function: the native model.
+- `split`: for grouped convolutions (ResNeXt), the same Keras model with one
+  Conv2D per group, split and concatenated (seed 002's layout), to measure
+  which of the two layouts is faster.
 
 Each path first runs its burn-in steps untimed; then `rounds` rounds each time
 `steps` batches of every path, the order rotating per round, so drift in a
@@ -23,7 +26,7 @@ import numpy as np
 
 __all__ = ["PATHS", "Timing", "Report", "measure", "graph_flops"]
 
-PATHS = ("graph", "eager", "keras")
+PATHS = ("graph", "eager", "keras", "split")
 NATIVE = "keras"
 
 
@@ -103,10 +106,9 @@ def _runners(arch, num_classes, images, paths, jit):
     if "eager" in paths:
         eager = tf.function(lambda: layer(batch, training=False), jit_compile=jit)
         runners["eager"] = eager
-    if "keras" in paths:
-        from slimcompat.weights.keras_io import to_keras_model
-        model = to_keras_model(to_weights(layer), input_shape=images.shape[1:])  # faithful to slim's metadata
-        runners["keras"] = tf.function(lambda: model(batch, training=False), jit_compile=jit)
+    for path, grouped in (("keras", "native"), ("split", "split")):
+        if path in paths:
+            runners[path] = _keras_runner(to_weights(layer), grouped, batch, jit)
     net = GraphNet(layer, fixed_input=images, session_config=_session_config(jit))
     flops = graph_flops(net.graph)
     if "graph" in paths:
@@ -114,6 +116,21 @@ def _runners(arch, num_classes, images, paths, jit):
     else:
         net.close()
     return runners, flops
+
+
+def _keras_runner(weights, grouped, batch, jit):
+    import tensorflow as tf
+    from slimcompat.nets import keras_net
+    description = weights.meta.description
+    model = keras_net.build(description, input_shape=batch.shape[1:], grouped=grouped)
+    keras_net.set_canonical_weights(model, description, "keras", weights.tensors)
+    return tf.function(lambda: model(batch, training=False), jit_compile=jit)
+
+
+def default_paths(description):
+    """Every path that means something for `description` (`split` only where convs are grouped)."""
+    grouped = getattr(description, "groups", 1) > 1
+    return tuple(p for p in PATHS if p != "split" or grouped)
 
 
 def _session_config(jit):
@@ -129,8 +146,11 @@ def _numpy(value):
 
 
 def measure(arch="resnet_v2_50", batch=32, image_size=224, steps=4, rounds=5, burn_in=10,
-            paths=PATHS, num_classes=1000, jit=False, seed=0, log=None):
+            paths=None, num_classes="default", jit=False, seed=0, log=None):
     """Report of `paths` measured side by side (see module doc). log: optional callable(str)."""
+    from slimcompat.arch import describe
+    arch = describe(arch)
+    paths = paths or default_paths(arch)
     images = np.random.default_rng(seed).uniform(-1, 1, (batch, image_size, image_size, 3)).astype(np.float32)
     runners, flops = _runners(arch, num_classes, images, paths, jit)
     outputs = {name: _numpy(run()) for name, run in runners.items()}
@@ -154,4 +174,4 @@ def measure(arch="resnet_v2_50", batch=32, image_size=224, steps=4, rounds=5, bu
             log(f"round {r + 1}/{rounds}: " + ", ".join(
                 f"{n} {batch / (sum(s[-steps:]) / steps):.1f} img/s" for n, s in seconds.items()))
     timings = {name: Timing(name, s, batch) for name, s in seconds.items()}
-    return Report(getattr(arch, "name", str(arch)), batch, image_size, flops, timings, diffs, largest, NATIVE, jit)
+    return Report(arch.name, batch, image_size, flops, timings, diffs, largest, NATIVE, jit)

@@ -6,7 +6,10 @@ weightless op a layer named after its place (`stage1_unit1_add`), residual
 units an Add and Inception units a Concatenate. Nothing here knows a depth, a
 family or a variant: those are the plan's. Grouped convolutions are one
 `Conv2D(groups=...)`, which on TensorFlow's CPU kernels is exact against
-split + per-group convs + concat and about twice as fast (README).
+split + per-group convs + concat and about twice as fast (README); the
+split layout (seed 002's: one `Conv2D` per group, `{name}_group{i}`) is
+built with `grouped="split"`, its weights moved through the same canonical
+names by the group transforms of `slimcompat.weights.transforms`.
 
 Layer order matters to legacy `.h5` files loaded by position: Keras orders a
 functional model's layers by depth, then by the order a depth-first walk from
@@ -18,6 +21,8 @@ keras.applications adds [shortcut, residual]; the Keras-1 ResNet50 merged
 model and canonical tensor names, checking the whole mapping first.
 """
 
+import re
+
 import keras
 import numpy as np
 
@@ -25,21 +30,27 @@ from slimcompat.arch import ops, scheme
 from slimcompat.arch.templates import UnknownNameError
 from slimcompat.errors import SlimcompatError
 from slimcompat.weights.mapping import check_mapping
+from slimcompat.weights.transforms import merge_groups, split_groups
 
-__all__ = ["build", "canonical_weights", "set_canonical_weights", "endpoint_layers"]
+__all__ = ["build", "canonical_weights", "set_canonical_weights", "endpoint_layers", "GROUPED"]
 
 _PARAMS = {"kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"}
 _RESIDUAL_FIRST = {"keras1"}
 _ENDPOINTS_ATTR = "_slimcompat_endpoints"
+_GROUP = re.compile(r"(.+)_group(\d+)\Z")
+GROUPED = ("native", "split")
 
 
-def build(description, *, naming="keras", input_shape=(224, 224, 3), name=None):
+def build(description, *, naming="keras", input_shape=(224, 224, 3), name=None, grouped="native"):
     """A Keras functional model computing `description`, its weights exactly `description.tensors()`.
 
     naming: the scheme whose layer names the model uses ("keras", "keras1").
+    grouped: "native" (one Conv2D with groups) or "split" (one Conv2D per group).
     The model's endpoint layers are given by `endpoint_layers(model)`.
     """
-    builder = _Builder(description, naming)
+    if grouped not in GROUPED:
+        raise SlimcompatError(f"grouped must be one of {', '.join(GROUPED)}, found {grouped!r}")
+    builder = _Builder(description, naming, grouped)
     inputs = keras.Input(shape=tuple(input_shape), name="input")
     x = builder.sequence(inputs, description.plan())
     model = keras.Model(inputs, x, name=name or f"{description.name}_{naming}")
@@ -60,7 +71,11 @@ def canonical_weights(model, description, naming="keras"):
     """{canonical tensor name: ndarray} of a Keras model named by `naming`; MappingError unless it holds exactly
     `description.tensors()`."""
     variables = _model_tensors(model, description, naming)
-    return {name: np.asarray(keras.ops.convert_to_numpy(variables[name])) for name in description.tensors()}
+    return {name: np.asarray(_value(variables[name])) for name in description.tensors()}
+
+
+def _value(variable):
+    return variable.numpy() if isinstance(variable, _Groups) else keras.ops.convert_to_numpy(variable)
 
 
 def set_canonical_weights(model, description, naming, tensors):
@@ -78,20 +93,46 @@ def set_canonical_weights(model, description, naming, tensors):
 
 
 def _model_variables(model, naming, description):
-    """({canonical tensor name: variable}, {model weight with no canonical name: shape})."""
+    """({canonical tensor name: variable}, {model weight with no canonical name: shape}).
+
+    The per-group convs of a split layout (`{layer}_group{i}`) stand together
+    for their canonical conv, as one `_Groups` variable.
+    """
     names = scheme(naming, description)
-    known, unknown = {}, {}
+    known, unknown, groups = {}, {}, {}
     for layer in model.layers:
+        split = _GROUP.match(layer.name)
         for variable in layer.weights:
             try:
-                canonical = f"{names.canonical_layer(layer.name)}/{variable.name}"
+                canonical = f"{names.canonical_layer(split.group(1) if split else layer.name)}/{variable.name}"
             except UnknownNameError:
                 canonical = None
             if canonical is None or variable.name not in _PARAMS or canonical in known:
                 unknown[f"{layer.name}/{variable.name}"] = tuple(variable.shape)
+            elif split:
+                groups.setdefault(canonical, {})[int(split.group(2))] = variable
             else:
                 known[canonical] = variable
+    for canonical, parts in groups.items():
+        known[canonical] = _Groups([parts[i] for i in sorted(parts)])
     return known, unknown
+
+
+class _Groups:
+    """Per-group variables seen as the one grouped tensor they make (concatenated along the last axis)."""
+
+    def __init__(self, variables):
+        self.variables = variables
+        first = tuple(variables[0].shape)
+        self.shape = (*first[:-1], first[-1] * len(variables))
+        self.dtype = variables[0].dtype
+
+    def assign(self, value):
+        for variable, part in zip(self.variables, split_groups(value, len(self.variables))):
+            variable.assign(part)
+
+    def numpy(self):
+        return merge_groups([keras.ops.convert_to_numpy(v) for v in self.variables])
 
 
 def _shapes(variables, unknown):
@@ -112,7 +153,8 @@ def _flat(canonical):
 class _Builder:
     """Interprets a plan into Keras layers; each canonical layer is created exactly once."""
 
-    def __init__(self, description, naming):
+    def __init__(self, description, naming, grouped="native"):
+        self.grouped = grouped
         self.names = scheme(naming, description)
         self.residual_first = naming in _RESIDUAL_FIRST
         self.endpoints = {}
@@ -150,8 +192,21 @@ class _Builder:
             padding = "valid"
         if op.kernel == 1:
             padding = "valid"
+        if op.groups > 1 and self.grouped == "split":
+            return self._split_conv(x, op, padding)
         return keras.layers.Conv2D(op.filters, op.kernel, strides=op.stride, padding=padding, groups=op.groups,
                                    use_bias=op.bias, name=self._layer_name(op.layer))(x)
+
+    def _split_conv(self, x, op, padding):
+        """Seed 002's layout: split the channels, one Conv2D per group, concatenate."""
+        name = self._layer_name(op.layer)
+        width = op.in_channels // op.groups
+        parts = [keras.layers.Lambda(lambda t, i=i: t[..., i * width:(i + 1) * width],
+                                     name=self._unique(f"{name}_slice{i}"))(x) for i in range(op.groups)]
+        outs = [keras.layers.Conv2D(op.filters // op.groups, op.kernel, strides=op.stride, padding=padding,
+                                    use_bias=op.bias, name=self._unique(f"{name}_group{i}"))(part)
+                for i, part in enumerate(parts)]
+        return keras.layers.Concatenate(axis=-1, name=self._unique(f"{name}_concat"))(outs)
 
     def _batchnorm(self, x, op):
         return keras.layers.BatchNormalization(axis=-1, epsilon=op.epsilon, name=self._layer_name(op.layer))(x)

@@ -80,7 +80,7 @@ def _network(inputs, num_classes="default", is_training=True, global_pool=True, 
         description = description.replace(num_classes=num_classes,
                                           background_class=description.background_class and bool(num_classes))
     interpreter = _Interpreter(description, is_training)
-    with tf.compat.v1.variable_scope(scope, description.name, [inputs], reuse=reuse) as sc:
+    with tf.compat.v1.variable_scope(scope or description.name, values=[inputs], reuse=reuse) as sc:
         interpreter.collection = sc.original_name_scope + "_end_points"
         with slim.arg_scope([slim.batch_norm, slim.dropout], is_training=is_training):
             plan = description.plan()
@@ -91,8 +91,8 @@ def _network(inputs, num_classes="default", is_training=True, global_pool=True, 
                                                             outputs_collections=interpreter.collection)
             net = interpreter.head(net, plan[last + 1:], global_pool)
         end_points = slim.utils.convert_collection_to_dict(interpreter.collection)
-        if interpreter.predictions is not None:
-            end_points["predictions"] = interpreter.predictions
+        if description.classifier:  # as tf_slim's nets: logits returned, their softmax an end point
+            end_points["predictions"] = slim.softmax(net, scope="predictions")
         return net, end_points
 
 
@@ -105,7 +105,6 @@ class _Interpreter:
         self.unit_names = endpoint_scheme("slim", description)
         self.is_training = is_training
         self.collection = None
-        self.predictions = None
         self._pending_bn = None
 
     def _relative(self, canonical, prefix):
@@ -146,7 +145,7 @@ class _Interpreter:
             elif isinstance(op, ops.Endpoint):
                 self._collect(op, net)
             elif isinstance(op, ops.Softmax):
-                self.predictions = slim.softmax(net, scope="predictions")
+                continue
             else:
                 net = self.sequence(net, (op,), prefix="")
         return net
@@ -157,9 +156,16 @@ class _Interpreter:
             slim.utils.collect_named_outputs(self.collection, name, net)
 
     def sequence(self, net, plan, prefix):
+        """Slim layers for `plan`; each conv's output after its BatchNorm and activation is collected under the
+        conv's scope, as tf_slim's conv2d collects it (its normalizer and activation fused)."""
+        conv = None
         for op in plan:
+            if conv is not None and not isinstance(op, (ops.BatchNorm, ops.Act)):
+                slim.utils.collect_named_outputs(self.collection, conv, net)
+                conv = None
             if isinstance(op, ops.Conv):
                 net = self._conv(net, op, prefix)
+                conv = f"{tf.compat.v1.get_variable_scope().name}/{self._relative(op.layer, prefix)}"
             elif isinstance(op, ops.BatchNorm):
                 net = slim.batch_norm(net, activation_fn=None, scope=self._relative(op.layer, prefix))
             elif isinstance(op, ops.Act):
@@ -176,6 +182,8 @@ class _Interpreter:
                 self._collect(op, net)
             else:
                 raise SlimcompatError(f"internal: slim nets cannot place {type(op).__name__} here")
+        if conv is not None:
+            slim.utils.collect_named_outputs(self.collection, conv, net)
         return net
 
     def _conv(self, net, op, prefix):
@@ -209,11 +217,12 @@ def _unit_stride(op):
 
 
 def _activation(op):
+    """ReLU, or ELU written out: Grappler fuses a `tf.nn.elu` into the preceding conv in a Session graph
+    and in a tf.function differently (1e-7 apart), a written-out ELU in neither, so the graph and the eager
+    layer stay bit-identical."""
     if op.kind == "relu":
         return tf.nn.relu
-    if op.alpha == 1.0:
-        return tf.nn.elu
-    return lambda x: tf.where(x > 0, tf.nn.elu(x), op.alpha * tf.nn.elu(x))
+    return lambda x: tf.where(x > 0, x, op.alpha * tf.math.expm1(x))
 
 
 def __getattr__(name):

@@ -151,6 +151,8 @@ def _description_v1(values):
                 raise SlimcompatError(f"metadata field 'bn_epsilon' must be a number, found {value!r}")
             value = float(value)
         knobs[field] = value
+    if knobs["stride_placement"] == "first_unit_1x1":   # a stage's stride in its first unit: stages 2..4
+        knobs["stage_strides"] = (1, 2, 2, 2)
     try:
         return describe(name, source="slim", **knobs)
     except SlimcompatError as exc:
