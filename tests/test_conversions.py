@@ -291,3 +291,20 @@ def test_inspect_reads_every_kind(slim_v2, legacy, tmp_path):
         warnings.simplefilter("ignore")
         keras_io.write(tmp_path / "m.weights.h5", convert.load(legacy))
     assert "keras3-weights-h5" in slimcompat("inspect", tmp_path / "m.weights.h5", "--json").stdout
+
+
+def test_mapping_errors_name_tensors_as_the_source_file_does(legacy, tmp_path, slim_v2):
+    import h5py
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(legacy.read_bytes())
+    with h5py.File(bad, "a") as f:
+        del f["res3a_branch2b"]["res3a_branch2b_W:0"]
+        f["res3a_branch2b"].create_dataset("res3a_branch2b_W:0", data=np.zeros((3, 3, 128, 129), np.float32))
+    out = slimcompat("convert", bad, tmp_path / "x.h5", check=False)
+    assert out.returncode == 2
+    assert "res3a_branch2b_W:0 (stage2/unit1/conv2/kernel) expected (3, 3, 128, 128) found (3, 3, 128, 129)" \
+        in out.stderr
+    out = slimcompat("convert", slim_v2[0], tmp_path / "y.h5", "--arch", "resnet_v2_50", "--variant",
+                     "base_width=32", check=False)
+    assert out.returncode == 2 and "resnet_v2_50/block1/unit_1/bottleneck_v2/conv1/weights " \
+        "(stage1/unit1/conv1/kernel) expected (1, 1, 64, 32) found (1, 1, 64, 64)" in out.stderr, out.stderr

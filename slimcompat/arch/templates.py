@@ -52,6 +52,8 @@ class _Template:
         def sub(m):
             value, transform = values[m.group(1)], m.group(2) or ""
             if transform == "@":
+                if not 1 <= value <= len(string.ascii_lowercase):
+                    raise UnknownNameError(f"{self.text}: no letter for {m.group(1)} = {value}")
                 return string.ascii_lowercase[value - 1]
             return str(value + int(transform or 0))
         return _FIELD.sub(sub, self.text)

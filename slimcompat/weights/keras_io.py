@@ -98,7 +98,8 @@ def _identify(path, kind, found, candidates):
         if classes != candidate.num_classes:
             candidate = candidate.replace(num_classes=classes, background_class=False)
         expected = candidate.tensors()
-        missing = [n for n in expected if n not in names]
+        missing = [f"{_expected_name(kind, scheme(scheme_name, candidate), n)} ({n})" for n in expected
+                   if n not in names]
         unexpected = [names[n] for n in names if n not in expected]
         mismatched = [(f"{_source_name(kind, names[n])} ({n})", s, found[names[n]].shape)
                       for n, s in expected.items() if n in names and tuple(found[names[n]].shape) != tuple(s)]
@@ -113,6 +114,14 @@ def _identify(path, kind, found, candidates):
                                  f"{', '.join(layers[:3])} follow neither keras.applications nor Keras-1 naming")
     _, candidate, missing, unexpected, mismatched = best
     raise MappingError(f"{path} (closest: {candidate.name})", missing, unexpected, mismatched)
+
+
+def _expected_name(kind, bound, canonical_name):
+    """The name a file of `kind` would give a tensor it lacks (the canonical name where the scheme has none)."""
+    try:
+        return _source_name(kind, bound.split(bound.tensor(canonical_name)))
+    except UnknownNameError:
+        return canonical_name
 
 
 def _source_name(kind, key):

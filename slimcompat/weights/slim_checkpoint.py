@@ -208,7 +208,7 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
     bound = scheme("slim", arch)
     arch = _with_classes(arch, _num_classes(shapes, bound, model))
     expected = {bound.tensor(c): slim_shape(c, s) for c, s in arch.tensors().items()}
-    check_mapping(expected, {n: tuple(shapes[n]) for n in model}, where)
+    check_mapping(expected, {n: tuple(shapes[n]) for n in model}, where, label=_labeller(bound))
     origin = _ema_sources(expected, shapes, where) if use_ema else {n: n for n in expected}
     tensors, sources = {}, {}
     for name, shape in arch.tensors().items():
@@ -220,6 +220,16 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
     meta = Metadata(arch, source_input("slim", arch), source_kind=f"slim-checkpoint-{version.lower()}",
                     source_file=prefix.name, source_sha256=digest())
     return canonical.Weights(tensors, meta, sources).validate(where)
+
+
+def _labeller(bound):
+    """Checkpoint name, then the canonical name where it has one: `resnet_v2_50/.../weights (stage2/unit1/...)`."""
+    def label(name):
+        try:
+            return f"{name} ({bound.canonical_tensor(name)})"
+        except SlimcompatError:
+            return name
+    return label
 
 
 def open_reader(prefix):
