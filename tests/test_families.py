@@ -15,7 +15,7 @@ import pytest
 from conftest import slimcompat
 from fixtures.slim_models import build_slim_checkpoint
 from fixtures.weights import random_weights
-from slimcompat.arch import describe
+from slimcompat.arch import describe, layout
 from slimcompat.parity import check, inputs
 from slimcompat.weights import canonical, convert, keras_io, transforms
 
@@ -98,9 +98,9 @@ def test_elu_against_relu_fails_and_names_the_activation():
 
 def test_the_group_transform_is_exact_both_ways():
     kernel = random_weights("resnext_50_32x4d").tensors["stage2/unit1/conv2/kernel"]
-    parts = transforms.split_groups(kernel, 32)
+    parts = layout.split_groups(kernel, 32)
     assert len(parts) == 32 and parts[0].shape == (3, 3, 8, 8)
-    assert np.array_equal(transforms.merge_groups(parts), kernel)
+    assert np.array_equal(layout.merge_groups(parts), kernel)
 
 
 def test_per_group_convs_compute_what_one_grouped_conv_does():

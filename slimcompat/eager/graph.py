@@ -11,7 +11,7 @@ import tempfile
 
 import numpy as np
 
-from slimcompat.weights.mapping import check_mapping
+from slimcompat.arch.mapping import check_mapping
 
 __all__ = ["GraphNet"]
 

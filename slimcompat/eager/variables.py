@@ -15,9 +15,9 @@ import numpy as np
 
 from slimcompat.arch import UnknownNameError, scheme
 from slimcompat.arch.conventions import source_input
+from slimcompat.arch.mapping import check_mapping
 from slimcompat.errors import SlimcompatError, WeightsError
 from slimcompat.weights import canonical
-from slimcompat.weights.mapping import check_mapping
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.slim_checkpoint import canonical_shape
 

@@ -9,7 +9,7 @@ family or a variant: those are the plan's. Grouped convolutions are one
 split + per-group convs + concat and about twice as fast (README); the
 split layout (seed 002's: one `Conv2D` per group, `{name}_group{i}`) is
 built with `grouped="split"`, its weights moved through the same canonical
-names by the group transforms of `slimcompat.weights.transforms`.
+names by the group transforms of `slimcompat.arch.layout`.
 
 Layer order matters to legacy `.h5` files loaded by position: Keras orders a
 functional model's layers by depth, then by the order a depth-first walk from
@@ -27,10 +27,10 @@ import keras
 import numpy as np
 
 from slimcompat.arch import ops, scheme
+from slimcompat.arch.layout import merge_groups, split_groups
+from slimcompat.arch.mapping import check_mapping
 from slimcompat.arch.templates import UnknownNameError
 from slimcompat.errors import SlimcompatError
-from slimcompat.weights.mapping import check_mapping
-from slimcompat.weights.transforms import merge_groups, split_groups
 
 __all__ = ["build", "canonical_weights", "set_canonical_weights", "endpoint_layers", "GROUPED"]
 

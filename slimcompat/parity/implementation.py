@@ -14,8 +14,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from slimcompat.arch.mapping import check_mapping
 from slimcompat.errors import SlimcompatError
-from slimcompat.weights.mapping import check_mapping
 
 __all__ = ["Variable", "Implementation", "IMPLEMENTATIONS", "NATIVE_SOURCES", "create", "to_numpy_2d"]
 

@@ -24,9 +24,9 @@ from typing import Dict
 
 import numpy as np
 
+from slimcompat.arch.mapping import check_mapping
 from slimcompat.errors import SlimcompatError, WeightsError
 from slimcompat.weights.atomic import atomic_output
-from slimcompat.weights.mapping import check_mapping
 from slimcompat.weights.metadata import Metadata
 
 __all__ = ["FORMAT", "VERSION", "Weights", "write", "read", "read_header", "is_canonical", "sha256",

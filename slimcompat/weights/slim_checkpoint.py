@@ -28,11 +28,11 @@ import warnings
 
 from slimcompat.arch import describe, scheme
 from slimcompat.arch.conventions import source_input
+from slimcompat.arch.mapping import check_mapping
 from slimcompat.arch.registry import default_source, variant_text
 from slimcompat.errors import SlimcompatError, WeightsError
 from slimcompat.weights import canonical
 from slimcompat.weights.atomic import check_destination
-from slimcompat.weights.mapping import check_mapping
 from slimcompat.weights.metadata import Metadata
 
 __all__ = ["is_slim_checkpoint", "read", "write", "check_prefix", "atomic_checkpoint", "open_reader",

@@ -1,4 +1,5 @@
-"""The all-or-nothing check every load goes through before its first assignment."""
+"""The all-or-nothing check every load goes through before its first assignment: every tensor mapped
+exactly once, shapes equal, both ways."""
 
 from slimcompat.errors import MappingError
 
