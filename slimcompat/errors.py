@@ -23,14 +23,15 @@ class WeightsError(SlimcompatError):
 class MappingError(WeightsError):
     """Two sets of tensors that do not map one-to-one with equal shapes."""
 
-    def __init__(self, where, missing=(), unexpected=(), mismatched=()):
+    def __init__(self, where, missing=(), unexpected=(), mismatched=(), label=str):
+        """Names as given (the lists keep them); `label(name)` is how the message shows each."""
         self.missing, self.unexpected, self.mismatched = list(missing), list(unexpected), list(mismatched)
         parts = []
-        for label, items in (("missing", self.missing), ("unexpected", self.unexpected)):
+        for kind, items in (("missing", self.missing), ("unexpected", self.unexpected)):
             if items:
-                parts.append(f"{len(items)} {label} ({_some(items)})")
+                parts.append(f"{len(items)} {kind} ({_some([label(n) for n in items])})")
         if self.mismatched:
-            shown = [f"{n} expected {tuple(e)} found {tuple(f)}" for n, e, f in self.mismatched]
+            shown = [f"{label(n)} expected {tuple(e)} found {tuple(f)}" for n, e, f in self.mismatched]
             parts.append(f"{len(shown)} with other shapes ({_some(shown)})")
         super().__init__(where, "tensors do not map: " + "; ".join(parts))
 

@@ -12,9 +12,9 @@ def check_mapping(expected, found, where, label=str):
     expected, found: {name: shape}. `where` names the file or model, for the message.
     label(name): how the message shows a name (the user's file's name first, the canonical one after).
     """
-    missing = [label(n) for n in expected if n not in found]
-    unexpected = [label(n) for n in found if n not in expected]
-    mismatched = [(label(n), tuple(expected[n]), tuple(found[n])) for n in expected
+    missing = [n for n in expected if n not in found]
+    unexpected = [n for n in found if n not in expected]
+    mismatched = [(n, tuple(expected[n]), tuple(found[n])) for n in expected
                   if n in found and tuple(expected[n]) != tuple(found[n])]
     if missing or unexpected or mismatched:
-        raise MappingError(where, missing, unexpected, mismatched)
+        raise MappingError(where, missing, unexpected, mismatched, label=label)
