@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install slimcompat and its runtime into the current Python environment.
+# Install slimcompat and its runtime into the Python tools/python.sh picks: PYTHON, an active
+# virtual environment, or else .venv in the repository (made here on first use).
 #   tools/install.sh            CPU TensorFlow (default; the 274 MB tensorflow-cpu wheel)
 #   tools/install.sh --gpu      TensorFlow with CUDA libraries (tensorflow[and-cuda])
 #   tools/install.sh --test     also what the tests need (pytest)
@@ -8,7 +9,7 @@
 # CPU wheel is not shadowed by a second, larger copy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+source tools/python.sh
 TF_SPEC='tensorflow-cpu>=2.16,<2.22'
 EXTRAS=""
 for arg in "$@"; do

@@ -25,6 +25,7 @@ from slimcompat.weights import canonical, keras_files
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
 from slimcompat.weights.names import UnknownNameError, scheme
+from slimcompat.weights.progress import announce
 
 __all__ = ["read", "write", "to_keras_model", "stock_differences", "STOCK_MODELS"]
 
@@ -103,14 +104,14 @@ def _stored_metadata(path):
 def read(path, arch=None, progress=None):
     """Canonical Weights from a Keras-1, Keras-2 or Keras 3 weight file."""
     path = pathlib.Path(path)
-    digest = canonical.sha256_later(path) if path.is_file() else None
-    kind, _, found = keras_files.read(path)
-    resnet, classes, keys, layer_scheme = _identify(path, kind, found, arch)
-    tensors = {}
-    for name in resnet.tensors(classes):
-        tensors[name] = found[keys[name]]
-        if progress:
-            progress(tensors[name].nbytes)
+    with keras_files.open_weights(path) as (kind, _, found):
+        resnet, classes, keys, layer_scheme = _identify(path, kind, found, arch)
+        names = list(resnet.tensors(classes))
+        announce(progress, sum(found[keys[n]].nbytes for n in names))
+        with canonical.sha256_later(path) as digest:
+            values = keras_files.values(found, path, [keys[n] for n in names], progress)
+            sha256 = digest()
+    tensors = {n: values[keys[n]] for n in names}
     stored = _stored_metadata(path) if kind == "keras2" else None
     if stored:
         meta = Metadata.from_attrs(stored)
@@ -118,7 +119,7 @@ def read(path, arch=None, progress=None):
         convention = SOURCE_CONVENTIONS[f"{layer_scheme}:{resnet.family}"]
         meta = Metadata(resnet.name, **{**convention, "num_classes": classes, "background_class": False})
     source_kind = "keras3-keras" if path.suffix == ".keras" else _SOURCE_KINDS[kind]
-    meta = meta.replace(source_kind=source_kind, source_file=path.name, source_sha256=digest())
+    meta = meta.replace(source_kind=source_kind, source_file=path.name, source_sha256=sha256)
     source = _SOURCE_NAMES[kind]
     return canonical.Weights(tensors, meta, {n: source.format(*keys[n]) for n in tensors}).validate(str(path))
 
