@@ -21,8 +21,7 @@ class _Bar:
 
     @total.setter
     def total(self, value):
-        self._bar.total = value
-        self._bar.refresh()
+        self._bar.total = value  # shown from the next update: a refresh now would defeat the bar's delay
 
 
 @contextlib.contextmanager
