@@ -7,13 +7,12 @@ overwriting, hard-linked to it otherwise, so that of two writers racing for a
 new name exactly one wins and the other fails (a check followed by a rename
 would let both succeed and one result vanish). The folder is flushed after.
 
-While its writer lives, a temporary file (or folder, for multi-file outputs)
-holds an advisory lock (a POSIX record lock on files, which HDF5's own flock
-does not conflict with; flock on folders). One whose writer was killed holds
-none; the next write to the same destination removes it if it is also older
-than a minute (a younger one may belong to a writer that has not locked it yet,
-or one whose library closed the file, which drops a record lock). Only names
-of our own pattern are touched.
+A killed writer leaves its temporary file or folder behind; the next write to
+the same destination removes those older than a minute (a live writer keeps
+touching its own; a file's library may hold it open or closed at any time, so
+age is what tells). A temporary folder (multi-file outputs) is also locked
+(flock) while its writer lives and never removed while locked. Only names of
+our own pattern are touched.
 """
 
 import contextlib
@@ -29,7 +28,7 @@ from slimcompat.errors import WeightsError
 
 try:
     import fcntl
-except ImportError:  # no advisory locks (Windows): abandoned partials are told by age alone
+except ImportError:  # no flock (Windows): abandoned partial folders are told by age alone
     fcntl = None
 
 __all__ = ["atomic_output", "partial_folder", "check_destination", "check_name", "clean_partials",
@@ -78,17 +77,14 @@ def _partial_name(path):
     return re.compile(re.escape(f".{path.name}.") + _RANDOM + re.escape(_PARTIAL) + r"(\..*)?\Z")
 
 
-def _lock(fd, folder, block=True):
-    """Take the advisory lock on an open file (O_RDWR) or folder; False if another process holds it."""
+def _lock_folder(fd, block=True):
+    """flock an open folder: True if taken, False if another process holds it (best effort)."""
     if fcntl is None:
         return True
-    flags = fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB)
     try:
-        (fcntl.flock if folder else fcntl.lockf)(fd, flags)
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
     except OSError as exc:
-        if exc.errno in (errno.EAGAIN, errno.EACCES):
-            return False
-        raise
+        return exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK)
     return True
 
 
@@ -107,19 +103,17 @@ def clean_partials(path, stale_after=_STALE_AFTER):
             folder = entry.is_dir()
             if now - _newest_change(entry.path, folder) < stale_after:
                 continue
-            fd = os.open(entry.path, os.O_RDONLY if folder else os.O_RDWR)
+            if not folder:
+                os.unlink(entry.path)
+                removed.append(entry.name)
+                continue
+            fd = os.open(entry.path, os.O_RDONLY)
         except OSError:
             continue
         try:
-            if not _lock(fd, folder, block=False):
-                continue
-            if folder:
+            if _lock_folder(fd, block=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                os.unlink(entry.path)
-            removed.append(entry.name)
-        except OSError:
-            pass
+                removed.append(entry.name)
         finally:
             os.close(fd)
     return removed
@@ -214,7 +208,6 @@ def atomic_output(path, overwrite=False, keep_suffix=False):
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     tmp = pathlib.Path(tmp)
     try:
-        _lock(fd, folder=False)
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
         with _failures_as_one_line(path):
             yield tmp
@@ -235,7 +228,7 @@ def partial_folder(path):
         tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=_PARTIAL, dir=path.parent))
     fd = os.open(tmp, os.O_RDONLY)
     try:
-        _lock(fd, folder=True)
+        _lock_folder(fd)
         with _failures_as_one_line(path):
             yield tmp
     finally:
