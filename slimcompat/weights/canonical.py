@@ -100,6 +100,8 @@ def sha256_later(*paths):
 
 
 class _LaterHash:
+    _child = None
+
     def __init__(self, paths):
         self._paths, self._digest = paths, None
         try:

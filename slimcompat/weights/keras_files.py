@@ -52,7 +52,6 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import struct
 import tempfile
 import zipfile

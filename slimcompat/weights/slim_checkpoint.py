@@ -27,8 +27,7 @@ import warnings
 
 from slimcompat.errors import SlimcompatError, WeightsError
 from slimcompat.nets.arch import ResNet, architecture
-from slimcompat.weights import canonical
-from slimcompat.weights import journal
+from slimcompat.weights import canonical, journal
 from slimcompat.weights.atomic import check_destination, check_name, fsync_folder, fsync_path, partial_folder
 from slimcompat.weights.mapping import check_mapping
 from slimcompat.weights.metadata import SOURCE_CONVENTIONS, Metadata
