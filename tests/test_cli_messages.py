@@ -8,7 +8,10 @@ keras_files.write_keras2_h5.
 
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -157,6 +160,33 @@ def test_the_parity_header_names_the_file_given_then_its_source(sources, tmp_pat
     assert "white-space:pre-wrap" in style and "overflow:auto" not in style
     text = re.search(r"<pre>(.*)</pre>", page, re.S).group(1)
     assert all(line in text for line in out.strip().splitlines()[-3:] if "<" not in line and "&" not in line)
+
+
+def _limited_file_size(limit):
+    def preexec():
+        import resource
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # Python ignores SIGXFSZ: writes fail EFBIG
+    return preexec
+
+
+@pytest.mark.parametrize("name", ["out.h5", "out.ckpt"])
+def test_a_write_failing_for_lack_of_space_is_one_line_and_loses_nothing(sources, tmp_path, name):
+    dst = tmp_path / name
+    convert.save(dst, convert.load(sources / "resnet_v2_50.h5"), convert.kind_for_destination(dst))
+    before = {p.name: sha(p) for p in tmp_path.iterdir()}
+    out = subprocess.run([sys.executable, "-m", "slimcompat", "convert", sources / "resnet_v2_50.h5", dst,
+                          "--force", "--quiet"], capture_output=True, text=True, preexec_fn=_limited_file_size(1 << 20))
+    one_line_error(out, name, "file too large", "untouched")
+    assert {p.name: sha(p) for p in tmp_path.iterdir()} == before
+
+
+def test_a_destination_name_that_is_not_utf8_is_one_line(sources, tmp_path):
+    for name in (b"\xff\xfe.h5", b"w\xff.ckpt"):
+        dst = os.fsencode(tmp_path) + b"/" + name
+        out = subprocess.run([sys.executable, "-m", "slimcompat", "convert", sources / "resnet_v2_50.h5", dst],
+                             capture_output=True, text=True)
+        one_line_error(out, "not valid UTF-8", "choose another name")
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------- quiet defaults and doctor
