@@ -145,7 +145,7 @@ def recover(prefix):
         raw = os.read(fd, 1 << 20)
         try:
             record = json.loads(raw)
-            complete = record.get("format") == _FORMAT
+            complete = isinstance(record, dict) and record.get("format") == _FORMAT
         except ValueError:
             complete = False
         if complete:
