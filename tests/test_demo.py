@@ -1,5 +1,7 @@
 """The main job, as the README's first command runs it (small batch to stay quick)."""
 
+import re
+
 from conftest import slimcompat
 
 
@@ -13,3 +15,8 @@ def test_demo_runs_migrates_converts_and_checks_parity_on_the_example(tmp_path):
         verdict = out.split(f"$ slimcompat parity slim-graph {other}", 1)[1].splitlines()[1]
         assert verdict.strip().startswith("PASS: names map one-to-one and all 19 endpoints"), verdict
     assert (tmp_path / "resnet_v2_50.h5").exists() and (tmp_path / "migrated" / "legacy_resnet_v2.py").exists()
+    assert "3 warning(s)" in out and "the 3 warning(s) are tf_upgrade_v2's `*.save requires manual check`" in out
+    assert re.fullmatch(rf"demo: 4/4 checks passed in \d+ s; files kept in {re.escape(str(tmp_path))} .*",
+                        out.strip().splitlines()[-1]), out.strip().splitlines()[-1]
+    for other in ("slim-eager", "keras-faithful"):
+        assert (tmp_path / f"parity-{other}.html").exists() and (tmp_path / f"parity-{other}.json").exists()

@@ -382,7 +382,11 @@ def test_bench_cli_reports_three_paths_side_by_side():
     for name, path in data["paths"].items():
         assert path["timed_steps"] == 4 and path["images_per_sec"] > 0 and path["gflops_per_sec"] > 0
         assert path["max_abs_output_diff_to_eager"] < 1e-3 * max(path["max_abs_output"], 1.0), name
-    assert data["paths"]["keras"]["ratio_to_native"] == 1.0
+    native = data["paths"][data["native"]]
+    for name, path in data["paths"].items():  # each ratio is that path's images/s over the native path's
+        assert path["images_per_sec"] == pytest.approx(data["batch"] / path["sec_per_batch_mean"], rel=1e-9)
+        assert path["ratio_to_native"] == pytest.approx(path["images_per_sec"] / native["images_per_sec"],
+                                                        rel=1e-9), name
 
 
 def test_bench_cli_refuses_bad_input_in_one_line():

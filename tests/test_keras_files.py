@@ -179,13 +179,10 @@ def test_broken_files_fail_with_one_line_naming_the_file(files, tmp_path):
 def test_reading_imports_no_framework(tmp_path):
     path = tmp_path / "k1.h5"
     write_keras1_resnet50(path, include_top=False)
-    code = ("import sys, time\n"
-            "t = time.perf_counter()\n"
+    code = ("import sys\n"
             "from slimcompat.weights import keras_files\n"
             f"kind, order, tensors = keras_files.read({str(path)!r})\n"
-            "elapsed = time.perf_counter() - t\n"
             "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'))\n"
-            "print(kind, len(tensors), round(elapsed, 3), loaded)\n")
+            "print(kind, len(tensors), loaded)\n")
     out = run_python("-c", code).stdout.split()
-    assert out[:2] == ["keras1", "318"] and out[3:] == ["[]"], out
-    assert float(out[2]) < 2.0, out
+    assert out == ["keras1", "318", "[]"], out

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install slimcompat (CPU TensorFlow) and run the main job on the embedded example.
+# Python: see tools/python.sh (PYTHON, an active virtual environment, or .venv here).
+# Its files stay in ./slimcompat-demo (--workdir DIR to choose).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install.sh
-export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
-exec "${PYTHON:-python3}" -m slimcompat demo "$@"
+source tools/python.sh
+exec "$PY" -m slimcompat demo "$@"

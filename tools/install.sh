@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install slimcompat and its runtime into the current Python environment.
+# Install slimcompat and its runtime into the Python tools/python.sh picks: PYTHON, an active
+# virtual environment, or else .venv in the repository (made here on first use).
 #   tools/install.sh            CPU TensorFlow (default; the 274 MB tensorflow-cpu wheel)
 #   tools/install.sh --gpu      TensorFlow with CUDA libraries (tensorflow[and-cuda])
 #   tools/install.sh --test     also what the tests need (pytest)
@@ -8,7 +9,7 @@
 # CPU wheel is not shadowed by a second, larger copy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+source tools/python.sh
 TF_SPEC='tensorflow-cpu>=2.16,<2.22'
 EXTRAS=""
 for arg in "$@"; do
@@ -19,11 +20,23 @@ for arg in "$@"; do
   esac
 done
 pip_q() { "$PY" -m pip install --disable-pip-version-check -q "$@"; }
-if ! "$PY" -c 'import tensorflow' 2>/dev/null; then
+# One TensorFlow import answers both questions: which TensorFlow, and does tf_keras import.
+probe() {
+  TF_CPP_MIN_LOG_LEVEL=3 "$PY" -c '
+import importlib.util, tensorflow as tf
+print(".".join(tf.__version__.split(".")[:2]), importlib.util.find_spec("tf_keras") is not None)' 2>/dev/null \
+    || echo "none False"
+}
+read -r TF_MINOR HAS_TF_KERAS <<< "$(probe)"
+if [ "$TF_MINOR" = none ]; then
   pip_q "$TF_SPEC"
+  read -r TF_MINOR HAS_TF_KERAS <<< "$(probe)"
+  if [ "$TF_MINOR" = none ]; then
+    echo "install.sh: TensorFlow is installed but does not import in $PY; run: $PY -c 'import tensorflow'" >&2
+    exit 1
+  fi
 fi
-TF_MINOR=$("$PY" -c 'import tensorflow as tf; print(".".join(tf.__version__.split(".")[:2]))' 2>/dev/null)
-if ! "$PY" -c 'import tf_keras' 2>/dev/null; then
+if [ "$HAS_TF_KERAS" != True ]; then
   pip_q --no-deps "tf-keras~=${TF_MINOR}.0"
 fi
 pip_q -e ".${EXTRAS}"

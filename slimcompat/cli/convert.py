@@ -50,16 +50,26 @@ def _check_background(weights, dst_kind, args):
             f"--keep-background for a {weights.meta.num_classes}-class Keras model")
 
 
+def _check_destination(src, dst, dst_kind, force):
+    if dst.is_dir():
+        suffix = {"slim": ".ckpt", "keras": ".keras"}.get(dst_kind, ".h5")
+        raise SlimcompatError(f"{dst}: is a folder; name the file to write inside it, "
+                              f"e.g. {dst / (src.name.split('.')[0] + suffix)}")
+    if dst_kind == "slim":
+        from slimcompat.weights.slim_checkpoint import check_prefix
+        check_prefix(dst, force)
+    else:
+        check_destination(dst, force)
+
+
 def run(args):
     src, dst = pathlib.Path(args.src), pathlib.Path(args.dst)
     dst_kind = convert.kind_for_destination(dst, args.dst_kind)
-    if dst_kind == "slim":
-        from slimcompat.weights.slim_checkpoint import check_prefix
-        check_prefix(dst, args.force)
-    else:
-        check_destination(dst, args.force)
+    src_kind = args.src_kind or convert.detect(src)
+    convert.check_not_source(src, dst, src_kind, dst_kind)
+    _check_destination(src, dst, dst_kind, args.force)
     with progress_bar(f"read {src.name}", quiet=args.quiet) as step:
-        weights = convert.load(src, args.src_kind, arch=arch_options.description(args), use_ema=args.ema,
+        weights = convert.load(src, src_kind, arch=arch_options.description(args), use_ema=args.ema,
                                progress=step)
     _check_background(weights, dst_kind, args)
     if args.drop_background:

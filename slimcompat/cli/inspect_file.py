@@ -1,7 +1,11 @@
 """`slimcompat inspect FILE`: what a weight file holds, in well under a second.
 
 Canonical and Keras h5 files are read with h5py alone (TensorFlow is not
-imported); slim checkpoints need TensorFlow's checkpoint reader.
+imported); slim checkpoints need TensorFlow's checkpoint reader. Canonical
+files and slim checkpoints are described from their headers (names, shapes,
+dtypes, checked against the architecture as a read checks them): no tensor
+data is read, so a slim checkpoint's source hash is not computed. Keras files
+are read whole, after the same checks.
 """
 
 import json
@@ -10,6 +14,7 @@ import numpy as np
 
 from slimcompat.arch import STEM_POOLS, STRIDE_PLACEMENTS, describe as describe_name
 from slimcompat.weights import canonical, convert
+from slimcompat.arch.mapping import check_mapping
 
 __all__ = ["add_arguments", "run", "describe"]
 
@@ -23,12 +28,18 @@ def add_arguments(parser):
 def describe(path, kind=None):
     """{kind, architecture, tensors, parameters, bytes, metadata...} of a weight file."""
     kind = kind or convert.detect(path)
-    if kind == "canonical":
-        meta, shapes, _ = canonical.read_header(path)
+    if kind in ("canonical", "slim"):
+        if kind == "canonical":
+            meta, shapes, _ = canonical.read_header(path)
+            check_mapping(meta.description.tensors(), {n: s for n, (s, _) in shapes.items()}, str(path))
+            detail = f"format {canonical.VERSION}"
+        else:
+            from slimcompat.weights import slim_checkpoint
+            meta, shapes = slim_checkpoint.read_header(path)
+            detail = meta.source_kind
         count = len(shapes)
         params = int(sum(int(np.prod(s)) for s, _ in shapes.values()))
         nbytes = int(sum(int(np.prod(s)) * np.dtype(d).itemsize for s, d in shapes.values()))
-        detail = f"format {canonical.VERSION}"
     else:
         weights = convert.load(path, kind)
         meta, count, params = weights.meta, len(weights.tensors), weights.parameter_count

@@ -1,7 +1,9 @@
 """The `slimcompat` command: one subcommand per concern, each in its module.
 
 Every subcommand module offers `add_arguments(parser)` and `run(args) -> int`;
-this file only wires them up and turns our errors into one line and exit 2.
+this file only wires them up, sets the quiet defaults (`quiet`; `--verbose`
+lifts them), and turns our errors, and the machine's (no space, a name the
+libraries cannot take), into one line and exit 2.
 """
 
 import argparse
@@ -27,9 +29,15 @@ SUBCOMMANDS = {
 _RUN_USAGE = "usage: slimcompat run SCRIPT [ARGS...] | slimcompat run -m MODULE [ARGS...]"
 
 
+_VERBOSE = "--verbose"
+
+
 def _parser():
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(_VERBOSE, action="store_true", default=argparse.SUPPRESS,
+                        help="show TensorFlow's start-up and C++ log lines and framework warnings")
     parser = argparse.ArgumentParser(
-        prog="slimcompat",
+        prog="slimcompat", parents=[common],
         description="Run TF1 slim-style code and its weights on TensorFlow 2.")
     parser.add_argument("--version", action="version",
                         version=f"slimcompat {importlib.import_module('slimcompat').__version__}")
@@ -37,7 +45,7 @@ def _parser():
     sub.add_parser("run", help="run a TF1-era script (or -m module) unmodified",
                    usage=_RUN_USAGE, add_help=False)
     for name, (module, summary) in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=summary, description=summary)
+        p = sub.add_parser(name, help=summary, description=summary, parents=[common])
         importlib.import_module(module).add_arguments(p)
     return parser
 
@@ -64,36 +72,31 @@ def _run_command(argv):
     return 0
 
 
-# Deprecation notices TF and tf-keras print about their own internals when tf_slim
-# runs under them; a user of our commands can do nothing about them.
-_FRAMEWORK_NOISE = (r"`layer\.apply` is deprecated", r"`layer\.updates` will be removed")
-
-
-def _one_line_warnings():
-    """Warnings as one `slimcompat: warning:` line each; framework-internal notices dropped."""
-    import logging
-    import warnings
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        print(f"slimcompat: warning: {message}", file=sys.stderr)
-
-    warnings.showwarning = show
-    for pattern in _FRAMEWORK_NOISE:
-        warnings.filterwarnings("ignore", message=pattern)
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+def _one_line(exc):
+    """The one-line message of an error the user can act on: ours, or the machine's."""
+    from slimcompat.weights.atomic import write_failure
+    if isinstance(exc, UnicodeError):
+        return f"a file name or text that is not valid UTF-8 ({getattr(exc, 'reason', exc)}); use UTF-8 names"
+    if isinstance(exc, OSError) and not isinstance(exc, SlimcompatError):
+        reason = write_failure(exc) or exc.strerror or (str(exc).splitlines() or [type(exc).__name__])[0]
+        return f"{exc.filename}: {reason}" if exc.filename else reason
+    return str(exc)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     launching = bool(argv) and argv[0] == "run"
     if not launching:
-        _one_line_warnings()
+        from slimcompat.cli import quiet
+        quiet.apply(verbose=_VERBOSE in argv)
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(errors="backslashreplace")  # file names that are not UTF-8 still print
     try:
         if launching:
             return _run_command(argv[1:])
         args = _parser().parse_args(argv)
         module = importlib.import_module(SUBCOMMANDS[args.command][0])
         return module.run(args)
-    except (SlimcompatError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        print(f"slimcompat: error: {exc}", file=sys.stderr)
+    except (SlimcompatError, OSError, UnicodeError) as exc:
+        print(f"slimcompat: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -90,6 +90,8 @@ def run(args):
     weights_b = convert.load(args.weights_b) if args.weights_b else None
     report = check.parity(args.a, args.b, weights, batch, weights_b=weights_b, device=args.device,
                           tf32=args.tf32, run_diagnosis=not args.no_diagnosis)
+    report["a"]["weights_file"] = args.weights
+    report["b"]["weights_file"] = args.weights_b or args.weights
     if args.json == "-":
         print(render_json.render(report), end="")
     else:

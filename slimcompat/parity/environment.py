@@ -16,7 +16,7 @@ that a GPU run of the same tests checks.
 import os
 import platform
 
-__all__ = ["TOLERANCES", "tolerance", "configure", "record", "device_kind"]
+__all__ = ["TOLERANCES", "tolerance", "configure", "record", "device_kind", "tf32_active", "tf32_label", "onednn"]
 
 TOLERANCES = {
     "CPU float32": 1e-5,
@@ -42,6 +42,25 @@ def configure(tf32=False):
     """Set TF32 as asked (off by default) before anything runs."""
     import tensorflow as tf
     tf.config.experimental.enable_tensor_float_32_execution(bool(tf32))
+
+
+def tf32_active():
+    """Whether TF32 rounds this process's float32 math: switched on, and a GPU to do it."""
+    import tensorflow as tf
+    return bool(tf.config.list_physical_devices("GPU")) and \
+        bool(tf.config.experimental.tensor_float_32_execution_enabled())
+
+
+def tf32_label():
+    """TF32 for people: 'not applicable (no GPU)', 'on' or 'off'."""
+    import tensorflow as tf
+    if not tf.config.list_physical_devices("GPU"):
+        return "not applicable (no GPU)"
+    return "on" if tf32_active() else "off"
+
+
+def onednn():
+    return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on for x86 CPU builds)")
 
 
 def _determinism():
@@ -79,14 +98,17 @@ def record(device):
     """JSON-ready facts of this run: versions, device, TF32, oneDNN, determinism."""
     import tensorflow as tf
     from slimcompat.cli import doctor  # the versions `slimcompat doctor` reports, read the same way
+    info = doctor.collect()
     return {
-        "packages": {name: v for name, v in doctor.collect()["packages"].items() if v},
+        "packages": {name: v for name, v in info["packages"].items() if v},
+        "tensorflow_distribution": info["tensorflow_distribution"],
         "tensorflow_runtime": tf.__version__,
         "python": platform.python_version(),
         "device": device,
         "device_description": _device_description(device),
         "gpus_visible": [g.name for g in tf.config.list_physical_devices("GPU")],
-        "tf32": bool(tf.config.experimental.tensor_float_32_execution_enabled()),
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on for x86 CPU builds)"),
+        "tf32": tf32_active(),
+        "tf32_state": tf32_label(),
+        "onednn": onednn(),
         "op_determinism": _determinism(),
     }

@@ -53,7 +53,7 @@ def load_batch(path, size=None, preprocess_inputs=True):
     if not path.is_file():
         raise SlimcompatError(f"{path}: no such input file")
     if path.suffix == ".npy":
-        values = np.load(path, allow_pickle=False).astype(np.float32)
+        values = _npy(path)
     else:
         values = _image(path, size)
     if values.ndim == 3:
@@ -61,6 +61,23 @@ def load_batch(path, size=None, preprocess_inputs=True):
     if values.ndim != 4 or values.shape[-1] != 3:
         raise SlimcompatError(f"{path}: expected [N, H, W, 3] or [H, W, 3], found shape {list(values.shape)}")
     return Batch(values, preprocess_inputs, str(path))
+
+
+def _npy(path):
+    """A numeric .npy array as float32; pickled objects are never loaded (they could run code)."""
+    try:
+        values = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise SlimcompatError(f"{path}: holds pickled Python objects, which are not loaded (unpickling "
+                                  f"can run code); save a numeric array: np.save(path, np.asarray(x, "
+                                  f"np.float32))") from None
+        raise SlimcompatError(f"{path}: not a readable .npy array ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise SlimcompatError(f"{path}: not a readable .npy array ({exc})") from None
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
+        raise SlimcompatError(f"{path}: expected a numeric array, found dtype {getattr(values, 'dtype', '?')}")
+    return values.astype(np.float32)
 
 
 def _image(path, size):

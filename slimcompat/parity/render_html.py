@@ -2,7 +2,10 @@
 
 No scripts, fonts or images from anywhere: the plot is inline SVG drawn here
 (relative error per endpoint on a log axis, the tolerance as a line, the first
-divergence marked, endpoints whose shapes differ drawn at the top edge).
+divergence marked, endpoints whose shapes differ drawn at the top edge, and
+identical endpoints, whose error is exactly 0 and has no place on a log axis,
+in a band of their own under it, labelled "0 (identical)"). The text report
+at the end wraps its long lines rather than running out of its box.
 """
 
 import html
@@ -12,14 +15,23 @@ from slimcompat.parity import render_text
 
 __all__ = ["render", "plot"]
 
-_W, _H, _LEFT, _RIGHT, _TOP, _BOTTOM = 900, 320, 60, 20, 20, 90
-_FLOOR = 1e-9  # identical endpoints are drawn on the floor of the axis
+_W, _H, _LEFT, _RIGHT, _TOP, _BOTTOM = 900, 340, 80, 20, 20, 90
+_ZERO_BAND = 26  # under the log axis: endpoints with exactly zero error
+_FLOOR = 1e-9  # smallest error the log axis shows
+
+
+def _axis_bottom():
+    return _H - _BOTTOM - _ZERO_BAND
 
 
 def _y(value, low, high):
     value = min(max(value, low), high)
     span = math.log10(high) - math.log10(low)
-    return _TOP + (_H - _TOP - _BOTTOM) * (math.log10(high) - math.log10(value)) / span
+    return _TOP + (_axis_bottom() - _TOP) * (math.log10(high) - math.log10(value)) / span
+
+
+def _identical(row):
+    return row["comparable"] and row["relative"] == 0
 
 
 def plot(report):
@@ -31,10 +43,14 @@ def plot(report):
     high = 10 ** math.ceil(math.log10(max(values + [tol * 10, 1.0])))
     low = max(low, _FLOOR)
     step = (_W - _LEFT - _RIGHT) / max(len(rows), 1)
+    zero_y = _axis_bottom() + _ZERO_BAND / 2
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" font-family="sans-serif" '
            f'font-size="10" role="img" aria-label="relative error per endpoint">',
-           f'<rect x="{_LEFT}" y="{_TOP}" width="{_W - _LEFT - _RIGHT}" height="{_H - _TOP - _BOTTOM}" '
-           f'fill="#fafafa" stroke="#999"/>']
+           f'<rect x="{_LEFT}" y="{_TOP}" width="{_W - _LEFT - _RIGHT}" height="{_axis_bottom() - _TOP}" '
+           f'fill="#fafafa" stroke="#999"/>',
+           f'<rect x="{_LEFT}" y="{_axis_bottom()}" width="{_W - _LEFT - _RIGHT}" height="{_ZERO_BAND}" '
+           f'fill="#eef7ee" stroke="#999"/>'
+           f'<text x="{_LEFT - 6}" y="{zero_y + 3:.1f}" text-anchor="end">0 (identical)</text>']
     for e in range(int(math.log10(low)), int(math.log10(high)) + 1):
         y = _y(10.0 ** e, low, high)
         out.append(f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e4e4"/>'
@@ -43,33 +59,40 @@ def plot(report):
     out.append(f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#c60" '
                f'stroke-dasharray="6 3"/><text x="{_W - _RIGHT - 4}" y="{ty - 4:.1f}" text-anchor="end" '
                f'fill="#c60">tolerance {tol:g}</text>')
-    points, marks = [], []
+    segments, marks = [[]], []
     for i, r in enumerate(rows):
         x = _LEFT + step * (i + 0.5)
         label = html.escape(r["endpoint"])
         out.append(f'<text transform="translate({x + 3:.1f},{_H - _BOTTOM + 8}) rotate(60)">{label}</text>')
         if not r["comparable"]:
             out.append(f'<text x="{x:.1f}" y="{_TOP + 12}" text-anchor="middle" fill="#b00">shape</text>')
+            segments.append([])
+            continue
+        if _identical(r):
+            marks.append(f'<rect x="{x - 3.5:.1f}" y="{zero_y - 3.5:.1f}" width="7" height="7" fill="#2a7" '
+                         f'class="identical"><title>{label}: identical (max |a-b| = 0)</title></rect>')
+            segments.append([])
             continue
         y = _y(max(r["relative"], low), low, high)
-        points.append(f"{x:.1f},{y:.1f}")
+        segments[-1].append(f"{x:.1f},{y:.1f}")
         colour = "#2a7" if r["within"] else "#b00"
         tip = f'{label}: relative error {r["relative"]:.3g}, cosine {r["cosine"]:.6f}'
         marks.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{tip}</title></circle>')
         if r["endpoint"] == report["first_divergence"]:
             marks.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8" fill="none" stroke="#b00" stroke-width="2"/>')
-    if len(points) > 1:
-        out.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#88a"/>')
+    out += [f'<polyline points="{" ".join(points)}" fill="none" stroke="#88a"/>'
+            for points in segments if len(points) > 1]
     out += marks
-    out.append(f'<text x="14" y="{(_TOP + _H - _BOTTOM) / 2:.0f}" transform="rotate(-90 14 '
-               f'{(_TOP + _H - _BOTTOM) / 2:.0f})" text-anchor="middle">max |a-b| / max |a|</text></svg>')
+    out.append(f'<text x="14" y="{(_TOP + _axis_bottom()) / 2:.0f}" transform="rotate(-90 14 '
+               f'{(_TOP + _axis_bottom()) / 2:.0f})" text-anchor="middle">max |a-b| / max |a|</text></svg>')
     return "\n".join(out)
 
 
 _STYLE = """body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}
 table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
 td:first-child,th:first-child{text-align:left}tr.out td{background:#fde8e8}tr.first td{background:#f6b8b8}
-.pass{color:#170}.fail{color:#b00}pre{background:#f4f4f4;padding:1em;overflow:auto;font-size:12px}"""
+.pass{color:#170}.fail{color:#b00}
+pre{background:#f4f4f4;padding:1em;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}"""
 
 
 def _table(report):

@@ -1,11 +1,14 @@
 """The parity report as JSON, for machines. Keys are stable within schema `slimcompat-parity/1`:
 
 - `schema`, `verdict` ("pass" | "fail"), `ok` (bool)
-- `a`, `b`: `implementation`, `title`, `architecture`, `weights` (file name), `weights_source_kind`,
+- `a`, `b`: `implementation`, `title`, `architecture`, `weights` (the tensors' original source file name),
+  `weights_source_kind`, `weights_file` (the file given to `slimcompat parity`, null for random weights),
   `conventions` {`bn_epsilon`, `stem_pool`, `stride_placement`, `input` {`color`, `mean`, `std`}, `num_classes`}
 - `input`: `description`, `shape`, `preprocessing`
-- `environment`: `packages` {name: version}, `tensorflow_runtime`, `python`, `device`, `device_description`,
-  `gpus_visible`, `tf32`, `onednn`, `op_determinism`
+- `environment`: `packages` {name: version; `tensorflow`: of the distribution providing it},
+  `tensorflow_distribution` [names], `tensorflow_runtime`, `python`, `device`, `device_description`,
+  `gpus_visible`, `tf32` (bool: on and a GPU to apply it), `tf32_state` (on | off | not applicable (no GPU)),
+  `onednn`, `op_determinism`
 - `tolerance`: `device` (row of the tolerance table), `relative`, `metric`
 - `names`: `ok`, `variables_a`, `variables_b`, `matched`, `only_a`, `only_b`, `shape_mismatch`, `unmapped_a`,
   `unmapped_b`, `duplicated_a`, `duplicated_b`, `pairs` [{`canonical`, `a`, `b`, `shape`}]

@@ -1,6 +1,8 @@
 """The parity report as a terminal table: the verdict last, where the eye lands."""
 
-__all__ = ["render", "row_cells", "COLUMNS"]
+import pathlib
+
+__all__ = ["render", "row_cells", "weights_line", "COLUMNS"]
 
 COLUMNS = ("endpoint", "shape A", "shape B", "max abs", "mean abs", "p99 abs", "rel err", "cosine", "worst at")
 
@@ -15,10 +17,23 @@ def _shape(shape):
 
 def _env_line(env):
     p = env["packages"]
-    tf_version = p.get("tensorflow") or p.get("tensorflow-cpu") or env["tensorflow_runtime"]
-    return (f"TensorFlow {tf_version}, Keras {p.get('keras', '-')}, tf-keras {p.get('tf-keras', '-')}, "
-            f"tf-slim {p.get('tf-slim', '-')}; {env['device']}: {env['device_description']}; "
-            f"TF32 {'on' if env['tf32'] else 'off'}; oneDNN {env['onednn']}; op determinism {env['op_determinism']}")
+    tf_version = p.get("tensorflow") or env["tensorflow_runtime"]
+    dist = ", ".join(env.get("tensorflow_distribution") or [])
+    tf32 = env.get("tf32_state") or ("on" if env["tf32"] else "off")
+    return (f"TensorFlow {tf_version}{f' ({dist})' if dist else ''}, Keras {p.get('keras', '-')}, "
+            f"tf-keras {p.get('tf-keras', '-')}, tf-slim {p.get('tf-slim', '-')}; {env['device']}: "
+            f"{env['device_description']}; TF32 {tf32}; oneDNN {env['onednn']}; "
+            f"op determinism {env['op_determinism']}")
+
+
+def weights_line(side):
+    """The weights file as the user gave it, then where its tensors came from (a canonical file's source)."""
+    given, origin, kind = side.get("weights_file"), side["weights"], side.get("weights_source_kind")
+    if not given:
+        return origin
+    if origin and origin != pathlib.PurePath(given).name:
+        return f"{given} (converted from {origin}, {kind})"
+    return f"{given} ({kind})" if kind else given
 
 
 def _names_line(names):
@@ -52,7 +67,7 @@ def render(report):
     """Text: sides, input, environment, names, one row per endpoint, diagnosis, verdict."""
     a, b = report["a"], report["b"]
     lines = [f"parity  A = {a['implementation']} ({a['title']})  vs  B = {b['implementation']} ({b['title']})",
-             f"weights  A: {a['weights']}  B: {b['weights']}",
+             f"weights  A: {weights_line(a)}  B: {weights_line(b)}",
              f"input    {report['input']['description']}; shape {_shape(report['input']['shape'])}",
              f"env      {_env_line(report['environment'])}",
              f"tolerance {report['tolerance']['device']}: {report['tolerance']['metric']} <= "

@@ -26,8 +26,10 @@ import numpy as np
 
 from slimcompat.arch.mapping import check_mapping
 from slimcompat.errors import SlimcompatError, WeightsError
+from slimcompat.weights import hdf5_walk
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
+from slimcompat.weights.progress import announce
 
 __all__ = ["FORMAT", "VERSION", "Weights", "write", "read", "read_header", "is_canonical", "sha256",
            "sha256_later"]
@@ -86,27 +88,54 @@ print(digest.hexdigest())
 
 
 def sha256_later(*paths):
-    """A callable returning sha256(*paths), computed meanwhile in a child interpreter.
+    """sha256(*paths), computed meanwhile in a child interpreter: call the result for the digest.
 
     Hashing a 240 MB checkpoint takes as long as reading its tensors, and
     TensorFlow's checkpoint reader holds the GIL, so a thread would mostly wait
     for it; a bare child interpreter (-I -S: no site, ~20 ms to start) hashes on
     another core. Measured slower: a thread, coreutils' sha256sum (no SHA
     extensions), a forked process. If the child fails, the hash is computed here.
+    Start it once the source has passed its checks, and use it as a context
+    manager (`with sha256_later(f) as digest: ... digest()`): leaving the block,
+    also by an error, ends and reaps the child.
     """
-    try:
-        child = subprocess.Popen([sys.executable, "-I", "-S", "-c", _HASH_CHILD, *map(str, paths)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    except OSError:
-        return lambda: sha256(*paths)
+    return _LaterHash(paths)
 
-    def result():
-        out, _ = child.communicate()
-        digest = out.decode().strip()
-        if child.returncode != 0 or len(digest) != 64:
-            return sha256(*paths)
-        return digest
-    return result
+
+class _LaterHash:
+    _child = None
+
+    def __init__(self, paths):
+        self._paths, self._digest = paths, None
+        try:
+            self._child = subprocess.Popen([sys.executable, "-I", "-S", "-c", _HASH_CHILD, *map(str, paths)],
+                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        except OSError:
+            self._child = None
+
+    def __call__(self):
+        if self._digest is None:
+            digest = ""
+            if self._child is not None:
+                out, _ = self._child.communicate()
+                digest = out.decode().strip() if self._child.returncode == 0 else ""
+            self._digest = digest if len(digest) == 64 else sha256(*self._paths)
+        return self._digest
+
+    def close(self):
+        """End the child if it still runs, and reap it."""
+        if self._child is not None and self._child.returncode is None:
+            self._child.kill()
+            self._child.communicate()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
 
 
 def _h5py():
@@ -204,10 +233,10 @@ def _check_checksums(datasets, version, path):
                                      f"requires one per tensor)")
 
 
-def _datasets(f):
-    out = {}
-    f[_TENSORS].visititems(lambda name, obj: out.__setitem__(name, obj) if hasattr(obj, "shape") else None)
-    return out
+def _datasets(f, path):
+    """{canonical name: dataset} under tensors/; links and references out of the file refused (hdf5_walk)."""
+    head = _TENSORS + "/"
+    return {n[len(head):]: d for n, d in hdf5_walk.datasets(f, str(path)).items() if n.startswith(head)}
 
 
 def _sources(f, path):
@@ -225,7 +254,7 @@ def read_header(path):
     """(Metadata, {name: (shape, dtype)}, {name: source name}) without reading tensor data."""
     with _open(path) as f:
         meta, _ = _header(f, path)
-        datasets = _datasets(f)
+        datasets = _datasets(f, path)
         return meta, {n: (d.shape, d.dtype) for n, d in datasets.items()}, _sources(f, path)
 
 
@@ -233,10 +262,11 @@ def read(path, progress=None) -> Weights:
     """Read and fully validate a canonical file; raises WeightsError/MappingError."""
     with _open(path) as f:
         meta, version = _header(f, path)
-        datasets = _datasets(f)
+        datasets = _datasets(f, path)
         expected = meta.description.tensors()
         check_mapping(expected, {n: d.shape for n, d in datasets.items()}, str(path))
         _check_checksums(datasets, version, path)
+        announce(progress, sum(d.size * d.dtype.itemsize for n, d in datasets.items()))
         stored = _sources(f, path)
         tensors, sources = {}, {}
         for name in expected:

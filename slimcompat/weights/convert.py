@@ -7,12 +7,14 @@ out). Each reader checks its whole name mapping before it returns and each
 writer before it writes, so a conversion either completes or leaves nothing.
 """
 
+import os
 import pathlib
 
 from slimcompat.errors import SlimcompatError, WeightsError
 from slimcompat.weights import canonical
 
-__all__ = ["KINDS", "detect", "load", "save", "kind_for_destination"]
+__all__ = ["KINDS", "detect", "describe_kind", "load", "save", "kind_for_destination", "source_files",
+           "check_not_source"]
 
 KINDS = ("canonical", "slim", "keras")
 
@@ -36,16 +38,61 @@ def detect(path):
     raise WeightsError(path, "not a canonical file, slim checkpoint or Keras weight file")
 
 
+def describe_kind(path, kind):
+    """A few words on what the file at `path` is, e.g. 'a slim checkpoint (V2, prefix x.ckpt)'."""
+    if kind == "slim":
+        from slimcompat.weights import slim_checkpoint
+        files = slim_checkpoint.checkpoint_files(path)
+        if files[0].name.endswith(".index"):
+            return f"a slim checkpoint (V2: {', '.join(p.name for p in files)})"
+        return "a slim checkpoint (V1 file)"
+    if kind == "keras":
+        from slimcompat.weights import keras_files
+        labels = {"keras1": "Keras 1 weight file", "keras2": "Keras 2 weight file", "keras3": "Keras 3 weight file"}
+        label = labels[keras_files.detect(path)]
+        return f"a {label}" + (" (.keras model)" if str(path).endswith(".keras") else "")
+    return "a canonical weight file"
+
+
 def kind_for_destination(path, to=None):
-    """Destination kind from --to, else from the extension (default canonical)."""
+    """Destination kind from --to, else from the name: `.keras`/`.weights.h5` Keras,
+    `.h5`/`.hdf5` canonical (also `model.ckpt.h5`), `.ckpt` anywhere else in the name
+    (`model.ckpt`, `model.ckpt-1000`) a slim checkpoint, anything else canonical."""
     if to:
         return to
-    name = str(path)
+    name = pathlib.Path(path).name
     if name.endswith(".keras") or name.endswith(".weights.h5"):
         return "keras"
-    if ".ckpt" in pathlib.Path(name).name:
+    if name.endswith((".h5", ".hdf5")):
+        return "canonical"
+    if ".ckpt" in name:
         return "slim"
     return "canonical"
+
+
+def source_files(path, kind=None):
+    """The files the source at `path` is read from."""
+    kind = kind or detect(path)
+    if kind == "slim":
+        from slimcompat.weights import slim_checkpoint
+        return slim_checkpoint.checkpoint_files(path)
+    return [pathlib.Path(path)]
+
+
+def _destination_files(path, kind):
+    if kind != "slim":
+        return [pathlib.Path(path)]
+    from slimcompat.weights import slim_checkpoint
+    return slim_checkpoint.existing_files(pathlib.Path(path))
+
+
+def check_not_source(src, dst, src_kind, dst_kind):
+    """Refuse a destination that is one of the source's files (also by another path, link or symlink)."""
+    sources = source_files(src, src_kind)
+    for target in _destination_files(dst, dst_kind):
+        for source in sources:
+            if target.exists() and os.path.samefile(target, source):
+                raise WeightsError(dst, f"is the source itself ({source}); write the conversion to another name")
 
 
 def load(path, kind=None, arch=None, use_ema=False, progress=None):

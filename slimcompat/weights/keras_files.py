@@ -38,6 +38,12 @@ keras3: Keras 3 `save_weights('x.weights.h5')`, and the `model.weights.h5`
 
 `read` returns tensors keyed (layer name, parameter name) in that parameter
 vocabulary; mapping them to canonical names is the naming scheme's job.
+`open_weights` gives the same keys with the datasets unread, so a caller can
+check names and shapes before the first value is read. Either way nothing is
+read before the whole file has been walked: links and references to other
+files are refused, and so is any dataset declaring more bytes than a weight
+tensor can have (`hdf5_walk`); a compressed `.keras` member is inflated into a
+temporary file, never past its declared size nor past MAX_INFLATED.
 """
 
 import contextlib
@@ -47,15 +53,17 @@ import os
 import pathlib
 import re
 import struct
+import tempfile
 import zipfile
 
 import h5py
 import numpy as np
 
 from slimcompat.errors import WeightsError
+from slimcompat.weights import hdf5_walk
 from slimcompat.weights.atomic import atomic_output
 
-__all__ = ["KINDS", "detect", "read", "write_keras2_h5"]
+__all__ = ["KINDS", "MAX_INFLATED", "detect", "read", "open_weights", "values", "write_keras2_h5"]
 
 KINDS = ("keras1", "keras2", "keras3")
 
@@ -66,6 +74,10 @@ _KERAS_CONFIG = "config.json"
 _ATTRIBUTE_LIMIT = 64512          # HDF5 object header limit; Keras 2 splits longer attributes
 _CONV_CLASSES = {"conv1d", "conv2d", "conv3d"}
 _BN_PARAMS = ("gamma", "beta", "moving_mean", "moving_variance")
+# The largest model we read (resnet 200, 65M parameters) is 0.5 GB in float64.
+MAX_INFLATED = 1 << 30
+_MAX_CONFIG = 16 << 20
+_CHUNK = 1 << 20
 
 
 def detect(path):
@@ -91,6 +103,17 @@ def read(path):
     (see the module doc for keras3 order). Raises WeightsError naming the file
     for anything that is not a readable Keras weight file.
     """
+    with open_weights(path) as (kind, order, datasets):
+        return kind, order, values(datasets, path)
+
+
+@contextlib.contextmanager
+def open_weights(path):
+    """Yield (kind, layer order, {(layer name, param name): h5py.Dataset}), no value read yet.
+
+    The datasets are valid inside the block; check their names and shapes,
+    then read them with `values`.
+    """
     path = pathlib.Path(path)
     if not path.exists():
         raise WeightsError(path, "no such file")
@@ -101,16 +124,30 @@ def read(path):
         raise WeightsError(path, f"not a Keras weight file: expected HDF5 (.h5, .weights.h5) or a .keras zip, "
                                  f"found first bytes {_head(path)!r}")
     with _open(path, container) as (f, config):
+        hdf5_walk.datasets(f, str(path))
         kind = _kind(f)
         if kind is None:
             raise WeightsError(path, f"unknown HDF5 layout: expected a 'layer_names' attribute (Keras 1/2 .h5) or a "
                                      f"'layers' group (Keras 3), found attributes {sorted(f.attrs)} "
                                      f"and groups {sorted(f)[:8]}")
         if kind == "keras3":
-            order, tensors = _read_keras3(f, path, config)
+            order, datasets = _read_keras3(f, path, config)
         else:
-            order, tensors = _read_legacy(f, path, kind)
-    return kind, order, tensors
+            order, datasets = _read_legacy(f, path, kind)
+        yield kind, order, datasets
+
+
+def values(datasets, path, keys=None, progress=None):
+    """{key: ndarray} of the datasets `open_weights` gave (those of `keys`, default all).
+
+    progress: optional callable(n_bytes) called after each tensor.
+    """
+    out = {}
+    for key in datasets if keys is None else keys:
+        out[key] = _dataset(datasets[key], path, f"{key[0]}/{key[1]}")
+        if progress:
+            progress(out[key].nbytes)
+    return out
 
 
 def write_keras2_h5(path, layers, *, keras_version="2.15.0", backend="tensorflow", overwrite=False,
@@ -225,18 +262,23 @@ def _zip_config(archive, path):
     if _KERAS_CONFIG not in archive.namelist():
         return None
     try:
-        return json.loads(archive.read(_KERAS_CONFIG))
-    except (ValueError, zipfile.BadZipFile, OSError) as exc:
+        with io.BytesIO() as buffer:
+            _inflate(archive, archive.getinfo(_KERAS_CONFIG), path, buffer, _MAX_CONFIG)
+            return json.loads(buffer.getvalue())
+    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
         raise WeightsError(path, f"unreadable {_KERAS_CONFIG} in the .keras zip ({exc})") from None
 
 
 @contextlib.contextmanager
 def _zip_member(archive, path, name):
-    """A seekable file object for one zip member: a window on the zip if stored, else in memory."""
+    """A seekable file object for one zip member: a window on the zip if stored, else inflated to a temporary file."""
     info = archive.getinfo(name)
     try:
         if info.compress_type != zipfile.ZIP_STORED:
-            yield io.BytesIO(archive.read(name))
+            with tempfile.TemporaryFile() as spool:
+                _inflate(archive, info, path, spool, MAX_INFLATED)
+                spool.seek(0)
+                yield spool
             return
         with open(path, "rb") as raw:
             raw.seek(info.header_offset)
@@ -249,8 +291,24 @@ def _zip_member(archive, path, name):
                 raise WeightsError(path, f"truncated zip: {name} needs {start + info.file_size} bytes, "
                                          f"the file has {os.path.getsize(path)}")
             yield io.BufferedReader(_Window(raw, start, info.file_size))
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise WeightsError(path, f"truncated or corrupt zip file ({exc})") from None
+
+
+def _inflate(archive, info, path, out, limit):
+    """Copy a compressed member into `out`, refusing more than `limit` bytes or more than it declares."""
+    if info.file_size > limit:
+        raise WeightsError(path, f"{info.filename} in the zip declares {hdf5_walk.human_bytes(info.file_size)} "
+                                 f"inflated, more than a weight file can need ({hdf5_walk.human_bytes(limit)}); "
+                                 f"refusing to inflate it")
+    written = 0
+    with archive.open(info) as member:
+        while block := member.read(_CHUNK):
+            written += len(block)
+            if written > info.file_size:
+                raise WeightsError(path, f"{info.filename} in the zip inflates past its declared "
+                                         f"{info.file_size} bytes: corrupt or crafted; refusing")
+            out.write(block)
 
 
 class _Window(io.RawIOBase):
@@ -335,8 +393,8 @@ def _set_name_list(group, name, values):
 def _dataset(value, path, where):
     try:
         return value[()]
-    except (OSError, ValueError, TypeError) as exc:
-        raise WeightsError(path, f"tensor {where}: unreadable data ({exc})") from None
+    except (OSError, ValueError, TypeError, MemoryError) as exc:
+        raise WeightsError(path, f"tensor {where}: unreadable data ({str(exc) or type(exc).__name__})") from None
 
 
 # --- keras1 / keras2 -------------------------------------------------------------------------
@@ -357,7 +415,7 @@ def _read_legacy(f, path, kind):
             key = (layer, _param_name(kind, layer, weight_name))
             if key in tensors:
                 raise WeightsError(path, f"layer {layer!r}: two weights named {key[1]!r}")
-            tensors[key] = _dataset(value, path, f"{layer}/{weight_name}")
+            tensors[key] = value
     return order, tensors
 
 
@@ -384,8 +442,8 @@ def _read_keras3(f, path, config):
         if name in names:
             raise WeightsError(path, f"two Keras 3 entries name their layer {name!r}")
         names.append(name)
-        values = [_dataset(variables[k], path, f"{entry}/vars/{k}") for k in _var_keys(variables, path, entry)]
-        for param, value in zip(_keras3_params(path, entry, name, values, layer_config), values):
+        found = [variables[k] for k in _var_keys(variables, path, entry)]
+        for param, value in zip(_keras3_params(path, entry, name, found, layer_config), found):
             tensors[(name, param)] = value
     return names, tensors
 

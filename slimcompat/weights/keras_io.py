@@ -30,6 +30,7 @@ from slimcompat.errors import MappingError, SlimcompatError, WeightsError
 from slimcompat.weights import canonical, keras_files
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
+from slimcompat.weights.progress import announce
 
 __all__ = ["read", "write", "to_keras_model", "stock_differences", "stock_model_name"]
 
@@ -220,27 +221,28 @@ def _activation_of(layer):
 def read(path, arch=None, progress=None):
     """Canonical Weights from a Keras-1, Keras-2 or Keras 3 weight file (see module doc)."""
     path = pathlib.Path(path)
-    kind, _, found = keras_files.read(path)
-    stored = _stored_metadata(path, kind)
-    candidates = _candidates(kind, stored.description if stored and arch is None else arch)
-    description, keys, layer_scheme = _identify(path, kind, found, candidates)
-    if stored is not None and arch is None:
-        if stored.description.tensors() != description.tensors():
-            raise WeightsError(path, f"its stored description ({stored.architecture}) does not match its tensors")
-        description, input_convention = stored.description, stored.input
-    else:
-        if arch is None and path.suffix == ".keras":
-            description = description.replace(**_config_knobs(path, description))
-        input_convention = source_input(_LAYER_SCHEMES[layer_scheme], description)
-    digest = canonical.sha256_later(path)
-    tensors = {}
-    for name in description.tensors():
-        tensors[name] = found[keys[name]]
-        if progress:
-            progress(tensors[name].nbytes)
+    with keras_files.open_weights(path) as (kind, _, found):
+        stored = _stored_metadata(path, kind)
+        candidates = _candidates(kind, stored.description if stored and arch is None else arch)
+        description, keys, layer_scheme = _identify(path, kind, found, candidates)
+        if stored is not None and arch is None:
+            if stored.description.tensors() != description.tensors():
+                raise WeightsError(path, f"its stored description ({stored.architecture}) does not match its "
+                                         f"tensors")
+            description, input_convention = stored.description, stored.input
+        else:
+            if arch is None and path.suffix == ".keras":
+                description = description.replace(**_config_knobs(path, description))
+            input_convention = source_input(_LAYER_SCHEMES[layer_scheme], description)
+        names = list(description.tensors())
+        announce(progress, sum(found[keys[n]].nbytes for n in names))
+        with canonical.sha256_later(path) as digest:
+            values = keras_files.values(found, path, [keys[n] for n in names], progress)
+            sha256 = digest()
+    tensors = {n: values[keys[n]] for n in names}
     source_kind = "keras3-keras" if path.suffix == ".keras" else _SOURCE_KINDS[kind]
     meta = Metadata(description, input_convention, source_kind=source_kind, source_file=path.name,
-                    source_sha256=digest())
+                    source_sha256=sha256)
     return canonical.Weights(tensors, meta, {n: _source_name(kind, keys[n]) for n in tensors}).validate(str(path))
 
 

@@ -14,16 +14,17 @@ Reading uses TensorFlow's own reader (`tf.train.load_checkpoint`), so both
 formats, partitioned variables and checksums are handled as TensorFlow
 handles them; values are copied bit for bit. Writing builds a graph of bare
 variables named as slim names them and saves it with `Saver`, so the result
-restores into the real slim graph. Finding a checkpoint on disk needs no
-TensorFlow; reading and writing import it.
+restores into the real slim graph; its files are installed at the prefix by
+a journaled install (`journal`), so an overwrite killed at any moment leaves
+the old or the new checkpoint, never neither. Finding a checkpoint on disk
+needs no TensorFlow; reading and writing import it.
 """
 
 import contextlib
+import math
 import os
 import pathlib
 import re
-import shutil
-import tempfile
 import warnings
 
 from slimcompat.arch import describe, scheme
@@ -31,13 +32,14 @@ from slimcompat.arch.conventions import source_input
 from slimcompat.arch.mapping import check_mapping
 from slimcompat.arch.registry import default_source, variant_text
 from slimcompat.errors import SlimcompatError, WeightsError
-from slimcompat.weights import canonical
-from slimcompat.weights.atomic import check_destination
+from slimcompat.weights import canonical, journal
+from slimcompat.weights.atomic import check_destination, check_name, fsync_folder, fsync_path, partial_folder
 from slimcompat.weights.metadata import Metadata
+from slimcompat.weights.progress import announce
 
-__all__ = ["is_slim_checkpoint", "read", "write", "check_prefix", "atomic_checkpoint", "open_reader",
-           "get_tensor", "slim_shape",
-           "canonical_shape", "VERSIONS", "EMA_SUFFIX"]
+__all__ = ["is_slim_checkpoint", "read", "read_header", "write", "check_prefix", "atomic_checkpoint",
+           "open_reader", "get_tensor", "checkpoint_files", "existing_files", "slim_shape", "canonical_shape",
+           "VERSIONS", "EMA_SUFFIX"]
 
 VERSIONS = ("V1", "V2")
 EMA_SUFFIX = "/ExponentialMovingAverage"
@@ -58,12 +60,16 @@ def is_slim_checkpoint(path) -> bool:
     """Whether `path` looks like a TF checkpoint: a V2 prefix, a V1 file, or a folder with a state file.
 
     Decided from file names and the table magic alone, without TensorFlow. A
-    folder with a `checkpoint` state file counts even if the state names a
-    missing checkpoint, so that `read` can say precisely what is wrong.
+    folder with a `checkpoint` state file, and a prefix with an `.index` file,
+    count even when what they hold is missing or broken, so that `read` can say
+    precisely what is wrong.
     """
     path = pathlib.Path(path)
     if path.is_dir():
         return (path / _STATE_FILE).is_file()
+    journal.recover(_strip_member_suffix(path))
+    if _index(_strip_member_suffix(path)).is_file():
+        return True
     try:
         _locate_prefix(path)
     except WeightsError:
@@ -104,7 +110,7 @@ def _strip_member_suffix(path):
     name = path.name
     shard = _DATA_SHARD.search(name)
     suffix = ".index" if name.endswith(".index") else shard.group(0) if shard else None
-    if suffix and _index(path.with_name(name[:-len(suffix)])).is_file():
+    if suffix and name != suffix and _index(path.with_name(name[:-len(suffix)])).is_file():
         return path.with_name(name[:-len(suffix)])
     return path
 
@@ -112,13 +118,16 @@ def _strip_member_suffix(path):
 def _locate_prefix(path):
     """(prefix, 'V1' or 'V2', files holding it) of a checkpoint prefix or V1 file; WeightsError otherwise."""
     prefix = _strip_member_suffix(pathlib.Path(path))
+    journal.recover(prefix)
     if _index(prefix).is_file():
         if not _has_table_magic(_index(prefix)):
-            raise WeightsError(_index(prefix), "is not a TF checkpoint index (no table magic)")
+            raise WeightsError(_index(prefix), "truncated or corrupt TF checkpoint index (its table footer "
+                                               "is missing)")
         return prefix, "V2", [_index(prefix), *_data_files(prefix)]
     if prefix.is_file():
         if not _has_table_magic(prefix):
-            raise WeightsError(prefix, "not a TF checkpoint (neither a V1 checkpoint file nor a V2 prefix)")
+            raise WeightsError(prefix, "not a TF checkpoint (neither a V1 checkpoint file nor a V2 prefix), "
+                                       "or a truncated one (its table footer is missing)")
         return prefix, "V1", [prefix]
     if prefix.is_dir():
         raise WeightsError(prefix, f"is a folder without a `{_STATE_FILE}` state file")
@@ -198,28 +207,60 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
     checkpoint's files concatenated in name order (V1: the one file; V2:
     `prefix.data-*` then `prefix.index`).
     """
-    prefix, version, files = _locate(path)
-    digest = canonical.sha256_later(*sorted(files, key=lambda p: p.name))
-    where = str(prefix)
-    reader, shapes = open_reader(prefix)
-    model = _model_names(shapes)
-    arch = _choose_arch(model, arch, where)
-    model = [n for n in model if _scope_of(n) in (None, arch.name)]
-    bound = scheme("slim", arch)
-    arch = _with_classes(arch, _num_classes(shapes, bound, model))
-    expected = {bound.tensor(c): slim_shape(c, s) for c, s in arch.tensors().items()}
-    check_mapping(expected, {n: tuple(shapes[n]) for n in model}, where, label=_labeller(bound))
-    origin = _ema_sources(expected, shapes, where) if use_ema else {n: n for n in expected}
+    plan = _Plan(path, use_ema, arch)
     tensors, sources = {}, {}
-    for name, shape in arch.tensors().items():
-        source = origin[bound.tensor(name)]
-        tensors[name] = get_tensor(reader, source, where).reshape(shape)
-        sources[name] = source
-        if progress:
-            progress(tensors[name].nbytes)
-    meta = Metadata(arch, source_input("slim", arch), source_kind=f"slim-checkpoint-{version.lower()}",
-                    source_file=prefix.name, source_sha256=digest())
-    return canonical.Weights(tensors, meta, sources).validate(where)
+    with canonical.sha256_later(*sorted(plan.files, key=lambda p: p.name)) as digest:
+        announce(progress, plan.nbytes)
+        for name, shape in plan.arch.tensors().items():
+            source = plan.origin[plan.bound.tensor(name)]
+            tensors[name] = get_tensor(plan.reader, source, plan.where).reshape(shape)
+            sources[name] = source
+            if progress:
+                progress(tensors[name].nbytes)
+        meta = plan.metadata(digest())
+    return canonical.Weights(tensors, meta, sources).validate(plan.where)
+
+
+def read_header(path, use_ema=False, arch=None):
+    """(Metadata without source_sha256, {canonical name: (shape, dtype)}) from the index alone.
+
+    Checked as `read` checks before its first tensor (names, shapes, EMA
+    shadows); no tensor data is read.
+    """
+    plan = _Plan(path, use_ema, arch)
+    dtypes = plan.reader.get_variable_to_dtype_map()
+    shapes = {name: (shape, dtypes[plan.origin[plan.bound.tensor(name)]].as_numpy_dtype)
+              for name, shape in plan.arch.tensors().items()}
+    return plan.metadata(None), shapes
+
+
+def checkpoint_files(path):
+    """The files holding the checkpoint at `path` (V1 file, or V2 index and data shards)."""
+    return _locate(path)[2]
+
+
+class _Plan:
+    """What `read` will read, decided and checked from the index: no tensor data touched."""
+
+    def __init__(self, path, use_ema, arch):
+        self.prefix, self.version, self.files = _locate(path)
+        self.where = str(self.prefix)
+        self.reader, shapes = open_reader(self.prefix)
+        model = _model_names(shapes)
+        self.arch = _choose_arch(model, arch, self.where)
+        model = [n for n in model if _scope_of(n) in (None, self.arch.name)]
+        self.bound = scheme("slim", self.arch)
+        self.arch = _with_classes(self.arch, _num_classes(shapes, self.bound, model))
+        expected = {self.bound.tensor(c): slim_shape(c, s) for c, s in self.arch.tensors().items()}
+        check_mapping(expected, {n: tuple(shapes[n]) for n in model}, self.where, label=_labeller(self.bound))
+        self.origin = _ema_sources(expected, shapes, self.where) if use_ema else {n: n for n in expected}
+        dtypes = self.reader.get_variable_to_dtype_map()
+        self.nbytes = sum(math.prod(shapes[s]) * dtypes[s].size for s in self.origin.values())
+
+    def metadata(self, sha256):
+        return Metadata(self.arch, source_input("slim", self.arch),
+                        source_kind=f"slim-checkpoint-{self.version.lower()}", source_file=self.prefix.name,
+                        source_sha256=sha256 or "")
 
 
 def _labeller(bound):
@@ -235,6 +276,7 @@ def _labeller(bound):
 def open_reader(prefix):
     """(TensorFlow's checkpoint reader, {variable: shape}) of the checkpoint at `prefix`; WeightsError if unreadable."""
     import tensorflow as tf
+    journal.recover(_strip_member_suffix(pathlib.Path(prefix)))
     try:
         reader = tf.train.load_checkpoint(str(prefix))
     except Exception as exc:  # TensorFlow raises several types (OpError, ValueError, ...)
@@ -366,8 +408,9 @@ def write(path, weights: canonical.Weights, overwrite=False, version="V2", progr
     version: 'V2' writes `path.index` and `path.data-00000-of-00001`, 'V1' the
     single file `path` (the format of the released slim tarballs).
     The checkpoint is saved into a temporary folder beside `path` and its files
-    renamed into place; a failure leaves nothing behind. An existing checkpoint
-    at `path` (any format) is refused unless overwrite=True, and then replaced.
+    installed in place (see `atomic_checkpoint`); a failure leaves nothing
+    behind. An existing checkpoint at `path` (any format) is refused unless
+    overwrite=True, and then replaced.
     progress: optional callable(n_bytes) called after each tensor.
     """
     path = pathlib.Path(path)
@@ -389,18 +432,19 @@ def atomic_checkpoint(path, overwrite=False, version="V2"):
     """Yield a temporary prefix to save a `version` checkpoint at; on success its files replace `path`'s.
 
     The temporary folder sits beside `path`, so the renames stay on one file
-    system; on any failure it is removed and `path` is untouched. An existing
-    checkpoint at `path` is refused unless overwrite=True.
+    system; on any failure it is removed and `path` is untouched. The new files
+    are flushed, then installed by a journaled install: a process killed at any
+    moment leaves the old checkpoint, or a journal that the next slimcompat
+    command touching `path` completes to the new one. Without overwrite, an
+    existing checkpoint, also one another process installed meanwhile, is
+    refused.
     """
     path = pathlib.Path(path)
     _check_version(version)
     check_prefix(path, overwrite)
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
-    try:
+    with partial_folder(path) as tmp:
         yield tmp / _TMP_NAME
-        _install(tmp / _TMP_NAME, path, version)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _install(tmp / _TMP_NAME, path, version, overwrite)
 
 
 # tf_slim.nets' own networks: users restore these checkpoints into tf_slim's graphs.
@@ -439,18 +483,24 @@ def _check_slim_computes(weights, path):
                   f"{variant_text(changes)}{fold}", stacklevel=3)
 
 
-def _existing(path):
+def existing_files(path):
     """Files at `path` that belong to a checkpoint there (V1 file, V2 index and data shards)."""
     found = [p for p in (path, _index(path)) if p.is_file()]
     return found + _data_files(path)
 
 
 def check_prefix(path, overwrite=False):
-    """Raise WeightsError unless a checkpoint may be written at prefix `path`."""
+    """Raise WeightsError unless a checkpoint may be written at prefix `path`.
+
+    An install at `path` that a killed process left is finished first.
+    """
     path = pathlib.Path(path)
+    check_name(path)
     if path.is_dir():
         raise WeightsError(path, "is a folder; give a checkpoint prefix such as folder/model.ckpt")
-    existing = _existing(path)
+    if path.parent.is_dir():
+        journal.recover(path)
+    existing = existing_files(path)
     if existing and not overwrite:
         names = ", ".join(p.name for p in existing)
         raise WeightsError(path, f"already exists ({names}) (use --force to overwrite)")
@@ -514,26 +564,26 @@ def _produced(tmp_prefix, version):
     return pairs
 
 
-def _install(tmp_prefix, path, version):
-    """Rename the new files into place, then remove what remains of an old checkpoint at `path`.
+def _install(tmp_prefix, path, version, overwrite):
+    """Install the new files at `path`, journaled, replacing what remains of an old checkpoint there.
 
-    A V2 index is placed last, and an old one removed first, so no reader ever
-    pairs an old index with new data.
+    Data shards move before the index, so the index, a reader's entry point,
+    arrives last. An old index is removed first only when a new data shard
+    takes an old shard's name: until then the old checkpoint stays whole.
     """
     produced = _produced(tmp_prefix, version)
-    old = _existing(path)
-    if version == "V2" and _index(path) in old:
-        _index(path).unlink()
-    placed = []
-    try:
-        for source, suffix in produced:
-            target = pathlib.Path(f"{path}{suffix}")
-            os.replace(source, target)
-            placed.append(target)
-    except BaseException:
-        for target in placed:
-            target.unlink(missing_ok=True)
-        raise
-    stale = sorted((p for p in old if p not in placed), key=lambda p: p.name != f"{path.name}.index")
-    for p in stale:
-        p.unlink(missing_ok=True)
+    for source, _ in produced:
+        fsync_path(source)
+    fsync_folder(tmp_prefix.parent)
+    with journal.installing(path) as commit:
+        old = existing_files(path)
+        if old and not overwrite:
+            raise WeightsError(path, f"already exists: another process wrote {old[0].name} meanwhile "
+                                     f"(use --force to overwrite)")
+        moves = [(source, f"{path.name}{suffix}") for source, suffix in produced]
+        targets = {name for _, name in moves}
+        index = _index(path)
+        first = [index.name] if index in old and any(p.name in targets for p in _data_files(path)) else []
+        # Stale files go index first, so no reader ever finds an index without its data.
+        last = sorted((p.name for p in old if p.name not in targets), key=lambda n: n != index.name)
+        commit(tmp_prefix.parent, moves, first, last)
