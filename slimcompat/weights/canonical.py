@@ -165,7 +165,9 @@ def write(path, weights: Weights, overwrite=False, progress=None):
     weights.validate(str(path))
     h5py = _h5py()
     with atomic_output(path, overwrite) as tmp:
-        with h5py.File(tmp, "w") as f:
+        # No chunk cache: each tensor (one chunk) reaches the file inside its create_dataset, so a failing
+        # write (a full disk) raises there, not later while h5py frees the cache.
+        with h5py.File(tmp, "w", rdcc_nbytes=0) as f:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = VERSION
             for key, value in weights.meta.to_attrs().items():
