@@ -70,7 +70,7 @@ def test_the_two_commands_work_where_the_system_python_refuses_pip(tmp_path, clo
                     PIP_NO_BUILD_ISOLATION="0")
     start = time.perf_counter()
     tests = subprocess.run(["bash", "tools/test.sh", "-q", "-p", "no:cacheprovider",
-                            "tests/test_weights_format.py::test_keras1_scheme_reproduces_the_published_names"],
+                            "tests/test_arch.py::test_keras1_scheme_reproduces_the_published_names"],
                            cwd=clone, env=env, capture_output=True, text=True, timeout=900)
     first = time.perf_counter() - start
     assert tests.returncode == 0, tests.stdout[-2000:] + tests.stderr[-3000:]
