@@ -3,7 +3,8 @@
 Kinds: `canonical` (this project's HDF5 format), `slim` (TF1 slim checkpoints,
 V1 or V2), `keras` (Keras-1, Keras-2 and Keras 3 weight files in; Keras-2
 style h5 with modern names, or a `.keras` model of the faithful architecture,
-out). Each reader checks its whole name mapping before it returns and each
+out), `torch` (PyTorch state_dicts in safetensors: torchvision's ResNets, or
+slimcompat's faithful PyTorch module; see torch_io). Each reader checks its whole name mapping before it returns and each
 writer before it writes, so a conversion either completes or leaves nothing.
 """
 
@@ -14,7 +15,7 @@ from slimcompat.weights import canonical
 
 __all__ = ["KINDS", "detect", "load", "save", "kind_for_destination"]
 
-KINDS = ("canonical", "slim", "keras")
+KINDS = ("canonical", "slim", "keras", "torch")
 
 
 def detect(path):
@@ -26,6 +27,9 @@ def detect(path):
         from slimcompat.weights import keras_files
         if keras_files.detect(path) is not None:
             return "keras"
+        from slimcompat.weights import torch_io
+        if torch_io.is_torch_file(path) or path.suffix == ".safetensors":
+            return "torch"
     from slimcompat.weights import slim_checkpoint
     if slim_checkpoint.is_slim_checkpoint(path):
         return "slim"
@@ -33,7 +37,7 @@ def detect(path):
         raise WeightsError(path, "no such file or checkpoint")
     if path.is_dir():
         raise WeightsError(path, "is a folder without a TF checkpoint in it")
-    raise WeightsError(path, "not a canonical file, slim checkpoint or Keras weight file")
+    raise WeightsError(path, "not a canonical file, slim checkpoint, Keras weight file or safetensors state_dict")
 
 
 def kind_for_destination(path, to=None):
@@ -43,6 +47,8 @@ def kind_for_destination(path, to=None):
     name = str(path)
     if name.endswith(".keras") or name.endswith(".weights.h5"):
         return "keras"
+    if name.endswith(".safetensors"):
+        return "torch"
     if ".ckpt" in pathlib.Path(name).name:
         return "slim"
     return "canonical"
@@ -59,11 +65,15 @@ def load(path, kind=None, arch=None, use_ema=False, progress=None):
     if kind == "keras":
         from slimcompat.weights import keras_io
         return keras_io.read(path, arch=arch, progress=progress)
+    if kind == "torch":
+        from slimcompat.weights import torch_io
+        return torch_io.read(path, arch=arch, progress=progress)
     raise SlimcompatError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
 
 
-def save(path, weights, kind="canonical", overwrite=False, progress=None, slim_version="V2"):
-    """Write `weights` as `kind` to `path`, atomically."""
+def save(path, weights, kind="canonical", overwrite=False, progress=None, slim_version="V2",
+         torch_target="torchvision"):
+    """Write `weights` as `kind` to `path`, atomically (torch_target: see torch_io.TARGETS)."""
     if kind == "canonical":
         return canonical.write(path, weights, overwrite=overwrite, progress=progress)
     if kind == "slim":
@@ -72,4 +82,7 @@ def save(path, weights, kind="canonical", overwrite=False, progress=None, slim_v
     if kind == "keras":
         from slimcompat.weights import keras_io
         return keras_io.write(path, weights, overwrite=overwrite, progress=progress)
+    if kind == "torch":
+        from slimcompat.weights import torch_io
+        return torch_io.write(path, weights, overwrite=overwrite, progress=progress, target=torch_target)
     raise SlimcompatError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
