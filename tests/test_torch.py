@@ -236,6 +236,7 @@ def test_a_reference_of_random_weights_regenerates_them_and_other_weights_fail(t
     report = torch_side.check_reference(ref, other, run_diagnosis=False)
     finding = report["diagnosis"][0]
     assert not report["ok"] and finding["cause"] == "weights" and len(finding["tensors"]) == len(other.tensors)
+    assert finding["first_endpoint"] == "stem"
     no_seed = reference.Reference(save_reference(tmp_path / "plain.npz", weights, "keras-faithful"))
     with pytest.raises(SlimcompatError, match="give the weights it was computed with"):
         torch_side.check_reference(no_seed)
@@ -276,3 +277,5 @@ def test_without_the_extra_every_torch_path_names_it(tmp_path):
         assert out.returncode == 2 and "pip install 'slimcompat[torch]'" in out.stderr, out.stderr
         assert len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "w.safetensors").exists()
+    out = run_python("-c", script, "convert", canonical_file, tmp_path / "w.ckpt", "--quiet")
+    assert out.returncode == 0 and (tmp_path / "w.ckpt.index").is_file()

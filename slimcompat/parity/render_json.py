@@ -5,7 +5,9 @@
   `conventions` {`bn_epsilon`, `stem_pool`, `stride_placement`, `input` {`color`, `mean`, `std`}, `num_classes`}
 - `input`: `description`, `shape`, `preprocessing`
 - `environment`: `packages` {name: version}, `tensorflow_runtime`, `python`, `device`, `device_description`,
-  `gpus_visible`, `tf32`, `onednn`, `op_determinism`
+  `gpus_visible`, `tf32`, `onednn`, `op_determinism`; a PyTorch side checked against a saved reference
+  (`framework` "torch"): `packages`, `torch_runtime`, `cuda`, `cudnn`, `python`, `device`, `device_description`,
+  `gpus_visible`, `dtype`, `tf32`, `deterministic`, `reference` (the reference's TensorFlow environment)
 - `tolerance`: `device` (row of the tolerance table), `relative`, `metric`
 - `names`: `ok`, `variables_a`, `variables_b`, `matched`, `only_a`, `only_b`, `shape_mismatch`, `unmapped_a`,
   `unmapped_b`, `duplicated_a`, `duplicated_b`, `pairs` [{`canonical`, `a`, `b`, `shape`}]

@@ -25,6 +25,7 @@ from slimcompat.nets import torch_net
 from slimcompat.parity import check, environment
 from slimcompat.parity.conventions import Conventions
 from slimcompat.parity.diagnosis import CAUSES
+from slimcompat.parity.endpoints import endpoint_of
 from slimcompat.parity.implementation import Implementation, Variable, to_numpy_2d
 from slimcompat.parity.name_parity import name_parity
 from slimcompat.weights import torch_io
@@ -198,10 +199,14 @@ def check_reference(reference, weights=None, device="CPU", dtype="float32", tf32
                            env=record(device, dtype, reference.record["environment"]))
     differ = reference.weights_differ(weights.tensors)
     if differ:
+        order = reference.arch.endpoint_names()
+        tensors = [{"tensor": n, "endpoint": endpoint_of(n)} for n in differ]
+        first = min((t["endpoint"] for t in tensors), key=lambda e: order.index(e) if e in order else len(order))
         shown = ", ".join(differ[:4]) + (f", ... {len(differ) - 4} more" if len(differ) > 4 else "")
         report["diagnosis"].insert(0, {"cause": "weights", "label": CAUSES["weights"], "status": "found",
                                        "evidence": f"{len(differ)} tensors differ from those the reference was "
-                                                   f"computed with: {shown}", "tensors": differ})
+                                                   f"computed with: {shown}; the first endpoint containing one is "
+                                                   f"{first}", "tensors": tensors, "first_endpoint": first})
         report.update(ok=False, verdict="fail")
     return report
 
