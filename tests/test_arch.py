@@ -54,7 +54,7 @@ def _every_description():
 
 
 @pytest.mark.parametrize("description", _every_description(), ids=lambda d: d.name)
-@pytest.mark.parametrize("scheme_name", ["slim", "keras"])
+@pytest.mark.parametrize("scheme_name", ["slim", "keras", "torchvision"])
 def test_every_tensor_round_trips_through_every_scheme(description, scheme_name):
     assert round_trip_failures(scheme_name, description) == []
     bound = scheme(scheme_name, description)
@@ -71,6 +71,23 @@ def test_keras1_scheme_reproduces_the_published_names():
     assert k1.tensor("stage1/unit1/shortcut/kernel") == "res2a_branch1_W:0"
     assert k1.tensor("stage3/unit6/conv2/bn/gamma") == "bn4f_branch2b_gamma:0"
     assert k1.tensor("logits/bias") == "fc1000_b:0"
+
+
+def test_torchvision_scheme_names_kernels_and_batchnorm_scales_both_weight():
+    """torchvision's state_dict keys: the parameter name depends on the kind of layer, read from the description."""
+    tv = scheme("torchvision", describe("resnet50"))
+    assert tv.tensor("stem/conv/kernel") == "conv1.weight" and tv.tensor("stem/conv/bn/gamma") == "bn1.weight"
+    assert tv.tensor("stage1/unit1/shortcut/kernel") == "layer1.0.downsample.0.weight"
+    assert tv.tensor("stage4/unit3/conv3/bn/moving_variance") == "layer4.2.bn3.running_var"
+    assert tv.tensor("logits/kernel") == "fc.weight" and tv.tensor("logits/bias") == "fc.bias"
+    assert tv.canonical_tensor("layer1.0.downsample.1.weight") == "stage1/unit1/shortcut/bn/gamma"
+    assert tv.canonical_tensor("layer2.0.bn2.bias") == "stage2/unit1/conv2/bn/beta"
+    for bad in ["layer1.0.conv1.running_mean", "bn1.kernel", "layer1.3.conv1.weight", "layer01.0.conv1.weight"]:
+        with pytest.raises(UnknownNameError):
+            tv.canonical_tensor(bad)
+    v2 = scheme("torchvision", describe("resnet_v2_50"))
+    assert v2.tensor("stage1/unit1/preact/gamma") == "layer1.0.preact.weight"
+    assert v2.tensor("postnorm/moving_mean") == "postnorm.running_mean"
 
 
 def test_slim_names_of_the_new_families():

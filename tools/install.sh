@@ -3,7 +3,7 @@
 # virtual environment, or else .venv in the repository (made here on first use).
 #   tools/install.sh            CPU TensorFlow (default; the 274 MB tensorflow-cpu wheel)
 #   tools/install.sh --gpu      TensorFlow with CUDA libraries (tensorflow[and-cuda])
-#   tools/install.sh --test     also what the tests need (pytest)
+#   tools/install.sh --test     also what the tests need (pytest; torch==2.13.0 CPU and safetensors: the [torch] extra)
 # tf-keras hard-requires the `tensorflow` distribution (572 MB, GPU-capable);
 # it is installed with --no-deps against whichever TensorFlow is present so the
 # CPU wheel is not shadowed by a second, larger copy.
@@ -15,7 +15,7 @@ EXTRAS=""
 for arg in "$@"; do
   case "$arg" in
     --gpu) TF_SPEC='tensorflow[and-cuda]>=2.16,<2.22' ;;
-    --test) EXTRAS="[test]" ;;
+    --test) EXTRAS="[test,torch]"; TORCH_SPEC='torch==2.13.0' ;;
     *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -38,5 +38,8 @@ if [ "$TF_MINOR" = none ]; then
 fi
 if [ "$HAS_TF_KERAS" != True ]; then
   pip_q --no-deps "tf-keras~=${TF_MINOR}.0"
+fi
+if [ -n "${TORCH_SPEC:-}" ] && ! "$PY" -c 'import torch' 2>/dev/null; then
+  pip_q "$TORCH_SPEC"   # CPU wheel where one lies on disk; an installed torch (a GPU build) is kept
 fi
 pip_q -e ".${EXTRAS}"

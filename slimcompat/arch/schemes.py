@@ -20,6 +20,7 @@ __all__ = ["SCHEMES", "ENDPOINT_SCHEMES", "scheme", "endpoint_scheme", "round_tr
 _UNIT = "stage{s}/unit{u}"
 _BRANCH = "stage{s}/unit{u}/branch{k}/conv{j}"
 _IDENTITY_PARAMS = {p: p for p in ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance")}
+_TORCH_WEIGHTS = {"kernel": "weight", "bias": "bias"}
 
 SCHEMES = {
     # tf_slim: resnet_v2_50/block1/unit_1/bottleneck_v2/conv1/weights, .../BatchNorm/moving_mean
@@ -74,6 +75,31 @@ SCHEMES = {
         params={**_IDENTITY_PARAMS, "kernel": "W", "bias": "b",
                 "moving_mean": "running_mean", "moving_variance": "running_std"},
         join="_", suffix=":0",
+    ),
+    # torchvision's ResNet/ResNeXt state_dict keys (conv1.weight, bn1.running_var, layer1.0.conv2.weight,
+    # layer1.0.downsample.0.weight, fc.weight), and in the same style what torchvision has no module for
+    # (pre-activation BatchNorms, the last BatchNorm of v2 nets, Inception branches): the names of
+    # slimcompat's faithful PyTorch module. PyTorch calls a kernel and a BatchNorm scale both `weight`.
+    "torchvision": Scheme(
+        name="torchvision",
+        layers=(
+            ("stem/conv", "conv1"),
+            ("stem/conv/bn", "bn1"),
+            (f"{_UNIT}/preact", "layer{s}.{u-1}.preact"),
+            (f"{_UNIT}/shortcut", "layer{s}.{u-1}.downsample.0"),
+            (f"{_UNIT}/shortcut/bn", "layer{s}.{u-1}.downsample.1"),
+            (f"{_UNIT}/conv{{k}}", "layer{s}.{u-1}.conv{k}"),
+            (f"{_UNIT}/conv{{k}}/bn", "layer{s}.{u-1}.bn{k}"),
+            (_BRANCH, "layer{s}.{u-1}.branch{k}.conv{j}"),
+            (f"{_BRANCH}/bn", "layer{s}.{u-1}.branch{k}.bn{j}"),
+            ("postnorm", "postnorm"),
+            ("logits", "fc"),
+        ),
+        params={},
+        kind_params={"conv": _TORCH_WEIGHTS, "dense": _TORCH_WEIGHTS,
+                     "batchnorm": {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean",
+                                   "moving_variance": "running_var"}},
+        join=".",
     ),
 }
 

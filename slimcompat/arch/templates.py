@@ -10,6 +10,12 @@ branch index); on the scheme side `{s+1}` adds an offset and `{u@}` writes
 1, 2, 3 as a, b, c (Caffe's unit letters). Constants of the architecture
 (`{scope}`: `resnet_v2_50`, `{unit}`: `bottleneck_v2`) are filled in when a
 scheme is bound to a description (`description.scheme_constants()`).
+
+Parameter names usually depend on the parameter alone (`kernel` -> `weights`).
+Where they depend on the kind of layer too (PyTorch calls a conv kernel and a
+BatchNorm scale both `weight`), `kind_params` gives a vocabulary per kind of
+plan op (`conv`, `batchnorm`, `dense`), and the bound description says which
+kind each canonical layer is.
 """
 
 import dataclasses
@@ -83,6 +89,7 @@ class Scheme:
     params: Dict[str, str]                    # canonical param -> scheme param
     join: str = "/"
     suffix: str = ""
+    kind_params: Dict[str, Dict[str, str]] = dataclasses.field(default_factory=dict)  # plan op kind -> params
 
     def bind(self, description):
         """This scheme's names for one architecture description (fills its constants)."""
@@ -97,7 +104,11 @@ class BoundScheme:
         self.arch = description
         constants = description.scheme_constants()
         self._rules = [(_Template(c), _Template(_fill(s, constants))) for c, s in scheme.layers]
-        self._params_back = {v: k for k, v in scheme.params.items()}
+        vocabularies = [scheme.params, *scheme.kind_params.values()]
+        self._params_back = sorted({(theirs, ours) for v in vocabularies for ours, theirs in v.items()},
+                                   key=lambda pair: (-len(pair[0]), pair))
+        self._kinds = {op.layer: type(op).__name__.lower() for op in description.layers()} \
+            if scheme.kind_params else {}
 
     def _translate(self, name, source, target, failure):
         """Rewrite `name` by the first rule whose `source` side (0 canonical, 1 scheme) matches it."""
@@ -116,19 +127,30 @@ class BoundScheme:
         """Canonical layer name of a scheme layer name."""
         return self._translate(layer, 1, 0, f"{self.scheme.name}: {layer!r} is not a {self.arch.name} layer name")
 
+    def params(self, canonical_layer):
+        """{canonical param: scheme param} for `canonical_layer` (by its kind where the scheme says so)."""
+        if not self.scheme.kind_params:
+            return self.scheme.params
+        kind = self._kinds.get(canonical_layer)
+        if kind is None:
+            raise UnknownNameError(f"{self.scheme.name}: {canonical_layer!r} is not a layer of {self.arch.name}")
+        return self.scheme.kind_params.get(kind, self.scheme.params)
+
     def tensor(self, canonical_tensor):
         """Scheme tensor name of a canonical tensor name."""
         layer, _, param = canonical_tensor.rpartition("/")
-        return f"{self.layer(layer)}{self.scheme.join}{self.scheme.params[param]}{self.scheme.suffix}"
+        return f"{self.layer(layer)}{self.scheme.join}{self.params(layer)[param]}{self.scheme.suffix}"
 
     def canonical_tensor(self, tensor):
         """Canonical tensor name of a scheme tensor name."""
         body = tensor[:-len(self.scheme.suffix)] if self.scheme.suffix and tensor.endswith(self.scheme.suffix) else tensor
-        for param, theirs in sorted(self._params_back.items(), key=lambda kv: -len(kv[0])):
+        for param, theirs in self._params_back:
             tail = self.scheme.join + param
             if body.endswith(tail):
                 try:
-                    return f"{self.canonical_layer(body[:-len(tail)])}/{theirs}"
+                    layer = self.canonical_layer(body[:-len(tail)])
+                    if self.params(layer).get(theirs) == param:
+                        return f"{layer}/{theirs}"
                 except UnknownNameError:
                     continue
         raise UnknownNameError(f"{self.scheme.name}: {tensor!r} is not a {self.arch.name} tensor name")
@@ -137,7 +159,7 @@ class BoundScheme:
         """(scheme layer, scheme param) of a scheme tensor name."""
         canonical = self.canonical_tensor(tensor)
         layer, _, param = canonical.rpartition("/")
-        return self.layer(layer), self.scheme.params[param]
+        return self.layer(layer), self.params(layer)[param]
 
 
 def _fill(template, constants):

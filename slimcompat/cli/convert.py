@@ -18,9 +18,10 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser):
-    parser.add_argument("src", help="source: canonical .h5, slim checkpoint, or Keras weight file")
+    parser.add_argument("src", help="source: canonical .h5, slim checkpoint, Keras weight file or safetensors "
+                                    "state_dict")
     parser.add_argument("dst", help="destination; its kind from --to or the extension "
-                                    "(.ckpt: slim, .keras/.weights.h5: keras, else canonical)")
+                                    "(.ckpt: slim, .keras/.weights.h5: keras, .safetensors: torch, else canonical)")
     parser.add_argument("--from", dest="src_kind", choices=convert.KINDS, help="source kind (default: detected)")
     parser.add_argument("--to", dest="dst_kind", choices=convert.KINDS, help="destination kind")
     arch_options.add_arguments(parser, help_suffix=" (default: detected from the names and the file's metadata)")
@@ -34,6 +35,9 @@ def add_arguments(parser):
                         help="reverse the first conv's input channels (RGB <-> BGR)")
     parser.add_argument("--bn-epsilon", type=float,
                         help="re-express BatchNorm for this epsilon (folds the difference into moving_variance)")
+    parser.add_argument("--faithful", action="store_true",
+                        help="torch: the state_dict of slimcompat's faithful PyTorch module (every family and "
+                             "variant), where torchvision's model would compute something else and is refused")
     parser.add_argument("--slim-format", choices=("V1", "V2"), default="V2", help="slim checkpoint format")
     parser.add_argument("--force", action="store_true", help="overwrite an existing destination")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
@@ -80,7 +84,8 @@ def run(args):
         weights = transforms.set_bn_epsilon(weights, args.bn_epsilon)
     total = sum(t.nbytes for t in weights.tensors.values())
     with progress_bar(f"write {dst.name}", total=total, quiet=args.quiet) as step:
-        convert.save(dst, weights, dst_kind, overwrite=args.force, progress=step, slim_version=args.slim_format)
+        convert.save(dst, weights, dst_kind, overwrite=args.force, progress=step, slim_version=args.slim_format,
+                     torch_target="faithful" if args.faithful else "torchvision")
     if not args.quiet:
         print(f"{src} -> {dst} ({dst_kind}): {weights.meta.architecture}, {len(weights.tensors)} tensors, "
               f"{weights.parameter_count:,} parameters")

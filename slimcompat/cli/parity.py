@@ -3,19 +3,29 @@
 Layer-name parity first (no forward pass), then every endpoint from one
 forward pass per side, then, on failure, the diagnosis of known causes. Exit 0
 within tolerance, 1 not, 2 on bad usage (our errors, argparse's).
+
+`--save-reference ref.npz` also writes A's endpoints (TensorFlow, CPU, float32;
+B may be left out to write only them); `slimcompat parity torch --reference
+ref.npz --weights w.safetensors [--device cuda] [--tf32] [--dtype bfloat16]`
+checks the faithful PyTorch module against such a file without importing
+TensorFlow (slimcompat.parity.reference, torch_side).
 """
+
+import warnings
 
 from slimcompat.cli import arch_options
 from slimcompat.errors import SlimcompatError
-from slimcompat.parity.implementation import IMPLEMENTATIONS, NATIVE_SOURCES
+from slimcompat.parity.implementation import IMPLEMENTATIONS, NATIVE_SOURCES, create
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser):
     names = ", ".join(f"{k} ({v[2]})" for k, v in IMPLEMENTATIONS.items())
-    parser.add_argument("a", metavar="A", choices=list(IMPLEMENTATIONS), help=f"reference implementation: {names}")
-    parser.add_argument("b", metavar="B", choices=list(IMPLEMENTATIONS), help="implementation compared to A")
+    parser.add_argument("a", metavar="A", choices=list(IMPLEMENTATIONS),
+                        help=f"reference implementation (with --reference: the side checked, torch): {names}")
+    parser.add_argument("b", metavar="B", nargs="?", choices=list(IMPLEMENTATIONS),
+                        help="implementation compared to A (optional with --save-reference)")
     parser.add_argument("--weights", help="weights for both sides: canonical .h5, slim checkpoint or Keras weight "
                                           "file (default: seeded random weights in A's conventions)")
     arch_options.add_arguments(parser, help_suffix=". Of the random weights (default resnet_v2_50; "
@@ -30,8 +40,17 @@ def add_arguments(parser):
     parser.add_argument("--size", type=int, nargs="+", default=[224], metavar="H [W]",
                         help="random batch or image size (default 224)")
     parser.add_argument("--seed", type=int, default=0, help="random batch and random weights seed (default 0)")
-    parser.add_argument("--device", default="CPU", help="TensorFlow device, e.g. CPU or GPU:0 (default CPU)")
+    parser.add_argument("--device", default="CPU", help="TensorFlow device, e.g. CPU or GPU:0 (default CPU); with "
+                                                        "--reference a PyTorch device: cpu, cuda, cuda:1, mps")
     parser.add_argument("--tf32", action="store_true", help="leave TensorFloat-32 on (off for parity by default)")
+    parser.add_argument("--save-reference", metavar="FILE",
+                        help="also write the batch and A's every endpoint (TensorFlow, CPU, float32) to FILE (.npz)")
+    parser.add_argument("--reference", metavar="FILE",
+                        help="check A (torch) against the endpoints saved in FILE, TensorFlow not imported; "
+                             "--weights: the weights converted for PyTorch (default: regenerated, for a reference "
+                             "made with seeded random weights)")
+    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+                        help="with --reference: the PyTorch module's dtype (default float32)")
     parser.add_argument("--no-diagnosis", action="store_true", help="skip the diagnosis reruns on failure")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report to FILE ('-': stdout, no table)")
     parser.add_argument("--html", metavar="FILE", help="write the HTML report with its per-endpoint plot to FILE")
@@ -81,17 +100,69 @@ def _check_device(device):
                               f"(visible: {', '.join(d.name for d in tf.config.list_logical_devices())})")
 
 
-def run(args):
-    from slimcompat.parity import check, render_html, render_json, render_text
+def _check_options(args):
+    """One line for each combination that means nothing."""
+    if args.reference:
+        if args.a != "torch" or args.b:
+            raise SlimcompatError("--reference checks one side, torch: slimcompat parity torch --reference FILE")
+        extra = [flag for flag, given in (("--save-reference", args.save_reference), ("--weights-b", args.weights_b),
+                                         ("--input", args.input)) if given]
+        if extra:
+            raise SlimcompatError(f"--reference takes its batch from the file; drop {', '.join(extra)}")
+        return
+    if args.dtype != "float32":
+        raise SlimcompatError("--dtype applies to the PyTorch side of a --reference run")
+    if args.save_reference:
+        if args.a == "torch" or args.device.upper() != "CPU" or args.tf32:
+            raise SlimcompatError("--save-reference writes TensorFlow's CPU float32 endpoints of A: A must be a "
+                                  "TensorFlow implementation, --device CPU, no --tf32")
+    elif not args.b:
+        raise SlimcompatError("B is missing: slimcompat parity A B (or A --save-reference FILE)")
+
+
+def _reference_report(args):
+    """The torch side against a saved reference: nothing here imports TensorFlow."""
+    from slimcompat.parity import reference, torch_side
     from slimcompat.weights import convert
+    saved = reference.Reference(args.reference)
+    weights = convert.load(args.weights, arch=arch_options.description(args)) if args.weights else None
+    return torch_side.check_reference(saved, weights, args.device, args.dtype, args.tf32,
+                                      run_diagnosis=not args.no_diagnosis)
+
+
+def run(args):
+    from slimcompat.parity import check, environment, reference
+    from slimcompat.weights import convert
+    _check_options(args)
+    if args.reference:
+        return _render(args, _reference_report(args))
     batch = _batch(args)
     _check_device(args.device)
     weights = _weights(args)
     weights_b = convert.load(args.weights_b) if args.weights_b else None
-    report = check.parity(args.a, args.b, weights, batch, weights_b=weights_b, device=args.device,
-                          tf32=args.tf32, run_diagnosis=not args.no_diagnosis)
+    seed = None if args.weights else args.seed
+    environment.configure(args.tf32)
+    if not args.b:
+        a = create(args.a, weights, batch.values.shape[1:], args.device).load()
+        path = reference.save(args.save_reference, a, batch, a.endpoints(batch.for_side(a)),
+                              environment.record(args.device), seed)
+        print(f"{path}: {len(a.arch.endpoint_names())} endpoints of {args.a} ({a.arch.name}) for "
+              f"{batch.describe()}")
+        return 0
+    a, b, names = check.build(args.a, args.b, weights, batch.values.shape[1:], weights_b, args.device)
+    points = {}
+    report = check.compare(a, b, names, batch, args.device, args.tf32, not args.no_diagnosis, points=points)
     report["a"]["weights_file"] = args.weights
     report["b"]["weights_file"] = args.weights_b or args.weights
+    if args.save_reference and "a" in points:
+        reference.save(args.save_reference, a, batch, points["a"], report["environment"], seed)
+    elif args.save_reference:
+        warnings.warn(f"{args.save_reference} not written: the weights did not load")
+    return _render(args, report)
+
+
+def _render(args, report):
+    from slimcompat.parity import render_html, render_json, render_text
     if args.json == "-":
         print(render_json.render(report), end="")
     else:

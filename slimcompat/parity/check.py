@@ -14,7 +14,7 @@ from slimcompat.parity.implementation import create
 from slimcompat.parity.name_parity import name_parity
 from slimcompat.parity.numeric import endpoint_parity
 
-__all__ = ["build", "compare", "parity", "SCHEMA"]
+__all__ = ["build", "compare", "parity", "side_record", "SCHEMA"]
 
 SCHEMA = "slimcompat-parity/1"
 
@@ -27,22 +27,30 @@ def build(a_key, b_key, weights, input_shape, weights_b=None, device="CPU"):
     return a, b, names
 
 
-def _side(impl):
+def side_record(impl):
+    """The report's record of one side (keys: see `slimcompat.parity`); a saved reference keeps its own."""
+    if getattr(impl, "recorded_side", None) is not None:
+        return dict(impl.recorded_side)
     weights = impl.source
     return {"implementation": impl.key, "title": impl.title, "architecture": impl.arch.name,
             "conventions": impl.conventions.as_dict(), "weights": weights.meta.source_file or "(in memory)",
             "weights_source_kind": weights.meta.source_kind}
 
 
-def compare(a, b, names, batch, device="CPU", tf32=False, run_diagnosis=True):
-    """The report of one parity run (a dict, JSON-ready); `a` is the reference side."""
-    label, tolerance = environment.tolerance(device, tf32)
+def compare(a, b, names, batch, device="CPU", tf32=False, run_diagnosis=True, *, tolerance=None, env=None,
+            points=None):
+    """The report of one parity run (a dict, JSON-ready); `a` is the reference side.
+
+    tolerance (label, relative) and env (the environment record) default to
+    TensorFlow's for `device`; `points`, a dict, receives both sides' endpoints.
+    """
+    label, tolerance = tolerance or environment.tolerance(device, tf32)
     report = {
         "schema": SCHEMA,
-        "a": _side(a), "b": _side(b),
+        "a": side_record(a), "b": side_record(b),
         "input": {"description": batch.describe(), "shape": list(batch.values.shape),
                   "preprocessing": "each side's own" if batch.pixels else "bypassed (same model input to both)"},
-        "environment": environment.record(device),
+        "environment": env or environment.record(device),
         "tolerance": {"device": label, "relative": tolerance,
                       "metric": "max |a - b| / max |a| per endpoint, a = reference side"},
         "names": names,
@@ -59,6 +67,8 @@ def compare(a, b, names, batch, device="CPU", tf32=False, run_diagnosis=True):
     a_points = a.endpoints(batch.for_side(a))
     b_points = b.endpoints(batch.for_side(b))
     order = a.arch.endpoint_names()
+    if points is not None:
+        points.update(a=a_points, b=b_points)
     numeric = endpoint_parity(a_points, b_points, order, tolerance)
     report["timing"] = {"compare_seconds": time.perf_counter() - start}
     report.update(endpoints=numeric["endpoints"], first_divergence=numeric["first_divergence"])

@@ -93,13 +93,15 @@ IMPLEMENTATIONS = {
     "keras-stock": ("slimcompat.parity.keras_models", "stock", "keras.applications model as shipped"),
     "keras-legacy": ("slimcompat.parity.keras_models", "legacy",
                      "the Keras-1 ResNet50 as published (epsilon 1e-3, stem pool without padding)"),
+    "torch": ("slimcompat.parity.torch_side", "TorchNet",
+              "PyTorch module built to the weights' description (the torch extra)"),
 }
 
 
 # The source whose conventions each implementation was written for (random weights are made in them).
 NATIVE_SOURCES = {
     "slim-graph": "slim", "slim-eager": "slim", "keras-faithful": "keras", "keras-stock": "keras",
-    "keras-legacy": "keras1",
+    "keras-legacy": "keras1", "torch": "torchvision",
 }
 
 

@@ -8,7 +8,9 @@
 - `environment`: `packages` {name: version; `tensorflow`: of the distribution providing it},
   `tensorflow_distribution` [names], `tensorflow_runtime`, `python`, `device`, `device_description`,
   `gpus_visible`, `tf32` (bool: on and a GPU to apply it), `tf32_state` (on | off | not applicable (no GPU)),
-  `onednn`, `op_determinism`
+  `onednn`, `op_determinism`; a PyTorch side checked against a saved reference (`framework` "torch"):
+  `packages`, `torch_runtime`, `cuda`, `cudnn`, `python`, `device`, `device_description`, `gpus_visible`,
+  `dtype`, `tf32`, `deterministic`, `reference` (the reference's TensorFlow environment)
 - `tolerance`: `device` (row of the tolerance table), `relative`, `metric`
 - `names`: `ok`, `variables_a`, `variables_b`, `matched`, `only_a`, `only_b`, `shape_mismatch`, `unmapped_a`,
   `unmapped_b`, `duplicated_a`, `duplicated_b`, `pairs` [{`canonical`, `a`, `b`, `shape`}]

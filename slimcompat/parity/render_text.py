@@ -16,6 +16,11 @@ def _shape(shape):
 
 
 def _env_line(env):
+    if env.get("framework") == "torch":
+        ref = env.get("reference") or {}
+        against = f"; reference: TensorFlow {ref['tensorflow_runtime']} on {ref['device']}" if ref else ""
+        return (f"PyTorch {env['torch_runtime']} {env['dtype']}; {env['device']}: {env['device_description']}; "
+                f"TF32 {'on' if env['tf32'] else 'off'}; deterministic {env['deterministic']}{against}")
     p = env["packages"]
     tf_version = p.get("tensorflow") or env["tensorflow_runtime"]
     dist = ", ".join(env.get("tensorflow_distribution") or [])

@@ -3,7 +3,8 @@
 Kinds: `canonical` (this project's HDF5 format), `slim` (TF1 slim checkpoints,
 V1 or V2), `keras` (Keras-1, Keras-2 and Keras 3 weight files in; Keras-2
 style h5 with modern names, or a `.keras` model of the faithful architecture,
-out). Each reader checks its whole name mapping before it returns and each
+out), `torch` (PyTorch state_dicts in safetensors: torchvision's ResNets, or
+slimcompat's faithful PyTorch module; see torch_io). Each reader checks its whole name mapping before it returns and each
 writer before it writes, so a conversion either completes or leaves nothing.
 """
 
@@ -16,7 +17,7 @@ from slimcompat.weights import canonical
 __all__ = ["KINDS", "detect", "describe_kind", "load", "save", "kind_for_destination", "source_files",
            "check_not_source"]
 
-KINDS = ("canonical", "slim", "keras")
+KINDS = ("canonical", "slim", "keras", "torch")
 
 
 def detect(path):
@@ -28,6 +29,9 @@ def detect(path):
         from slimcompat.weights import keras_files
         if keras_files.detect(path) is not None:
             return "keras"
+        from slimcompat.weights import torch_io
+        if torch_io.is_torch_file(path) or path.suffix == ".safetensors":
+            return "torch"
     from slimcompat.weights import slim_checkpoint
     if slim_checkpoint.is_slim_checkpoint(path):
         return "slim"
@@ -35,7 +39,7 @@ def detect(path):
         raise WeightsError(path, "no such file or checkpoint")
     if path.is_dir():
         raise WeightsError(path, "is a folder without a TF checkpoint in it")
-    raise WeightsError(path, "not a canonical file, slim checkpoint or Keras weight file")
+    raise WeightsError(path, "not a canonical file, slim checkpoint, Keras weight file or safetensors state_dict")
 
 
 def describe_kind(path, kind):
@@ -63,6 +67,8 @@ def kind_for_destination(path, to=None):
     name = pathlib.Path(path).name
     if name.endswith(".keras") or name.endswith(".weights.h5"):
         return "keras"
+    if name.endswith(".safetensors"):
+        return "torch"
     if name.endswith((".h5", ".hdf5")):
         return "canonical"
     if ".ckpt" in name:
@@ -106,11 +112,15 @@ def load(path, kind=None, arch=None, use_ema=False, progress=None):
     if kind == "keras":
         from slimcompat.weights import keras_io
         return keras_io.read(path, arch=arch, progress=progress)
+    if kind == "torch":
+        from slimcompat.weights import torch_io
+        return torch_io.read(path, arch=arch, progress=progress)
     raise SlimcompatError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
 
 
-def save(path, weights, kind="canonical", overwrite=False, progress=None, slim_version="V2"):
-    """Write `weights` as `kind` to `path`, atomically."""
+def save(path, weights, kind="canonical", overwrite=False, progress=None, slim_version="V2",
+         torch_target="torchvision"):
+    """Write `weights` as `kind` to `path`, atomically (torch_target: see torch_io.TARGETS)."""
     if kind == "canonical":
         return canonical.write(path, weights, overwrite=overwrite, progress=progress)
     if kind == "slim":
@@ -119,4 +129,7 @@ def save(path, weights, kind="canonical", overwrite=False, progress=None, slim_v
     if kind == "keras":
         from slimcompat.weights import keras_io
         return keras_io.write(path, weights, overwrite=overwrite, progress=progress)
+    if kind == "torch":
+        from slimcompat.weights import torch_io
+        return torch_io.write(path, weights, overwrite=overwrite, progress=progress, target=torch_target)
     raise SlimcompatError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")

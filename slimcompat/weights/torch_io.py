@@ -1,0 +1,310 @@
+"""Canonical Weights <-> PyTorch state_dicts in safetensors files (no pickle).
+
+A state_dict is keyed as torchvision's ResNets name their modules
+(`conv1.weight`, `bn1.running_var`, `layer1.0.downsample.0.weight`,
+`fc.weight`: the `torchvision` naming scheme), kernels OIHW, the classifier
+[classes, features], every BatchNorm with its `num_batches_tracked` (0), so
+`load_state_dict(strict=True)` takes it. Two targets:
+
+- `torchvision`: for torchvision's own resnet18..152, resnext50_32x4d and
+  resnext101_32x8d. Written only where the weights' description computes what
+  that model computes; otherwise refused, naming each difference (stride
+  placement, stem pooling, BatchNorm epsilon, conv biases, background class,
+  ...): such weights would load, or nearly, and give other outputs.
+- `faithful`: the state_dict of slimcompat's faithful PyTorch module
+  (`slimcompat.nets.torch_net.build`), for every description: the same names,
+  extended in torchvision's style where torchvision has no module.
+
+Every file carries the metadata (description, input convention, source) in
+the safetensors header, so reading it back gives exactly the canonical
+weights. A torchvision state_dict without it (saved from a torchvision model
+with `safetensors.torch.save_file`) is recognised by its names and shapes.
+Reading and writing need numpy and the `safetensors` package, not PyTorch.
+"""
+
+import importlib
+import json
+import pathlib
+import struct
+import warnings
+
+import numpy as np
+
+from slimcompat.arch import INPUTS, describe, scheme
+from slimcompat.arch.templates import UnknownNameError
+from slimcompat.errors import MappingError, SlimcompatError, WeightsError
+from slimcompat.weights import canonical
+from slimcompat.weights.atomic import atomic_output
+from slimcompat.weights.metadata import Metadata
+
+__all__ = ["TARGETS", "TORCHVISION_MODELS", "EXTRA", "require", "is_torch_file", "torchvision_model",
+           "torchvision_differences", "check_torchvision", "state_dict", "canonical_tensors", "canonical_shape", "write", "read"]
+
+TARGETS = ("torchvision", "faithful")
+TORCHVISION_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
+                      "resnext101_32x8d")
+EXTRA = "pip install 'slimcompat[torch]'"
+NAMING = "torchvision"
+SOURCE_KIND = "torch-safetensors"
+
+_PREFIX = "slimcompat."
+_TRACKED = "num_batches_tracked"
+_TO_TORCH = {4: (3, 2, 0, 1), 2: (1, 0)}       # HWIO -> OIHW; dense [features, classes] -> [classes, features]
+_FROM_TORCH = {4: (2, 3, 1, 0), 2: (1, 0)}
+_MEANING = ("background_class",)              # knobs that change what outputs mean without changing the plan
+_INFERENCE = dict(dropout=0.0, softmax=False, l2=0.0)
+_HEADER_LIMIT = 100 << 20
+
+
+def require(module, purpose="this"):
+    """Import an optional dependency of the `torch` extra, or fail in one line naming the extra."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise SlimcompatError(f"{purpose} needs the optional package {module.split('.')[0]!r}: "
+                              f"{EXTRA}") from None
+
+
+def is_torch_file(path):
+    """Whether `path` is a safetensors file (u64 header length, then a JSON header): read without safetensors."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) != 8:
+                return False
+            size = struct.unpack("<Q", head)[0]
+            if not 2 <= size <= _HEADER_LIMIT or f.read(1) != b"{":
+                return False
+            header = json.loads(b"{" + f.read(size - 1))
+    except (OSError, ValueError):
+        return False
+    return isinstance(header, dict) and all(
+        k == "__metadata__" or (isinstance(v, dict) and "data_offsets" in v) for k, v in header.items())
+
+
+# -- does torchvision compute what the weights' source computed?
+
+def torchvision_model(description):
+    """The torchvision model of `description`'s depth, groups and width (e.g. resnet50), or None."""
+    if description.family != "resnet" or description.preact:
+        return None
+    for name in TORCHVISION_MODELS:
+        tv = describe(name)
+        if (tv.depth, tv.groups, tv.width_per_group) == (description.depth, description.groups,
+                                                          description.width_per_group):
+            return name
+    return None
+
+
+def torchvision_differences(description):
+    """(torchvision model name, [(label, ours, torchvision's)]): what would change outputs in that model.
+
+    A knob is named when it alone changes torchvision's network (its plan), or
+    what its outputs mean (the background class); knobs whose difference
+    changes nothing there (a projection rule that picks the same units) are
+    not. No name: torchvision has no such network.
+    """
+    name = torchvision_model(description)
+    if name is None:
+        return None, []
+    ours = description.replace(**{k: v for k, v in _INFERENCE.items() if hasattr(description, k)})
+    tv = describe(name, num_classes=description.num_classes or 1000)
+    differing = [(knob, label, mine, theirs) for knob, label, effect, mine, theirs in ours.differences(tv)
+                 if effect in ("shape", "output")]
+    reference = tv.plan()
+
+    def changes(knob, mine):
+        try:
+            return tv.replace(**{knob: mine}).plan() != reference
+        except SlimcompatError:
+            return True
+    named = [d for d in differing if d[0] in _MEANING or changes(d[0], d[2])]
+    if not named and ours.plan() != reference:
+        named = differing       # only their combination differs
+    return name, [(label, mine, theirs) for _, label, mine, theirs in named]
+
+
+def check_torchvision(meta):
+    """Raise SlimcompatError, naming every difference, unless torchvision's model computes what `meta` says."""
+    name, differences = torchvision_differences(meta.description)
+    how = ("write the faithful PyTorch module's state_dict instead (--faithful; "
+           "slimcompat.nets.torch_net.build loads it)")
+    if name is None:
+        raise SlimcompatError(f"torchvision has no {meta.architecture} ({_kind(meta.description)}); {how}")
+    if differences:
+        listed = "; ".join(f"{label}: {_show(mine)} (torchvision: {_show(theirs)})" for label, mine, theirs in
+                           differences)
+        raise SlimcompatError(f"{meta.architecture} weights ({meta.source_kind or 'canonical'}) are not for "
+                              f"torchvision's {name}, which would compute something else with them: {listed}. "
+                              f"{how[0].upper()}{how[1:]}")
+    if meta.input != INPUTS["torch"]:
+        warnings.warn(f"torchvision's {name} with these weights expects input {_input(meta.input)}, not "
+                      f"torchvision's usual {_input(INPUTS['torch'])}", stacklevel=3)
+    return name
+
+
+def _kind(description):
+    if description.family != "resnet":
+        return f"no {description.family} family"
+    return "no pre-activation (v2) ResNet" if description.preact else "no ResNet of this depth and width"
+
+
+def _show(value):
+    return "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def _input(convention):
+    return f"{convention.color} (x - {list(convention.mean)}) / {list(convention.std)}"
+
+
+# -- layouts and names
+
+def state_dict(tensors, description):
+    """{state_dict key: array in PyTorch layout} of canonical `tensors` (plus each BatchNorm's num_batches_tracked)."""
+    bound = scheme(NAMING, description)
+    out = {}
+    for name, value in tensors.items():
+        value = np.asarray(value)
+        axes = _TO_TORCH.get(value.ndim) if name.endswith("/kernel") else None
+        out[bound.tensor(name)] = np.ascontiguousarray(value.transpose(axes) if axes else value)
+    for layer in _batch_norms(description):
+        out[f"{bound.layer(layer)}.{_TRACKED}"] = np.zeros((), np.int64)
+    return out
+
+
+def canonical_shape(name, shape):
+    """The canonical-layout shape of canonical tensor `name`, held in PyTorch layout as `shape`."""
+    axes = _FROM_TORCH.get(len(shape)) if name.endswith("/kernel") else None
+    return tuple(shape[i] for i in axes) if axes else tuple(shape)
+
+
+def _batch_norms(description):
+    return [op.layer for op in description.layers() if type(op).__name__ == "BatchNorm"]
+
+
+def canonical_tensors(tensors, description, where):
+    """{canonical name: array in canonical layout} of a state_dict for `description`; MappingError unless its
+    names and shapes are exactly the description's (num_batches_tracked allowed, and ignored, on BatchNorms)."""
+    bound = scheme(NAMING, description)
+    tracked = {f"{bound.layer(layer)}.{_TRACKED}" for layer in _batch_norms(description)}
+    names, unmapped = {}, {}
+    for key, value in tensors.items():
+        if key in tracked:
+            continue
+        try:
+            names[bound.canonical_tensor(key)] = key
+        except UnknownNameError:
+            unmapped[key] = np.shape(value)
+    found = {name: canonical_shape(name, np.shape(tensors[key])) for name, key in names.items()}
+    expected = description.tensors()
+    missing = [n for n in expected if n not in found]
+    mismatched = [(f"{names[n]} ({n})", expected[n], found[n]) for n in expected
+                  if n in found and tuple(expected[n]) != found[n]]
+    if missing or unmapped or mismatched:
+        raise MappingError(where, missing, list(unmapped), mismatched)
+    out = {}
+    for name in expected:
+        value = tensors[names[name]]
+        axes = _FROM_TORCH.get(value.ndim) if name.endswith("/kernel") else None
+        out[name] = np.ascontiguousarray(value.transpose(axes) if axes else value)
+    return out, {name: names[name] for name in expected}
+
+
+# -- files
+
+def write(path, weights, overwrite=False, progress=None, target="torchvision"):
+    """Write `weights` as a safetensors state_dict for `target` (see module doc), atomically."""
+    if target not in TARGETS:
+        raise SlimcompatError(f"torch target must be one of {', '.join(TARGETS)}, found {target!r}")
+    path = pathlib.Path(path)
+    weights.validate(str(path))
+    if target == "torchvision":
+        check_torchvision(weights.meta)
+    numpy_io = require("safetensors.numpy", "writing a PyTorch state_dict")
+    tensors = state_dict(weights.tensors, weights.meta.description)
+    metadata = {"format": "pt", f"{_PREFIX}target": target,
+                f"{_PREFIX}sources": json.dumps({n: weights.sources.get(n, "") for n in weights.tensors}),
+                **{_PREFIX + k: str(v) for k, v in weights.meta.to_attrs().items()}}
+    with atomic_output(path, overwrite, keep_suffix=True) as tmp:
+        numpy_io.save_file(tensors, str(tmp), metadata=metadata)
+    if progress:
+        progress(sum(t.nbytes for t in weights.tensors.values()))
+    return path
+
+
+def _load(path):
+    """(tensors, metadata) of a safetensors file; WeightsError naming the file when it is not one."""
+    if not path.is_file():
+        raise WeightsError(path, "no such file")
+    safetensors = require("safetensors", f"reading {path.name}")
+    numpy_io = importlib.import_module("safetensors.numpy")
+    try:
+        with safetensors.safe_open(str(path), framework="np") as f:
+            metadata = f.metadata() or {}
+        return numpy_io.load_file(str(path)), metadata
+    except Exception as exc:  # the Rust reader raises its own SafetensorError, TypeError for bfloat16, ...
+        raise WeightsError(path, f"not a readable safetensors file ({type(exc).__name__}: {exc})") from None
+
+
+def _stored_metadata(path, metadata):
+    attrs = {k[len(_PREFIX):]: v for k, v in metadata.items() if k.startswith(_PREFIX)}
+    if "description" not in attrs:
+        return None
+    try:
+        return Metadata.from_attrs(attrs)
+    except SlimcompatError as exc:
+        raise WeightsError(path, f"its slimcompat metadata is not valid ({exc})") from None
+
+
+def _candidates(arch):
+    if hasattr(arch, "plan"):
+        return [arch]
+    if arch is not None:
+        return [describe(arch)]
+    return [describe(name) for name in TORCHVISION_MODELS]
+
+
+def _unprefixed(tensors):
+    """A DataParallel state_dict's keys without their common `module.` prefix."""
+    if tensors and all(k.startswith("module.") for k in tensors):
+        return {k[len("module."):]: v for k, v in tensors.items()}
+    return tensors
+
+
+def read(path, arch=None, progress=None):
+    """Canonical Weights from a safetensors state_dict: slimcompat's (exactly as written) or torchvision's."""
+    path = pathlib.Path(path)
+    tensors, metadata = _load(path)
+    tensors = _unprefixed(tensors)
+    stored = _stored_metadata(path, metadata)
+    if stored is not None and arch is None:
+        found, keys = canonical_tensors(tensors, stored.description, str(path))
+        description = stored.description
+    else:
+        found, keys, description = _identify(path, tensors, _candidates(arch))
+    convention = stored.input if stored is not None else INPUTS["torch"]
+    digest = canonical.sha256_later(path)
+    if progress:
+        progress(sum(t.nbytes for t in found.values()))
+    meta = Metadata(description, convention, source_kind=SOURCE_KIND, source_file=path.name,
+                    source_sha256=digest())
+    return canonical.Weights(found, meta, keys).validate(str(path))
+
+
+def _identify(path, tensors, candidates):
+    """(tensors, keys, description) of the first candidate whose names and shapes cover the file exactly."""
+    classes = int(np.shape(tensors["fc.weight"])[0]) if np.ndim(tensors.get("fc.weight")) == 2 else None
+    best = None
+    for candidate in candidates:
+        if candidate.num_classes != classes:
+            candidate = candidate.replace(num_classes=classes, background_class=False)
+        try:
+            found, keys = canonical_tensors(tensors, candidate, f"{path} (closest: {candidate.name})")
+            return found, keys, candidate
+        except MappingError as exc:
+            score = len(exc.missing) + len(exc.unexpected) + len(exc.mismatched)
+            if best is None or score < best[0]:
+                best = (score, exc)
+    if best is None:
+        raise WeightsError(path, "no candidate architecture")
+    raise best[1]
