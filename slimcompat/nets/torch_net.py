@@ -29,12 +29,12 @@ Layout is PyTorch's: NCHW in; endpoints NCHW, [N, C] for pooled and logits.
 
 import numpy as np
 
-from slimcompat.arch import ops, scheme
+from slimcompat.arch import layout, ops, scheme
+from slimcompat.arch.mapping import check_mapping
 from slimcompat.errors import SlimcompatError
-from slimcompat.weights import torch_io
-from slimcompat.weights.mapping import check_mapping
+from slimcompat.optional import require
 
-torch = torch_io.require("torch", "the PyTorch module")
+torch = require("torch", "the PyTorch module")
 F = torch.nn.functional
 
 __all__ = ["Net", "build", "from_weights", "load_weights", "load_tensors", "canonical_weights"]
@@ -47,7 +47,7 @@ class Net(torch.nn.Module):
         super().__init__()
         self.description = description
         self._plan = description.plan()
-        names = scheme(torch_io.NAMING, description)
+        names = scheme(layout.TORCH_NAMING, description)
         self._layers = {}   # canonical layer -> module, registered at its scheme path
         for op in description.layers():
             module = _module(op)
@@ -172,7 +172,7 @@ def load_weights(net, weights):
 
 def load_tensors(net, canonical_tensors):
     """Assign {canonical name: array} to `net`, all or nothing (see load_weights)."""
-    tensors = torch_io.state_dict(canonical_tensors, net.description)
+    tensors = layout.state_dict(canonical_tensors, net.description)
     expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
     check_mapping(expected, {k: np.shape(v) for k, v in tensors.items()},
                   f"PyTorch module of {net.description.name}")
@@ -190,5 +190,5 @@ def canonical_weights(net):
     """{canonical tensor name: float32 array} of `net`'s parameters and BatchNorm statistics."""
     values = {k: v.detach().to("cpu", torch.float32).numpy() for k, v in net.state_dict().items()
               if not k.endswith("num_batches_tracked")}
-    tensors, _ = torch_io.canonical_tensors(values, net.description, f"PyTorch module of {net.description.name}")
+    tensors, _ = layout.canonical_tensors(values, net.description, f"PyTorch module of {net.description.name}")
     return tensors

@@ -20,6 +20,7 @@ import platform
 import numpy as np
 
 from slimcompat.arch import scheme
+from slimcompat.arch.layout import TORCH_NAMING, shape_from_torch
 from slimcompat.errors import SlimcompatError
 from slimcompat.nets import torch_net
 from slimcompat.parity import check, environment
@@ -28,7 +29,6 @@ from slimcompat.parity.diagnosis import CAUSES
 from slimcompat.parity.endpoints import endpoint_of
 from slimcompat.parity.implementation import Implementation, Variable, to_numpy_2d
 from slimcompat.parity.name_parity import name_parity
-from slimcompat.weights import torch_io
 
 __all__ = ["TorchNet", "DTYPES", "torch_device", "configure", "tolerance", "record", "check_reference"]
 
@@ -139,7 +139,7 @@ class TorchNet(Implementation):
             self.title = f"{self.title}, {dtype}"
 
     def variables(self):
-        bound = scheme(torch_io.NAMING, self.arch)
+        bound = scheme(TORCH_NAMING, self.arch)
         out = []
         for key, value in self.net.state_dict().items():
             if key.endswith(".num_batches_tracked"):
@@ -149,7 +149,7 @@ class TorchNet(Implementation):
             except SlimcompatError:
                 canonical = None
             shape = tuple(value.shape)
-            out.append(Variable(key, canonical, torch_io.canonical_shape(canonical, shape) if canonical else shape))
+            out.append(Variable(key, canonical, shape_from_torch(canonical, shape) if canonical else shape))
         return out
 
     def _assign(self, by_canonical, tensors):

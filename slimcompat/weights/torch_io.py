@@ -31,38 +31,25 @@ import warnings
 import numpy as np
 
 from slimcompat.arch import INPUTS, describe, scheme
-from slimcompat.arch.templates import UnknownNameError
+from slimcompat.arch.layout import canonical_tensors, state_dict
 from slimcompat.errors import MappingError, SlimcompatError, WeightsError
+from slimcompat.optional import require
 from slimcompat.weights import canonical
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 
-__all__ = ["TARGETS", "TORCHVISION_MODELS", "EXTRA", "require", "is_torch_file", "torchvision_model",
-           "torchvision_differences", "check_torchvision", "state_dict", "canonical_tensors", "canonical_shape", "write", "read"]
+__all__ = ["TARGETS", "TORCHVISION_MODELS", "is_torch_file", "torchvision_model", "torchvision_differences",
+           "check_torchvision", "write", "read"]
 
 TARGETS = ("torchvision", "faithful")
 TORCHVISION_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
                       "resnext101_32x8d")
-EXTRA = "pip install 'slimcompat[torch]'"
-NAMING = "torchvision"
 SOURCE_KIND = "torch-safetensors"
 
 _PREFIX = "slimcompat."
-_TRACKED = "num_batches_tracked"
-_TO_TORCH = {4: (3, 2, 0, 1), 2: (1, 0)}       # HWIO -> OIHW; dense [features, classes] -> [classes, features]
-_FROM_TORCH = {4: (2, 3, 1, 0), 2: (1, 0)}
 _MEANING = ("background_class",)              # knobs that change what outputs mean without changing the plan
 _INFERENCE = dict(dropout=0.0, softmax=False, l2=0.0)
 _HEADER_LIMIT = 100 << 20
-
-
-def require(module, purpose="this"):
-    """Import an optional dependency of the `torch` extra, or fail in one line naming the extra."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise SlimcompatError(f"{purpose} needs the optional package {module.split('.')[0]!r}: "
-                              f"{EXTRA}") from None
 
 
 def is_torch_file(path):
@@ -155,59 +142,6 @@ def _show(value):
 
 def _input(convention):
     return f"{convention.color} (x - {list(convention.mean)}) / {list(convention.std)}"
-
-
-# -- layouts and names
-
-def state_dict(tensors, description):
-    """{state_dict key: array in PyTorch layout} of canonical `tensors` (plus each BatchNorm's num_batches_tracked)."""
-    bound = scheme(NAMING, description)
-    out = {}
-    for name, value in tensors.items():
-        value = np.asarray(value)
-        axes = _TO_TORCH.get(value.ndim) if name.endswith("/kernel") else None
-        out[bound.tensor(name)] = np.ascontiguousarray(value.transpose(axes) if axes else value)
-    for layer in _batch_norms(description):
-        out[f"{bound.layer(layer)}.{_TRACKED}"] = np.zeros((), np.int64)
-    return out
-
-
-def canonical_shape(name, shape):
-    """The canonical-layout shape of canonical tensor `name`, held in PyTorch layout as `shape`."""
-    axes = _FROM_TORCH.get(len(shape)) if name.endswith("/kernel") else None
-    return tuple(shape[i] for i in axes) if axes else tuple(shape)
-
-
-def _batch_norms(description):
-    return [op.layer for op in description.layers() if type(op).__name__ == "BatchNorm"]
-
-
-def canonical_tensors(tensors, description, where):
-    """{canonical name: array in canonical layout} of a state_dict for `description`; MappingError unless its
-    names and shapes are exactly the description's (num_batches_tracked allowed, and ignored, on BatchNorms)."""
-    bound = scheme(NAMING, description)
-    tracked = {f"{bound.layer(layer)}.{_TRACKED}" for layer in _batch_norms(description)}
-    names, unmapped = {}, {}
-    for key, value in tensors.items():
-        if key in tracked:
-            continue
-        try:
-            names[bound.canonical_tensor(key)] = key
-        except UnknownNameError:
-            unmapped[key] = np.shape(value)
-    found = {name: canonical_shape(name, np.shape(tensors[key])) for name, key in names.items()}
-    expected = description.tensors()
-    missing = [n for n in expected if n not in found]
-    mismatched = [(f"{names[n]} ({n})", expected[n], found[n]) for n in expected
-                  if n in found and tuple(expected[n]) != found[n]]
-    if missing or unmapped or mismatched:
-        raise MappingError(where, missing, list(unmapped), mismatched)
-    out = {}
-    for name in expected:
-        value = tensors[names[name]]
-        axes = _FROM_TORCH.get(value.ndim) if name.endswith("/kernel") else None
-        out[name] = np.ascontiguousarray(value.transpose(axes) if axes else value)
-    return out, {name: names[name] for name in expected}
 
 
 # -- files
