@@ -23,7 +23,7 @@ from slimcompat.cli import quiet
 from slimcompat.cli.inspect_file import describe
 from slimcompat.cli.main import main
 from slimcompat.errors import SlimcompatError
-from slimcompat.parity import inputs
+from slimcompat.parity import environment, inputs
 from slimcompat.weights import canonical, convert, keras_files, slim_checkpoint
 
 
@@ -202,10 +202,9 @@ def test_commands_start_quietly_and_verbose_brings_the_lines_back(sources):
 
 
 def test_doctor_reports_tf32_as_parity_does_names_the_distribution_and_ends_with_a_verdict():
-    from slimcompat.cli import doctor
     out = slimcompat("doctor")
     lines = out.stdout.strip().splitlines()
-    providers = doctor.tensorflow_distribution()
+    providers = environment.tensorflow_distribution()
     tf_line = next(line for line in lines if line.strip().startswith("tensorflow "))
     assert providers and f"(installed as {providers[0][0]})" in tf_line and "-" != tf_line.split()[1]
     gpu = next(line for line in lines if "GPU visible" in line)

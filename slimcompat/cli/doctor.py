@@ -8,28 +8,7 @@ numerics (GPU, TF32, oneDNN), reported as `slimcompat parity` reports them.
 The last line is the verdict; the exit status is 1 when it names a problem.
 """
 
-import importlib.metadata
-
-__all__ = ["collect", "tensorflow_distribution", "problems", "add_arguments", "run"]
-
-_PACKAGES = ("keras", "tf-keras", "tf-slim", "h5py", "numpy")
-
-
-def _version(dist):
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def tensorflow_distribution():
-    """[(distribution, version)] installed that provide the `tensorflow` module (normally one)."""
-    names = importlib.metadata.packages_distributions().get("tensorflow", [])
-    found = []
-    for name in dict.fromkeys(names):
-        dist = importlib.metadata.distribution(name)
-        found.append((dist.metadata["Name"].replace("_", "-").lower(), dist.version))
-    return found
+__all__ = ["collect", "problems", "add_arguments", "run"]
 
 
 def collect():
@@ -40,12 +19,10 @@ def collect():
     from slimcompat.parity import environment
     from slimcompat.runtime import status
 
-    providers = tensorflow_distribution()
     gpus = tf.config.list_physical_devices("GPU")
     return {
-        "packages": {"tensorflow": providers[0][1] if providers else None,
-                     **{name: _version(name) for name in _PACKAGES}},
-        "tensorflow_distribution": [name for name, _ in providers],
+        "packages": environment.packages(),
+        "tensorflow_distribution": [name for name, _ in environment.tensorflow_distribution()],
         "tensorflow_runtime": tf.__version__,
         "repairs": [{"name": n, "state": s, "symptom": sym} for n, s, sym in status()],
         "gpus": [g.name for g in gpus],

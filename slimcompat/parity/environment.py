@@ -13,11 +13,12 @@ margins for cuDNN's algorithm choices (and, with TF32, its 10-bit mantissa)
 that a GPU run of the same tests checks.
 """
 
+import importlib.metadata
 import os
 import platform
 
 __all__ = ["TOLERANCES", "tolerance", "configure", "record", "device_kind", "tf32_active", "tf32_label", "onednn",
-           "cpu_model"]
+           "cpu_model", "packages", "tensorflow_distribution"]
 
 TOLERANCES = {
     "CPU float32": 1e-5,
@@ -99,14 +100,38 @@ def _device_description(device):
     return f"{details.get('device_name', gpus[index].name)} (compute capability {details.get('compute_capability')})"
 
 
+_PACKAGES = ("keras", "tf-keras", "tf-slim", "h5py", "numpy")
+
+
+def _version(dist):
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def tensorflow_distribution():
+    """[(distribution, version)] installed that provide the `tensorflow` module (normally one)."""
+    names = importlib.metadata.packages_distributions().get("tensorflow", [])
+    found = []
+    for name in dict.fromkeys(names):
+        dist = importlib.metadata.distribution(name)
+        found.append((dist.metadata["Name"].replace("_", "-").lower(), dist.version))
+    return found
+
+
+def packages():
+    """{package: version or None}; `tensorflow` is the version of whichever distribution provides it."""
+    providers = tensorflow_distribution()
+    return {"tensorflow": providers[0][1] if providers else None, **{name: _version(name) for name in _PACKAGES}}
+
+
 def record(device):
-    """JSON-ready facts of this run: versions, device, TF32, oneDNN, determinism."""
+    """JSON-ready facts of this run: versions, device, TF32, oneDNN, determinism (as `slimcompat doctor`)."""
     import tensorflow as tf
-    from slimcompat.cli import doctor  # the versions `slimcompat doctor` reports, read the same way
-    info = doctor.collect()
     return {
-        "packages": {name: v for name, v in info["packages"].items() if v},
-        "tensorflow_distribution": info["tensorflow_distribution"],
+        "packages": {name: v for name, v in packages().items() if v},
+        "tensorflow_distribution": [name for name, _ in tensorflow_distribution()],
         "tensorflow_runtime": tf.__version__,
         "python": platform.python_version(),
         "device": device,
