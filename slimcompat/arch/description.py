@@ -24,8 +24,8 @@ import math
 from slimcompat.arch import ops
 from slimcompat.errors import SlimcompatError
 
-__all__ = ["Description", "knob", "EFFECTS", "head_ops", "conv_bn_act", "check_choice", "check_positive_int",
-           "check_float", "check_bool"]
+__all__ = ["Description", "knob", "common", "check_common", "EFFECTS", "head_ops", "conv_bn_act", "check_choice",
+           "check_positive_int", "check_float", "check_bool"]
 
 EFFECTS = ("shape", "output", "training", "head")
 
@@ -111,6 +111,44 @@ class Description:
             return [("family", "family", "shape", self.family, other.family)]
         return [(n, label, effect, getattr(self, n), getattr(other, n)) for n, label, effect in self.knobs()
                 if getattr(self, n) != getattr(other, n)]
+
+
+# Knobs every family has, declared once: label, effect, and the rule a value must meet. A family
+# declares each with `common(name, default)`; `check_common` validates them all.
+_COMMON = {
+    "padding": ("padding of strided convs", "output", ("choice", ops.CONV_PADDINGS)),
+    "activation": ("activation", "output", ("choice", ops.ACTIVATIONS)),
+    "elu_alpha": ("ELU alpha", "output", ("float", 0.0, 1e3)),
+    "conv_bias": ("conv biases before BatchNorm", "shape", ("bool",)),
+    "bn_epsilon": ("BatchNorm epsilon", "output", ("float", 1e-12, 1.0)),
+    "l2": ("L2 weight decay", "training", ("float", 0.0, 1.0)),
+    "num_classes": ("classes", "shape", ("classes",)),
+    "background_class": ("background class at index 0", "output", ("bool",)),
+    "dropout": ("dropout on the logits", "training", ("float", 0.0, 1.0)),
+    "softmax": ("softmax after the logits", "head", ("bool",)),
+}
+
+
+def common(name, default):
+    """The dataclass field of common knob `name` with a family's own default."""
+    label, effect, _ = _COMMON[name]
+    return knob(default, label, effect)
+
+
+def check_common(where, description):
+    """Validate every common knob of `description` by its declared rule."""
+    for name, (_, _, rule) in _COMMON.items():
+        value = getattr(description, name)
+        if rule[0] == "choice":
+            check_choice(where, name, value, rule[1])
+        elif rule[0] == "float":
+            check_float(where, name, value, rule[1], rule[2])
+        elif rule[0] == "bool":
+            check_bool(where, name, value)
+        else:
+            check_positive_int(where, name, value, allow_none=True)
+    if description.background_class and not description.num_classes:
+        raise SlimcompatError(f"{where}: background_class needs a classifier (num_classes)")
 
 
 def check_choice(description, field, value, choices):

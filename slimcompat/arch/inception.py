@@ -16,8 +16,7 @@ import dataclasses
 from typing import Optional
 
 from slimcompat.arch import ops
-from slimcompat.arch.description import (Description, check_bool, check_choice, check_float, check_positive_int,
-                                         conv_bn_act, head_ops, knob)
+from slimcompat.arch.description import Description, check_common, check_positive_int, common, conv_bn_act, head_ops, knob
 
 __all__ = ["Inception10"]
 
@@ -30,16 +29,16 @@ class Inception10(Description):
     num_blocks: int = knob(2, "stages of two Inception units", "shape")
     init_ch: int = knob(16, "initial width", "shape")
     units_per_block: int = knob(2, "units per stage", "shape")
-    conv_bias: bool = knob(True, "conv biases before BatchNorm", "shape")
-    padding: str = knob("same", "padding of strided convs", "output")
-    activation: str = knob("relu", "activation", "output")
-    elu_alpha: float = knob(1.0, "ELU alpha", "output")
-    bn_epsilon: float = knob(1e-3, "BatchNorm epsilon", "output")
-    l2: float = knob(0.0, "L2 weight decay", "training")
-    num_classes: Optional[int] = knob(10, "classes", "shape")
-    background_class: bool = knob(False, "background class at index 0", "output")
-    dropout: float = knob(0.0, "dropout on the logits", "training")
-    softmax: bool = knob(True, "softmax after the logits", "head")
+    conv_bias: bool = common("conv_bias", True)
+    padding: str = common("padding", "same")
+    activation: str = common("activation", "relu")
+    elu_alpha: float = common("elu_alpha", 1.0)
+    bn_epsilon: float = common("bn_epsilon", 1e-3)
+    l2: float = common("l2", 0.0)
+    num_classes: Optional[int] = common("num_classes", 10)
+    background_class: bool = common("background_class", False)
+    dropout: float = common("dropout", 0.0)
+    softmax: bool = common("softmax", True)
 
     family = "inception10"
 
@@ -47,15 +46,7 @@ class Inception10(Description):
         where = "inception10"
         for field in ("num_blocks", "init_ch", "units_per_block"):
             check_positive_int(where, field, getattr(self, field))
-        check_positive_int(where, "num_classes", self.num_classes, allow_none=True)
-        check_choice(where, "padding", self.padding, ops.CONV_PADDINGS)
-        check_choice(where, "activation", self.activation, ops.ACTIVATIONS)
-        for field in ("conv_bias", "background_class", "softmax"):
-            check_bool(where, field, getattr(self, field))
-        check_float(where, "bn_epsilon", self.bn_epsilon, 1e-12, 1.0)
-        check_float(where, "elu_alpha", self.elu_alpha, 0.0, 1e3)
-        check_float(where, "l2", self.l2, 0.0, 1.0)
-        check_float(where, "dropout", self.dropout, 0.0, 1.0)
+        check_common(where, self)
 
     @property
     def name(self):

@@ -20,8 +20,8 @@ import dataclasses
 from typing import Optional, Tuple
 
 from slimcompat.arch import ops
-from slimcompat.arch.description import (Description, check_bool, check_choice, check_float, check_positive_int,
-                                         conv_bn_act, head_ops, knob)
+from slimcompat.arch.description import (Description, check_bool, check_choice, check_common, check_positive_int,
+                                         common, conv_bn_act, head_ops, knob)
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["ResNet", "Unit", "DEPTHS", "STRIDE_PLACEMENTS", "PROJECTIONS", "STEM_POOLS", "BLOCKS"]
@@ -95,21 +95,21 @@ class ResNet(Description):
     stem_pool: str = knob("same", "stem pooling padding", "output")
     stage_strides: Tuple[int, ...] = knob((2, 2, 2, 1), "stage strides", "output")
     stride_placement: str = knob("last_unit_3x3", "stride placement", "output")
-    padding: str = knob("explicit", "padding of strided convs", "output")
+    padding: str = common("padding", "explicit")
     projection: str = knob("channels", "projection shortcuts", "shape")
     shortcut_bn: Optional[bool] = knob(None, "BatchNorm on projection shortcuts", "shape")
     shortcut_act: bool = knob(False, "activation on projection shortcuts", "output")
     residual_act: bool = knob(False, "activation at the end of the residual branch", "output")
     add_act: Optional[bool] = knob(None, "activation after the add", "output")
-    activation: str = knob("relu", "activation", "output")
-    elu_alpha: float = knob(1.0, "ELU alpha", "output")
-    conv_bias: bool = knob(False, "conv biases before BatchNorm", "shape")
-    bn_epsilon: float = knob(1e-5, "BatchNorm epsilon", "output")
-    l2: float = knob(0.0, "L2 weight decay", "training")
-    num_classes: Optional[int] = knob(1000, "classes", "shape")
-    background_class: bool = knob(False, "background class at index 0", "output")
-    dropout: float = knob(0.0, "dropout on the logits", "training")
-    softmax: bool = knob(False, "softmax after the logits", "head")
+    activation: str = common("activation", "relu")
+    elu_alpha: float = common("elu_alpha", 1.0)
+    conv_bias: bool = common("conv_bias", False)
+    bn_epsilon: float = common("bn_epsilon", 1e-5)
+    l2: float = common("l2", 0.0)
+    num_classes: Optional[int] = common("num_classes", 1000)
+    background_class: bool = common("background_class", False)
+    dropout: float = common("dropout", 0.0)
+    softmax: bool = common("softmax", False)
 
     family = "resnet"
 
@@ -144,25 +144,16 @@ class ResNet(Description):
                                   f"{self.depth}")
         for field in ("groups", "width_per_group", "base_width", "stem_width", "stem_kernel", "stem_stride"):
             check_positive_int(where, field, getattr(self, field))
-        check_positive_int(where, "num_classes", self.num_classes, allow_none=True)
+        check_common(where, self)
         check_choice(where, "stem_pool", self.stem_pool, STEM_POOLS)
         check_choice(where, "stride_placement", self.stride_placement, STRIDE_PLACEMENTS)
-        check_choice(where, "padding", self.padding, ops.CONV_PADDINGS)
         check_choice(where, "projection", self.projection, PROJECTIONS)
-        check_choice(where, "activation", self.activation, ops.ACTIVATIONS)
-        for field in ("preact", "shortcut_bn", "shortcut_act", "residual_act", "add_act", "conv_bias",
-                      "background_class", "softmax"):
+        for field in ("preact", "shortcut_bn", "shortcut_act", "residual_act", "add_act"):
             check_bool(where, field, getattr(self, field))
-        check_float(where, "bn_epsilon", self.bn_epsilon, 1e-12, 1.0)
-        check_float(where, "elu_alpha", self.elu_alpha, 0.0, 1e3)
-        check_float(where, "l2", self.l2, 0.0, 1.0)
-        check_float(where, "dropout", self.dropout, 0.0, 1.0)
         if self.block == "basic" and (self.groups != 1 or self.width_per_group != 64):
             raise SlimcompatError(f"{where}: basic units have no groups (ResNeXt needs bottleneck units)")
         if self.block == "basic" and self.stride_placement == "first_unit_1x1":
             raise SlimcompatError(f"{where}: basic units have no 1x1 conv to stride in; use first_unit_3x3")
-        if self.background_class and not self.num_classes:
-            raise SlimcompatError(f"{where}: background_class needs a classifier (num_classes)")
         if self.width % self.groups:
             raise SlimcompatError(f"{where}: width {self.width} does not split into {self.groups} groups")
 

@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from slimcompat.arch import INPUTS, describe, scheme
+from slimcompat.arch import INPUTS, describe
 from slimcompat.arch.layout import canonical_tensors, state_dict
 from slimcompat.errors import MappingError, SlimcompatError, WeightsError
 from slimcompat.optional import require
