@@ -17,7 +17,7 @@ from fixtures.slim_models import build_slim_checkpoint
 from fixtures.weights import random_weights
 from slimcompat.arch import describe, layout
 from slimcompat.parity import check, inputs
-from slimcompat.weights import canonical, convert, keras_io, transforms
+from slimcompat.weights import canonical, convert, keras_io
 
 SHAPE = (2, 64, 64, 3)
 IMAGES = np.random.default_rng(4).uniform(-1, 1, SHAPE).astype(np.float32)
