@@ -128,3 +128,15 @@ def test_our_slim_net_is_tf_slims_own_for_its_released_networks(family, tmp_path
     assert np.array_equal(ours, theirs)
     assert set(points) == set(their_points) | {f"{family}_50/stem", f"{family}_50/pool5"}
     assert all(np.array_equal(points[k], their_points[k]) for k in their_points)
+
+
+@pytest.mark.parametrize("name", ["resnet_v1_18", "resnext_50_32x4d", "inception10"])
+@pytest.mark.parametrize("suffix", [".keras", ".weights.h5", ".h5"])
+def test_keras_files_of_every_family_round_trip_bit_exactly(name, suffix, tmp_path):
+    weights = random_weights(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        convert.save(tmp_path / f"m{suffix}", weights, "keras")
+    back = convert.load(tmp_path / f"m{suffix}")
+    assert back.meta.description == weights.meta.description and back.meta.input == weights.meta.input
+    assert all(np.array_equal(back.tensors[n], weights.tensors[n]) for n in weights.tensors)
