@@ -14,9 +14,10 @@ in their defining modules before anything imports them, by one that:
    a file that does not match is refused in one line, unless the user vouches
    for that very file by the sha256 of its bytes (`--trust-file NAME=SHA256`,
    SLIMCOMPAT_TRUST_FILE);
-3. puts the chosen file where Keras caches it (as a download would) and lets
-   the real `get_file` finish from there, so extraction (`untar`, `extract`)
-   and the returned path are exactly Keras' own.
+3. hands the real `get_file` that file as a `file://` origin, with its sha256
+   as the hash to check, so Keras itself copies it into its cache (if it is not
+   already the cached copy), verifies it and extracts it (`untar`, `extract`):
+   the returned path and the files are exactly what a download would leave.
 
 It never touches the network. A file found nowhere is one line naming it, its
 expected hash and where to put it.
@@ -27,7 +28,6 @@ import functools
 import hashlib
 import inspect
 import os
-import shutil
 import sys
 import tempfile
 import urllib.parse
@@ -106,10 +106,8 @@ def _offline(original):
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         arguments = dict(bound.arguments)
-        chosen, target = _choose(arguments, keras3, _SETTINGS)
-        if os.path.realpath(chosen) != os.path.realpath(target):
-            _place(chosen, target)
-        arguments.update(origin=_uri(target), md5_hash=None, file_hash=None)
+        chosen, sha256 = _choose(arguments, keras3, _SETTINGS)
+        arguments.update(origin=_uri(chosen), md5_hash=None, file_hash=sha256, hash_algorithm="sha256")
         return original(**arguments)
 
     get_file._slimcompat_offline = True
@@ -117,37 +115,39 @@ def _offline(original):
 
 
 def _choose(arguments, keras3, settings):
-    """(the verified local file, where Keras caches it) for one get_file call; OfflineFileError if none."""
+    """(the verified local file, its sha256) for one get_file call; OfflineFileError if there is none."""
     origin = arguments.get("origin") or ""
-    fname = os.fspath(arguments.get("fname") or "") or os.path.basename(urllib.parse.urlsplit(origin).path)
-    target = _cache_target(arguments, fname, keras3)
+    from_origin = os.path.basename(urllib.parse.urlsplit(origin).path)
+    fname = os.fspath(arguments.get("fname") or "") or from_origin
     algorithm, expected = _expected_hash(arguments)
     subdir = arguments.get("cache_subdir") or ""
-    names = list(dict.fromkeys([os.path.basename(target), fname,
-                                os.path.basename(urllib.parse.urlsplit(origin).path)]))
-    candidates = [target] + [os.path.join(d, *part, name) for d in settings.dirs
-                             for part in ((), (subdir,)) for name in names if name]
-    found = list(dict.fromkeys(c for c in candidates if os.path.isfile(c)))
+    names = [n for n in dict.fromkeys([fname, fname + ".tar.gz", fname + "_archive", from_origin]) if n]
+    caches = [arguments.get("cache_dir")] if arguments.get("cache_dir") else [
+        os.environ.get("KERAS_HOME"), os.path.join("~", ".keras"), os.path.join(tempfile.gettempdir(), ".keras")]
+    places = [os.path.join(os.path.expanduser(c), subdir) for c in caches if c]
+    places += [os.path.join(d, *part) for d in settings.dirs for part in ((), (subdir,))]
+    found = list(dict.fromkeys(os.path.join(p, n) for p in places for n in names
+                               if os.path.isfile(os.path.join(p, n))))
     if not found:
         wanted = f" ({algorithm} {expected})" if expected else ""
+        home = os.environ.get("KERAS_HOME") if keras3 and os.environ.get("KERAS_HOME") else "~/.keras"
         raise OfflineFileError(
-            f"get_file: {fname}{wanted} is not available offline and slimcompat never downloads: put it at "
-            f"{target} or in a directory given by --weights-dir or SLIMCOMPAT_WEIGHTS_DIR (origin {origin})")
+            f"get_file: {fname}{wanted} is not available offline and slimcompat never downloads: put it in "
+            f"{os.path.join(home, subdir)} or in a directory given by --weights-dir or SLIMCOMPAT_WEIGHTS_DIR "
+            f"(origin {origin})")
     refusals = []
     for path in found:
         vouched = settings.trusted.get(os.path.basename(path)) or settings.trusted.get(fname)
-        if expected is None and vouched is None:
-            return path, target
-        actual = _digest(path, algorithm) if expected else None
-        if expected and actual == expected:
-            _note(settings.verbose, f"get_file: {fname} from {path} ({algorithm} checked)")
-            return path, target
         sha256 = _digest(path, "sha256")
+        actual = sha256 if algorithm == "sha256" else _digest(path, algorithm) if expected else None
+        if (expected is None and vouched is None) or (expected is not None and actual == expected):
+            _note(settings.verbose, f"get_file: {fname} from {path}" + (f" ({algorithm} checked)" if expected else ""))
+            return path, sha256
         if vouched == sha256:
             mismatch = f"its {algorithm} {actual} is not the expected {expected}; " if expected else ""
             _note(True, f"get_file: {fname} from {path}: {mismatch}used because --trust-file vouches "
                         f"for sha256 {sha256}")
-            return path, target
+            return path, sha256
         if vouched is not None:
             refusals.append(f"{path}: sha256 {sha256} is not the vouched {vouched}")
         else:
@@ -168,44 +168,12 @@ def _expected_hash(arguments):
     return algorithm, str(file_hash).lower()
 
 
-def _cache_target(arguments, fname, keras3):
-    """Where this Keras' get_file keeps the download (tf-keras and Keras 3 name archives differently)."""
-    base = os.path.expanduser(arguments.get("cache_dir") or os.environ.get("KERAS_HOME")
-                              or os.path.join("~", ".keras"))
-    if not os.access(base, os.W_OK) and os.path.exists(base):
-        base = os.path.join(tempfile.gettempdir(), ".keras")
-    folder = os.path.join(base, arguments.get("cache_subdir") or "")
-    archive = arguments.get("untar") or (keras3 and arguments.get("extract"))
-    if not archive:
-        return os.path.join(folder, fname)
-    if not keras3:
-        return os.path.join(folder, fname + ".tar.gz")
-    if arguments.get("fname") and "." in fname:
-        return os.path.join(folder, fname)
-    return os.path.join(folder, fname + "_archive")
-
-
 def _digest(path, algorithm):
     digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _place(source, target):
-    """Copy `source` to `target` as a finished download would appear: complete, or not at all."""
-    folder = os.path.dirname(target)
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".partial")
-    os.close(handle)
-    try:
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 def _uri(path):

@@ -74,7 +74,10 @@ def load_weights(model, path, by_name=False, skip_mismatch=False):
 
     Keras 3 models: TF-format checkpoints through their object graph (all or
     nothing), legacy `.h5` through Keras' own reader (`by_name` as Keras 2 did),
-    new formats through Keras. tf-keras models: Keras 2's own `load_weights`.
+    new formats through Keras. A Keras 3 model whose variables do not exist yet
+    (a subclassed model before its first call) is loaded right after that call,
+    as tf.keras 2.x deferred such restores. tf-keras models: Keras 2's own
+    `load_weights`.
     """
     found = _locate(path)
     if found is None:
@@ -87,12 +90,40 @@ def load_weights(model, path, by_name=False, skip_mismatch=False):
     if os.path.isfile(found + ".index") and not os.path.isfile(found):
         if by_name:
             raise WeightsError(found, "by_name loading needs an .h5 file; this is a TF-format checkpoint")
-        return load_object_checkpoint(model, found)
+        ckpt = ObjectCheckpoint(found)
+        return _after_build(model, lambda: _assign(ckpt, model))
     if found.endswith(_H5) and not found.endswith(NEW_SUFFIX):
-        if not by_name:
-            _warn_if_names_differ(model, found)
-        return model.load_weights(found, skip_mismatch=skip_mismatch, by_name=by_name or None)
-    return model.load_weights(found, skip_mismatch=skip_mismatch)
+        def legacy_h5():
+            if not by_name:
+                _warn_if_names_differ(model, found)
+            return model.load_weights(found, skip_mismatch=skip_mismatch, by_name=by_name or None)
+        return _after_build(model, legacy_h5)
+    return _after_build(model, lambda: model.load_weights(found, skip_mismatch=skip_mismatch))
+
+
+def _after_build(model, load):
+    """Run `load()` now if `model` has its variables, else right after its first call.
+
+    The first call may happen while a tf.function is being traced (`fit`), so
+    the deferred load runs under `tf.init_scope()`: once, eagerly, never as
+    part of the traced step.
+    """
+    if model.built and model.weights:
+        return load()
+    cls = type(model)
+
+    def __call__(self, *args, **kwargs):
+        outputs = super(deferred, self).__call__(*args, **kwargs)
+        self.__class__ = cls
+        import tensorflow as tf
+        with tf.init_scope():
+            load()
+        return outputs
+
+    deferred = type(cls.__name__, (cls,), {"__call__": __call__, "__module__": cls.__module__,
+                                           "__qualname__": cls.__qualname__})
+    model.__class__ = deferred
+    return None
 
 
 def _is_keras3(model):
@@ -101,20 +132,24 @@ def _is_keras3(model):
 
 
 def load_object_checkpoint(model, path):
-    """Assign every weight of Keras 3 `model` from the TF-format checkpoint at `path`; all or nothing.
+    """Assign every weight of Keras 3 `model` (built) from the TF-format checkpoint at `path`; all or nothing.
 
     Returns {model variable path: checkpoint variable name}. MappingError (names
     as the checkpoint and the model spell them) if they do not correspond.
     """
-    ckpt = ObjectCheckpoint(path)
-    attempts = [_pair(ckpt, root, model) for root in _roots(ckpt)]
+    return _assign(ObjectCheckpoint(path), model)
+
+
+def _assign(ckpt, model):
+    attempts = [_pair(ckpt, 0, model)]
+    if any(attempts[0][1]):
+        attempts += [_pair(ckpt, root, model) for root in _roots(ckpt)]
     complete = [a for a in attempts if not any(a[1])]
     if len(complete) > 1:
-        raise WeightsError(path, "several objects in the checkpoint fit the model: "
-                                 + ", ".join("/".join(a[2]) or "(root)" for a in complete))
+        raise WeightsError(ckpt.path, "several objects in the checkpoint fit the model: "
+                                      + ", ".join("/".join(a[2]) or "(root)" for a in complete))
     if not complete:
-        pairs, problems, _ = min(attempts, key=lambda a: sum(map(len, a[1])))
-        raise MappingError(f"{path} into {model.name}", *problems)
+        raise MappingError(f"{ckpt.path} into {model.name}", *attempts[0][1])
     pairs, _, _ = complete[0]
     values = [(variable, ckpt.read(saved)) for variable, saved in pairs]
     for variable, value in values:
@@ -123,9 +158,7 @@ def load_object_checkpoint(model, path):
 
 
 def _roots(ckpt):
-    """Checkpoint nodes that may stand for the model: the root (save_weights), or one object under it
-    (`tf.train.Checkpoint(model=...)`)."""
-    yield 0
+    """Objects under the checkpoint's root that may stand for the model (`tf.train.Checkpoint(model=...)`)."""
     for name, child in ckpt.children(0):
         if name not in TRAINING_STATE and child != 0 and ckpt.holds_values(child):
             yield child

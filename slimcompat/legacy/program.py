@@ -32,7 +32,7 @@ from typing import List, Optional
 
 from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY
 
-__all__ = ["Evidence", "Program", "analyse", "analyse_source", "GRAPH_ONLY"]
+__all__ = ["Evidence", "Program", "analyse", "analyse_tree", "GRAPH_ONLY"]
 
 # Through tf.compat.v1, only these say "this program builds a TF1 graph".
 GRAPH_ONLY = frozenset({
@@ -127,10 +127,10 @@ def analyse(path, follow_imports=True):
     return program
 
 
-def analyse_source(text, filename="<string>"):
-    """Program analysis of one source text (what `slimcompat migrate` asks about each file)."""
+def analyse_tree(tree, filename="<string>"):
+    """Program analysis of one parsed file (what `slimcompat migrate` asks about each file)."""
     program = Program(files=[filename])
-    _Scan(filename, program).run(ast.parse(text, filename))
+    _Scan(filename, program).run(tree)
     return program
 
 

@@ -6,8 +6,8 @@ from it when `<path>.index` exists, then summary, weights.txt and matplotlib plo
 
 One edit, marked EDIT below: CIFAR-10 (50,000 images, too slow to train in the tests) is
 replaced by a tiny synthetic set of the same shapes and dtypes (uint8 images 32x32x3, uint8
-labels of shape (n, 1)): 64 training and 32 test images. Everything else is as written,
-bugs included (ConvBNAct.call hard-codes training=False, so BatchNormalization
+labels of shape (n, 1)): 64 training and 32 test images whose brightness encodes the label.
+Everything else is as written, bugs included (ConvBNAct.call hard-codes training=False, so BatchNormalization
 never trains; a tab in the fit call).
 """
 import tensorflow as tf
@@ -21,9 +21,10 @@ np.set_printoptions(threshold=np.inf)
 
 cifar10 = tf.keras.datasets.cifar10
 # EDIT: a tiny synthetic set of CIFAR-10's shapes and dtypes instead of cifar10.load_data()
+_labels = [np.random.default_rng(n).integers(0, 10, (n, 1), dtype=np.uint8) for n in (64, 32)]
 (x_train, y_train), (x_test, y_test) = [
-    (np.random.default_rng(n).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
-     np.random.default_rng(n + 1).integers(0, 10, (n, 1), dtype=np.uint8)) for n in (64, 32)]
+    ((y[:, :, None, None] * 25 + np.random.default_rng(len(y)).integers(0, 25, (len(y), 32, 32, 3))).astype(np.uint8), y)
+    for y in _labels]
 x_train, x_test = x_train / 255.0, x_test / 255.0
 
 class ConvBNAct(Model):
