@@ -42,6 +42,7 @@ __all__ = ["rewrite", "RUNTIME"]
 RUNTIME = "slimcompat.keras2"
 _LEGACY_SUFFIXES = (".ckpt", ".hdf5", ".h5")
 _TF_FORMAT = (".ckpt",)
+_H5 = (".h5", ".hdf5")
 _EXISTS = ("os.path.exists", "os.path.isfile", "tf.io.gfile.exists", "tensorflow.io.gfile.exists")
 
 
@@ -166,7 +167,7 @@ class _Keras3:
         tf_format = value is not None and old is None and (
             value.endswith(_TF_FORMAT) or _legacy_suffix(value) == "")
         if old is None and not tf_format:
-            if value is not None and value.endswith((".h5", ".hdf5")) and not _keyword(call, "by_name"):
+            if value is not None and _legacy_suffix(value) in _H5 and not _keyword(call, "by_name"):
                 self.logs.append((WARNING, call.lineno, call.col_offset,
                                   f"load_weights({value!r}) pairs the file's layers with the model's by order, in "
                                   "Keras 3 as in Keras 2, and nothing checks their names; if the model's layer names "
@@ -208,7 +209,7 @@ class _Keras3:
             return expr
         if isinstance(expr, ast.Name):
             return self.strings.get(expr.id)
-        if isinstance(expr, ast.JoinedStr) and expr.values and isinstance(expr.values[-1], ast.Constant):
+        if isinstance(expr, ast.JoinedStr) and expr.values:
             return expr
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
             return self._literal(expr.right)
@@ -293,7 +294,7 @@ def _keyword(call, name):
 
 def _value(literal):
     if isinstance(literal, ast.JoinedStr):
-        return "".join(v.value if isinstance(v, ast.Constant) else "{...}" for v in literal.values)
+        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in literal.values)
     return literal.value
 
 
@@ -322,6 +323,9 @@ def _replace_suffix(literal, old, new):
             formatting.set(literal, "content", content[:match.start()] + new + content[match.end():])
     if isinstance(literal, ast.JoinedStr):
         last = literal.values[-1]
-        last.value = last.value[:len(last.value) - len(old)] + new
+        if isinstance(last, ast.Constant):
+            last.value = last.value[:len(last.value) - len(old)] + new
+        else:
+            literal.values.append(ast.Constant(new))
     else:
         literal.value = literal.value[:len(literal.value) - len(old)] + new
