@@ -30,8 +30,8 @@ WEIGHTS_NAME = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
 PUBLISHED_MD5 = "a7b3fe01876f51b976af0dea6bc144eb"
 
 
-def _total_params(text):
-    found = re.findall(r"Total params: ([\d,]+)", text)
+def _total_params(text, kind="Total"):
+    found = re.findall(kind + r" params: ([\d,]+)", text)
     assert found, text[-2000:]
     return int(found[-1].replace(",", ""))
 
@@ -160,7 +160,7 @@ def test_seed003_resnet18_runs_and_resumes_after_migrate(migrated, tmp_path):
     second = run_python(out / "seed003_resnet18.py", cwd=tmp_path, env=ENV)
     assert "--------------- load the model -----------------" in second.stdout
     assert (tmp_path / "checkpoint" / "ResNet18.weights.h5").is_file()
-    assert _total_params(second.stdout) == 11_187_914
+    assert _total_params(second.stdout, "Trainable") == 11_178_186  # Keras 3 adds optimizer params to its total
 
 
 # ---------------------------------------------------------------- seed 004

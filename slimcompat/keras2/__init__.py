@@ -14,6 +14,8 @@ cannot do what the program did:
 `load_weights` also loads the checkpoint the program wrote before migration
 (`./checkpoint/model.ckpt`, a TF-format checkpoint of tf.keras 2.x) when the new
 file does not exist yet, so training resumes instead of starting again.
+`SparseCategoricalCrossentropy` is Keras 3's loss with Keras 2's rule for outputs
+of another rank than the labels' + 1 (slimcompat.keras2.losses).
 
 Importing this package serves, under Keras 3, the Keras 2 modules a migrated
 program still imports (`keras.utils.layer_utils`); it is cheap (no TensorFlow).
@@ -26,7 +28,15 @@ import os
 from slimcompat.keras2 import modules, offline
 from slimcompat.keras2.weights import load_weights, weights_exist
 
-__all__ = ["load_weights", "weights_exist"]
+__all__ = ["load_weights", "weights_exist", "SparseCategoricalCrossentropy"]
+
+
+def __getattr__(name):
+    # Keras 3 is imported only when a migrated program asks for the loss, never by `import slimcompat.keras2`.
+    if name == "SparseCategoricalCrossentropy":
+        from slimcompat.keras2.losses import SparseCategoricalCrossentropy
+        return SparseCategoricalCrossentropy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 modules.install("3")
 if os.environ.get("SLIMCOMPAT_OFFLINE") == "1":

@@ -32,7 +32,7 @@ from typing import List, Optional
 
 from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY
 
-__all__ = ["Evidence", "Program", "analyse", "analyse_tree", "GRAPH_ONLY"]
+__all__ = ["Evidence", "Program", "analyse", "analyse_tree", "name_parts", "GRAPH_ONLY"]
 
 # Through tf.compat.v1, only these say "this program builds a TF1 graph".
 GRAPH_ONLY = frozenset({
@@ -209,15 +209,10 @@ class _Scan(ast.NodeVisitor):
 
     def _dotted(self, node):
         """(dotted name through the file's bindings, spelled) for a Name/Attribute chain, or None."""
-        parts = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name) or node.id not in self.bindings:
+        parts = name_parts(node)
+        if parts is None or parts[0] not in self.bindings:
             return None
-        parts.append(node.id)
-        parts.reverse()
-        return ".".join([self.bindings[node.id], *parts[1:]]), ".".join(parts)
+        return ".".join([self.bindings[parts[0]], *parts[1:]]), ".".join(parts)
 
     def visit_Attribute(self, node):
         found = self._dotted(node)
@@ -261,6 +256,18 @@ class _Scan(ast.NodeVisitor):
             self.program.keras3.append(self._evidence(shown, node))
         elif name in _WEIGHT_CALLS and (value.endswith(_LEGACY_WEIGHTS) or "." not in os.path.basename(value)):
             self.program.keras2.append(self._evidence(shown, node))
+
+
+def name_parts(node):
+    """[name, attr, ...] of a `name.attr.attr` chain, or None if it does not start at a name."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return parts[::-1]
 
 
 def _given(call, argument, position=0):

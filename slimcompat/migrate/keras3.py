@@ -18,7 +18,12 @@ Rewritten:
   `os.path.exists(path + '.index')` becomes `slimcompat.keras2.weights_exist(path)`:
   a checkpoint the program wrote before migration is still found and loaded;
 - layer arguments Keras 3 made required get their Keras 2 default
-  (`AveragePooling2D()` -> `AveragePooling2D(pool_size=(2, 2))`).
+  (`AveragePooling2D()` -> `AveragePooling2D(pool_size=(2, 2))`);
+- in a file that needs any of the above, sparse categorical crossentropy
+  (the class, or `loss='sparse_categorical_crossentropy'`) becomes
+  `slimcompat.keras2.SparseCategoricalCrossentropy`: Keras 3's loss, except that
+  outputs of another rank than the labels' + 1 are flattened as Keras 2 did,
+  where Keras 3 refuses them (seed 003's ResNet18 trains on such outputs).
 
 Warned, not rewritten (the meaning is the user's to decide): `training=False`
 hard-coded inside `call()`, a topological `load_weights` of a legacy `.h5`
@@ -35,6 +40,7 @@ from tensorflow.tools.compatibility.ast_edits import INFO, WARNING, full_name_no
 
 from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY, keras3_home
 from slimcompat.keras2.weights import NEW_SUFFIX
+from slimcompat.legacy.program import name_parts
 from slimcompat.migrate import pasta_edit
 
 __all__ = ["rewrite", "RUNTIME"]
@@ -43,6 +49,7 @@ RUNTIME = "slimcompat.keras2"
 _LEGACY_SUFFIXES = (".ckpt", ".hdf5", ".h5")
 _TF_FORMAT = (".ckpt",)
 _H5 = (".h5", ".hdf5")
+_SPARSE_CE = "SparseCategoricalCrossentropy"
 _EXISTS = ("os.path.exists", "os.path.isfile", "tf.io.gfile.exists", "tensorflow.io.gfile.exists")
 
 
@@ -55,6 +62,8 @@ def rewrite(tree, bindings):
     edit.imports()
     edit.weights()
     edit.layer_defaults()
+    if any(level == INFO for level, *_ in edit.logs):
+        edit.losses()
     edit.warnings()
     return edit.logs, edit.needs_runtime
 
@@ -234,6 +243,29 @@ class _Keras3:
                               f"Changed {before!r} to {ast.unparse(call)!r}: Keras 3 has no default {argument}; "
                               f"{default} was Keras 2's"))
 
+    # ------------------------------------------------------------ losses
+
+    def losses(self):
+        target = f"{RUNTIME}.{_SPARSE_CE}"
+        why = ("Keras 3 refuses outputs whose rank is not the labels' + 1, which Keras 2 flattened; "
+               "this loss is Keras 3's otherwise")
+        for call in [n for n in ast.walk(self.tree) if isinstance(n, ast.Call)]:
+            name = self._dotted(call.func) or ""
+            if name.split(".")[-1] == _SPARSE_CE and "keras" in name:
+                before = ast.unparse(call.func)
+                call.func = full_name_node(target)
+                self._loss_changed(call, before, target, why)
+            loss = _keyword(call, "loss") if isinstance(call.func, ast.Attribute) and \
+                call.func.attr == "compile" else None
+            if isinstance(loss, ast.Constant) and loss.value == "sparse_categorical_crossentropy":
+                keyword = next(k for k in call.keywords if k.arg == "loss")
+                keyword.value = pasta.parse(f"{target}()").body[0].value
+                self._loss_changed(call, repr(loss.value), f"{target}()", why)
+
+    def _loss_changed(self, node, before, after, why):
+        self.needs_runtime = True
+        self.logs.append((INFO, node.lineno, node.col_offset, f"Changed {before} to {after}: {why}"))
+
     # ------------------------------------------------------------ warnings
 
     def warnings(self):
@@ -253,14 +285,10 @@ class _Keras3:
     # ------------------------------------------------------------ names
 
     def _dotted(self, node):
-        parts = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name):
+        parts = name_parts(node)
+        if parts is None:
             return None
-        root = self.bindings.get(node.id, node.id)
-        return ".".join([root, *reversed(parts)])
+        return ".".join([self.bindings.get(parts[0], parts[0]), *parts[1:]])
 
 
 def _served(module):
