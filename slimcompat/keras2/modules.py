@@ -25,7 +25,7 @@ from typing import Mapping, Optional, Tuple, Union
 from slimcompat.runtime.aliases import AliasFinder, Composite, install_finder, resolve_prefix
 
 __all__ = ["Legacy", "LEGACY", "LAYER_MODULES", "KERAS3_REQUIRED", "ROOTS", "finders", "install",
-           "keras3_home", "legacy_module"]
+           "keras3_home"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,11 +83,6 @@ KERAS3_REQUIRED = {
     "AveragePooling2D": ("pool_size", "(2, 2)"), "AvgPool2D": ("pool_size", "(2, 2)"),
     "AveragePooling3D": ("pool_size", "(2, 2, 2)"), "AvgPool3D": ("pool_size", "(2, 2, 2)"),
 }
-
-
-def legacy_module(name):
-    """The row serving module `name` (exact match), or None."""
-    return LEGACY.get(name)
 
 
 def keras3_home(module, attr):

@@ -36,7 +36,7 @@ from typing import Dict, Tuple
 from slimcompat.errors import SlimcompatError
 from slimcompat.runtime.activation import after_import
 
-__all__ = ["OfflineFileError", "Settings", "install", "DEFINING_MODULES"]
+__all__ = ["OfflineFileError", "Settings", "install", "parse_trust", "DEFINING_MODULES"]
 
 # The module that defines each Keras' get_file; everything else imports it from there.
 DEFINING_MODULES = ("tf_keras.src.utils.data_utils", "keras.src.utils.file_utils")

@@ -32,7 +32,7 @@ from typing import List, Optional
 
 from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY
 
-__all__ = ["Evidence", "Program", "analyse", "analyse_tree", "name_parts", "GRAPH_ONLY"]
+__all__ = ["Evidence", "Program", "analyse", "analyse_tree", "module_file", "name_parts", "GRAPH_ONLY"]
 
 # Through tf.compat.v1, only these say "this program builds a TF1 graph".
 GRAPH_ONLY = frozenset({
