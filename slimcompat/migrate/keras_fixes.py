@@ -21,6 +21,8 @@ import pasta
 from pasta.base import formatting
 from tensorflow.tools.compatibility import ast_edits
 
+from slimcompat.legacy.program import name_parts
+
 __all__ = ["transformers", "warnings", "calls"]
 
 _INITIALIZERS = ("VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform")
@@ -49,12 +51,8 @@ def calls(tree, table):
     """Whether any call in `tree` is to a name in `table`."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            func = node.func
-            parts = []
-            while isinstance(func, ast.Attribute):
-                parts.append(func.attr)
-                func = func.value
-            if isinstance(func, ast.Name) and ".".join([func.id, *parts[::-1]]) in table:
+            parts = name_parts(node.func)
+            if parts is not None and ".".join(parts) in table:
                 return True
     return False
 

@@ -15,23 +15,41 @@ from tensorflow.tools.compatibility.ast_edits import INFO
 from slimcompat.migrate import pasta_edit
 from slimcompat.migrate.imports import bindings, imported_modules
 
-__all__ = ["SLIMCOMPAT_LINE", "add"]
+__all__ = ["SLIMCOMPAT_LINE", "add", "add_before"]
 
 SLIMCOMPAT_LINE = "import slimcompat  # repairs tf_slim for TF 2.x"
 _IMPORTS = (ast.Import, ast.ImportFrom)
 
 
-def add(tree, needed, tensorflow_file):
+def add(tree, needed, tf1_file):
     """Add the missing lines to the module in place; return the log entries.
 
-    tensorflow_file: whether the file imported tensorflow before its contrib
-    imports were rewritten (it may now import only tf_slim, yet still be a
-    TF1 program that expects graph mode).
+    tf1_file: whether the file was TF1 code before its contrib imports were
+    rewritten (slimcompat.legacy.program; it may now import only tf_slim, yet
+    still expect graph mode). A TF2 file gets no graph mode.
     """
     logs = []
     _add_imports(tree, needed, logs)
     _add_slimcompat(tree, logs)
-    _add_graph_mode(tree, tensorflow_file, logs)
+    _add_graph_mode(tree, tf1_file, logs)
+    return logs
+
+
+def add_before(tree, module, why):
+    """`import module` before the first import of Keras or TensorFlow (once); return the log entries."""
+    logs = []
+    for block, index, _ in pasta_edit.walk_statements(tree.body):
+        node = block[index]
+        if _imports(node, module):
+            return logs
+    line = f"import {module}"
+    for block, index, _ in pasta_edit.walk_statements(tree.body):
+        node = block[index]
+        if any(_imports(node, root) for root in ("keras", "keras_applications", "tensorflow")):
+            pasta_edit.insert_before(block, index, pasta_edit.statement(line, node))
+            logs.append((INFO, node.lineno, node.col_offset, f"Added `{line}`: {why}"))
+            return logs
+    _add_imports(tree, {module}, logs, why=why)
     return logs
 
 
@@ -75,8 +93,8 @@ def _add_slimcompat(tree, logs):
             return
 
 
-def _add_graph_mode(tree, tensorflow_file, logs):
-    if not tensorflow_file or any(isinstance(node, ast.Call)
+def _add_graph_mode(tree, tf1_file, logs):
+    if not tf1_file or any(isinstance(node, ast.Call)
                                   and _called(node) == "disable_v2_behavior"
                                   for node in ast.walk(tree)):
         return

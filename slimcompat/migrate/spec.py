@@ -13,7 +13,8 @@ needs to run. TF's own visitor then does the rest and logs every change.
 from tensorflow.tools.compatibility import tf_upgrade_v2
 
 from slimcompat.legacy.contrib import COVERED
-from slimcompat.migrate import imports, keras_fixes, prelude, usages
+from slimcompat.legacy.program import analyse_tree
+from slimcompat.migrate import imports, keras3, keras_fixes, prelude, usages
 from slimcompat.migrate.resolve import CONTRIB
 
 __all__ = ["SlimChangeSpec"]
@@ -60,8 +61,7 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
         logs = list(logs)
         self._prune()
         legacy = imports.bindings(root_node)
-        tensorflow_file = any(path.split(".")[0] == "tensorflow"
-                              for path in imports.bindings(root_node, top_level=True).values())
+        tf1_file = bool(analyse_tree(root_node).tf1())
         logs += imports.rewrite(root_node)
         modern = imports.bindings(root_node)
         top_level = imports.bindings(root_node, top_level=True)
@@ -76,7 +76,11 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
             self.function_warnings.update(keras_fixes.warnings(roots))
             if keras_fixes.calls(root_node, fixes):
                 needed.add("tf_slim")
-        logs += prelude.add(root_node, needed, tensorflow_file)
+        keras_logs, keras_runtime = keras3.rewrite(root_node, imports.bindings(root_node))
+        logs += keras_logs
+        logs += prelude.add(root_node, needed, tf1_file)
+        if keras_runtime:
+            logs += prelude.add_before(root_node, keras3.RUNTIME, "the Keras 2 code it calls or imports needs it")
         return root_node, logs, [log for log in logs if log[0] != "INFO"]
 
 

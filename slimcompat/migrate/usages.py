@@ -15,6 +15,7 @@ import dataclasses
 
 from tensorflow.tools.compatibility.ast_edits import ERROR
 
+from slimcompat.legacy.program import name_parts
 from slimcompat.migrate.resolve import NotProvided, is_contrib, normalize, resolve
 
 __all__ = ["Usages", "scan", "attribute_chains"]
@@ -32,22 +33,11 @@ class _Chains(ast.NodeVisitor):
         self.found = []
 
     def visit_Attribute(self, node):
-        parts = _parts(node)
+        parts = name_parts(node)
         if parts is None:
             self.generic_visit(node)
         else:
             self.found.append((node, parts))
-
-
-def _parts(node):
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return parts[::-1]
 
 
 def attribute_chains(tree):
