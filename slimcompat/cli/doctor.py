@@ -14,7 +14,8 @@ __all__ = ["collect", "problems", "add_arguments", "run"]
 def collect():
     """A dict of versions, repairs and device facts (imports TensorFlow)."""
     import tensorflow as tf
-    import tf_slim  # noqa: F401  (the import that the repairs are about)
+    import tf_keras  # noqa: F401  (the imports the repairs are about: each waits for its package)
+    import tf_slim  # noqa: F401
 
     from slimcompat.parity import environment
     from slimcompat.runtime import status

@@ -13,7 +13,6 @@ prints as one `slimcompat: warning:` line each. `--verbose` keeps all of it, as
 does a TF_CPP_MIN_LOG_LEVEL the user set.
 """
 
-import importlib.abc
 import logging
 import os
 import re
@@ -31,49 +30,6 @@ NOISE = re.compile(r"WARNING: All log messages before absl::InitializeLog\(\) is
                    r"|To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\.")
 # Notices TF and tf-keras print about their own internals when tf_slim runs under them.
 _FRAMEWORK_NOISE = (r"`layer\.apply` is deprecated", r"`layer\.updates` will be removed")
-
-
-class _QuietImport(importlib.abc.MetaPathFinder):
-    """Wraps the loader of `tensorflow` (as the other finders give it) in an fd 2 capture.
-
-    Other finders that wrap loaders the same way ask the rest of sys.meta_path,
-    this one included; the guard answers them None instead of asking back.
-    """
-
-    def __init__(self):
-        self._asking = False
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != _TRIGGER or self._asking:
-            return None
-        self._asking = True
-        try:
-            for finder in sys.meta_path:
-                if finder is self or not hasattr(finder, "find_spec"):
-                    continue
-                spec = finder.find_spec(fullname, path, target)
-                if spec is not None and spec.loader is not None:
-                    spec.loader = _CapturingLoader(spec.loader)
-                    return spec
-        finally:
-            self._asking = False
-        return None
-
-
-class _CapturingLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self._loader = loader
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _QuietImport)]
-        with _filtered_fd2():
-            self._loader.exec_module(module)
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
 
 
 class _filtered_fd2:
@@ -107,8 +63,9 @@ def apply(verbose=False):
     if verbose:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "0" and _TRIGGER not in sys.modules:
-        sys.meta_path.insert(0, _QuietImport())
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "0":
+        from slimcompat.runtime.activation import around_import
+        around_import(_TRIGGER, _filtered_fd2)
     warnings.showwarning = _one_line
     for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
         warnings.filterwarnings("ignore", category=category)

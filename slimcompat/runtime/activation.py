@@ -7,38 +7,53 @@ importing it inside TensorFlow's. So activation applies the repairs of the
 packages already imported, and each other one right after that package's
 first import. The same hook runs other code once a module has been imported
 (`after_import`), which the legacy path uses to finish setting up modules it
-does not want to import eagerly.
+does not want to import eagerly, and runs an import inside a context
+(`around_import`), which the CLI's quiet defaults use to catch TensorFlow's
+start-up lines.
 """
 
+import contextlib
 import importlib.abc
 import sys
 
 from slimcompat.runtime.repairs import PACKAGES, apply_loaded
 
-__all__ = ["activate", "after_import"]
+__all__ = ["activate", "after_import", "around_import"]
 
-_CALLBACKS = {}
+_CALLBACKS = {}    # module name: [callback(module)], run once it has been imported
+_AROUND = {}       # module name: [context manager factory], its import runs inside
 
 
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Wraps the real loader of a watched module; runs its callbacks once it has run."""
+class _Watch(importlib.abc.MetaPathFinder):
+    """Wraps the real loader of a watched module (as the other finders give it).
+
+    Other finders that wrap loaders the same way ask the rest of sys.meta_path,
+    this one included; the guard answers them None instead of asking back.
+    """
+
+    def __init__(self):
+        self._asking = False
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname not in _CALLBACKS:
+        if (fullname not in _CALLBACKS and fullname not in _AROUND) or self._asking:
             return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None:
-                spec.loader = _CallingLoader(spec.loader)
-                return spec
-            if spec is not None:
-                return spec
+        self._asking = True
+        try:
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None and spec.loader is not None:
+                    spec.loader = _WatchingLoader(spec.loader)
+                    return spec
+                if spec is not None:
+                    return spec
+        finally:
+            self._asking = False
         return None
 
 
-class _CallingLoader(importlib.abc.Loader):
+class _WatchingLoader(importlib.abc.Loader):
     def __init__(self, loader):
         self._loader = loader
 
@@ -46,19 +61,25 @@ class _CallingLoader(importlib.abc.Loader):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
-        self._loader.exec_module(module)
-        _run_callbacks(module.__name__)
+        name = module.__name__
+        contexts = _AROUND.pop(name, [])
+        callbacks = _CALLBACKS.pop(name, [])
+        if not _CALLBACKS and not _AROUND:
+            sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _Watch)]
+        with contextlib.ExitStack() as stack:
+            for context in contexts:
+                stack.enter_context(context())
+            self._loader.exec_module(module)
+        for callback in callbacks:
+            callback(sys.modules[name])
 
     def __getattr__(self, name):
         return getattr(self._loader, name)
 
 
-def _run_callbacks(name):
-    callbacks = _CALLBACKS.pop(name, [])
-    if not _CALLBACKS:
-        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _AfterImport)]
-    for callback in callbacks:
-        callback(sys.modules[name])
+def _watch():
+    if not any(isinstance(f, _Watch) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Watch())
 
 
 def after_import(name, callback):
@@ -67,8 +88,15 @@ def after_import(name, callback):
         callback(sys.modules[name])
         return
     _CALLBACKS.setdefault(name, []).append(callback)
-    if not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _AfterImport())
+    _watch()
+
+
+def around_import(name, context):
+    """Run the first import of module `name` inside `context()` (a context manager); nothing if it is imported."""
+    if name in sys.modules:
+        return
+    _AROUND.setdefault(name, []).append(context)
+    _watch()
 
 
 def activate():
