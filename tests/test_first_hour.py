@@ -7,7 +7,7 @@ environments (checked below: pip refuses it). Its site-packages points at the
 packages this run already has, and the scripts are told to build their `.venv`
 with --system-site-packages (SLIMCOMPAT_VENV_ARGS) and pip not to use an index,
 so nothing is downloaded: what runs is the scripts' own path from a bare clone
-to a working `.venv`, minus the 274 MB of TensorFlow.
+to a working `.venv`, minus the 274 MB of TensorFlow and the PyTorch wheel.
 """
 
 import os
@@ -66,7 +66,9 @@ def test_the_two_commands_work_where_the_system_python_refuses_pip(tmp_path, clo
     refused = subprocess.run([base, "-m", "pip", "install", "--no-index", "slimcompat"], env=clean_env(base),
                              capture_output=True, text=True)
     assert refused.returncode != 0 and "externally-managed-environment" in refused.stderr, refused.stderr
-    env = clean_env(base, SLIMCOMPAT_VENV_ARGS="--system-site-packages", PIP_NO_INDEX="1",
+    # --without-pip: the .venv uses this run's pip and setuptools, so that no older copy in the .venv shadows
+    # them and asks an index for an upgrade (torch needs setuptools >= 77).
+    env = clean_env(base, SLIMCOMPAT_VENV_ARGS="--system-site-packages --without-pip", PIP_NO_INDEX="1",
                     PIP_NO_BUILD_ISOLATION="0")
     start = time.perf_counter()
     tests = subprocess.run(["bash", "tools/test.sh", "-q", "-p", "no:cacheprovider",
