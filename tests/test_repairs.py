@@ -41,7 +41,7 @@ def test_repairs_apply_when_tensorflow_is_imported_after_slimcompat():
 
 def test_apply_all_is_idempotent_and_every_repair_is_no_longer_needed():
     out = run_python("-c", textwrap.dedent("""
-        import tensorflow, tf_slim, slimcompat
+        import tensorflow, tf_slim, tf_keras, slimcompat
         from slimcompat.runtime import REPAIRS, apply_all
         first = [(r.name, r.applied) for r in REPAIRS]
         apply_all(); apply_all()

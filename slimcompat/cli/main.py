@@ -24,7 +24,30 @@ SUBCOMMANDS = {
     "migrate": ("slimcompat.migrate", "rewrite TF1 sources once so they run on TF 2.x with plain python"),
 }
 
-_RUN_USAGE = "usage: slimcompat run SCRIPT [ARGS...] | slimcompat run -m MODULE [ARGS...]"
+_RUN_USAGE = ("usage: slimcompat run [--tf {1,2}] [--keras {2,3}] [--weights-dir DIR] [--trust-file NAME=SHA256]\n"
+              "                      [--v1-code PATH|PACKAGE] [--v2-code PATH|PACKAGE] [--verbose]\n"
+              "                      SCRIPT [ARGS...] | -m MODULE [ARGS...]")
+_RUN_HELP = """Runs a TF1-era or Keras-era program unmodified, as `python SCRIPT ARGS` would.
+
+From the program's source, slimcompat decides (and says on one stderr line):
+  TF1 code (tf.Session, placeholder, contrib, tf.layers, slim, ...): `import tensorflow`
+    gives the program's own code the v1 API in graph mode, tensorflow.contrib.{slim,layers,
+    framework,...} is served by tf_slim; installed packages keep TF 2. Otherwise TF 2, eager.
+  Keras-era code: Keras 2 (tf-keras) as tf.keras and as keras, with keras.engine,
+    keras.utils.data_utils, keras_applications, ... served; Keras 3 code: Keras 3.
+  get_file (and keras.datasets) never downloads: files come from the Keras cache or --weights-dir.
+
+options (before SCRIPT; also as environment variables):
+  --tf {1,2}                   TF1 API + graph mode, or TF 2 (SLIMCOMPAT_TF)
+  --keras {2,3}                Keras 2 via tf-keras, or Keras 3 (SLIMCOMPAT_KERAS)
+  --weights-dir DIR            also look for get_file's files here (SLIMCOMPAT_WEIGHTS_DIR, ':'-separated)
+  --trust-file NAME=SHA256     use file NAME although its hash is not the one the program expects,
+                               if its bytes have this sha256 (SLIMCOMPAT_TRUST_FILE, ','-separated)
+  --v1-code PATH|PACKAGE       code that gets the v1 API although installed (SLIMCOMPAT_V1_CODE)
+  --v2-code PATH|PACKAGE       code that keeps TF 2 although it is the program's own (SLIMCOMPAT_V2_CODE)
+  --verbose                    say what was found in the source, and every file get_file answers"""
+_RUN_VALUED = {"--tf": "tf", "--keras": "keras", "--weights-dir": "weights_dirs", "--trust-file": "trusted",
+               "--v1-code": "v1_code", "--v2-code": "v2_code"}
 
 
 def _parser():
@@ -34,7 +57,7 @@ def _parser():
     parser.add_argument("--version", action="version",
                         version=f"slimcompat {importlib.import_module('slimcompat').__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sub.add_parser("run", help="run a TF1-era script (or -m module) unmodified",
+    sub.add_parser("run", help="run a TF1-era or Keras-era script (or -m module) unmodified",
                    usage=_RUN_USAGE, add_help=False)
     for name, (module, summary) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=summary, description=summary)
@@ -42,23 +65,60 @@ def _parser():
     return parser
 
 
+def _run_options(argv):
+    """(RunOptions, the rest of the line) from `run`'s leading options; ValueError on a bad one."""
+    from slimcompat.keras2.offline import parse_trust
+    from slimcompat.legacy.launcher import RunOptions
+    given = {"weights_dirs": [], "trusted": [], "v1_code": [], "v2_code": []}
+    verbose = False
+    while argv and argv[0].startswith("--"):
+        flag, eq, value = argv[0].partition("=")
+        if flag == "--":
+            argv = argv[1:]
+            break
+        if flag == "--verbose" and not eq:
+            verbose, argv = True, argv[1:]
+            continue
+        if flag not in _RUN_VALUED:
+            raise ValueError(f"unknown option {flag}")
+        if not eq:
+            if len(argv) < 2:
+                raise ValueError(f"{flag} needs a value")
+            value, argv = argv[1], argv[2:]
+        else:
+            argv = argv[1:]
+        key = _RUN_VALUED[flag]
+        if isinstance(given.get(key), list):
+            given[key].append(value)
+        else:
+            given[key] = value
+    options = RunOptions(tf=given.get("tf"), keras=given.get("keras"), weights_dirs=tuple(given["weights_dirs"]),
+                         trusted=parse_trust(given["trusted"]), v1_code=tuple(given["v1_code"]),
+                         v2_code=tuple(given["v2_code"]), verbose=verbose)
+    return options, argv
+
+
 def _run_command(argv):
-    """`run` takes the rest of the line verbatim, as `python` does."""
-    from slimcompat.legacy import UnsupportedModuleError, launcher
+    """`run` takes its options, then the rest of the line verbatim, as `python` does."""
     if not argv or argv[0] in ("-h", "--help"):
         print(_RUN_USAGE)
-        print("Runs the script with `import tensorflow as tf` giving the v1 API in graph mode and "
-              "tensorflow.contrib.{slim,layers,framework,...} served by tf_slim.")
+        print(_RUN_HELP)
         return 0 if argv else 2
-    if argv[0] == "-m" and len(argv) < 2:
+    try:
+        options, argv = _run_options(argv)
+    except ValueError as error:
+        print(f"{_RUN_USAGE}\nslimcompat run: error: {error}", file=sys.stderr)
+        return 2
+    if not argv or (argv[0] == "-m" and len(argv) < 2):
         print(_RUN_USAGE, file=sys.stderr)
         return 2
+    from slimcompat.legacy import launcher
     try:
         if argv[0] == "-m":
-            launcher.run_module(argv[1], argv[2:])
+            launcher.run_module(argv[1], argv[2:], options)
         else:
-            launcher.run_script(argv[0], argv[1:])
-    except UnsupportedModuleError as exc:
+            launcher.run_script(argv[0], argv[1:], options)
+    except SlimcompatError as exc:
         print(f"slimcompat: error: {exc}", file=sys.stderr)
         return 1
     return 0

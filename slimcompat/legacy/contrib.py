@@ -7,12 +7,16 @@ Declared once and used twice: by the import hook (`slimcompat run`, and
 PREFIXES maps a legacy package to the tf_slim package that replaced it, with
 every submodule following (`tensorflow.contrib.slim.python.slim.nets.resnet_v2`
 -> `tf_slim.nets.resnet_v2`). COMPOSITES are legacy namespaces whose names now
-come from several modules, looked up in order.
+come from several modules, looked up in order. CALL_ONLY are modules with no
+TF 2 equivalent that well-known programs import at top level but call only
+behind a flag (research/slim's train_image_classifier.py imports
+`tensorflow.contrib.quantize` and calls it only with `--quantize_delay`): they
+import, and a call fails with one line naming what was called.
 """
 
 from slimcompat.runtime.aliases import resolve_prefix
 
-__all__ = ["PREFIXES", "COMPOSITES", "UNSUPPORTED", "COVERED", "modern_name"]
+__all__ = ["PREFIXES", "COMPOSITES", "CALL_ONLY", "UNSUPPORTED", "COVERED", "modern_name"]
 
 PREFIXES = {
     "tensorflow.contrib.slim": "tf_slim",
@@ -44,6 +48,17 @@ COMPOSITES = {
         ("tf_slim.training.training", "tf_slim.training.evaluation"),
         "tf.contrib.training, served by tf_slim.training (create_train_op, train, "
         "evaluate_repeatedly)."),
+}
+
+_CALL_ONLY_REASON = ("removed in TF 2 with tensorflow.contrib; slimcompat lets programs import it "
+                     "but cannot run it ({})")
+
+CALL_ONLY = {
+    "tensorflow.contrib.quantize": _CALL_ONLY_REASON.format(
+        "quantization-aware training now lives in tensorflow_model_optimization"),
+    "tensorflow.contrib.tpu": _CALL_ONLY_REASON.format("TPU training now uses tf.distribute.TPUStrategy"),
+    "tensorflow.contrib.cluster_resolver": _CALL_ONLY_REASON.format(
+        "cluster resolvers now live in tf.distribute.cluster_resolver"),
 }
 
 COVERED = sorted({name.split(".")[2] for name in [*PREFIXES, *COMPOSITES]})

@@ -1,26 +1,33 @@
 """Serve modules under names they no longer have.
 
-TensorFlow 2 moved or deleted modules that TF1-era code imports by name
-(`tf_keras.legacy_tf_layers`, `tensorflow.contrib.slim`). One import hook
-answers both: a table of *prefix* aliases (`old.pkg[.sub]` -> `new.pkg[.sub]`,
-so every submodule follows) and of *composite* modules (one legacy name whose
-attributes come from several modern modules, searched in order).
+TensorFlow 2 and Keras 3 moved or deleted modules that older code imports by
+name (`tf_keras.legacy_tf_layers`, `tensorflow.contrib.slim`,
+`keras.engine.topology`). One import hook answers all of them: a table of
+*prefix* aliases (`old.pkg[.sub]` -> `new.pkg[.sub]`, so every submodule
+follows) and of *composite* modules (one legacy name whose attributes come from
+several modern modules, searched in order, with renamed attributes listed).
+
+A composite may also stand for something that is gone but that programs import
+at top level and only use behind a flag (`tensorflow.contrib.quantize`): it
+imports, and each of its names fails with one line when called.
 
 The hook resolves lazily: nothing is imported until the legacy name is, so
 `import slimcompat` stays cheap.
 """
 
+import dataclasses
 import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
 import types
+from typing import Mapping, Optional, Tuple
 
 from slimcompat.errors import SlimcompatError
 
-__all__ = ["AliasFinder", "UnsupportedModuleError", "find_spec_or_none", "install_finder", "lazy_submodules",
-           "resolve_prefix"]
+__all__ = ["AliasFinder", "Composite", "RemovedAPIError", "UnsupportedModuleError", "find_spec_or_none",
+           "import_dotted", "install_finder", "lazy_submodules", "resolve_prefix"]
 
 
 def resolve_prefix(prefixes, fullname):
@@ -34,6 +41,66 @@ def resolve_prefix(prefixes, fullname):
 
 class UnsupportedModuleError(ModuleNotFoundError, SlimcompatError):
     """A legacy module slimcompat knows of but does not provide."""
+
+
+class RemovedAPIError(SlimcompatError):
+    """A program called something that no longer exists and that slimcompat only lets it import."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Composite:
+    """A legacy module whose names come from elsewhere.
+
+    sources: modules searched in order for each attribute.
+    names: {attribute: "dotted.path"} for attributes that moved under another
+        name (`_obtain_input_shape` -> `...imagenet_utils.obtain_input_shape`);
+        looked up before the sources.
+    removed: why the rest is gone; when set, any other attribute (and any
+        submodule) is a stand-in that raises RemovedAPIError with this reason
+        when called, so the import itself succeeds.
+    """
+
+    sources: Tuple[str, ...] = ()
+    note: str = ""
+    names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    removed: Optional[str] = None
+
+
+def _composite(entry):
+    """A Composite from a table entry: a Composite, or a (sources, note) pair."""
+    return entry if isinstance(entry, Composite) else Composite(tuple(entry[0]), entry[1])
+
+
+def import_dotted(path):
+    """The object named by `path` ("package.module.attr"), importing the module part."""
+    module, _, attr = path.rpartition(".")
+    try:
+        return importlib.import_module(path)
+    except ImportError:
+        if not module:
+            raise
+    return getattr(importlib.import_module(module), attr)
+
+
+class _Removed:
+    """Stands in for a name that is gone: attribute access works, calling fails in one line."""
+
+    def __init__(self, name, reason):
+        self._name, self._reason = name, reason
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return _Removed(f"{self._name}.{attr}", self._reason)
+
+    def __call__(self, *args, **kwargs):
+        raise RemovedAPIError(f"{self._name}: {self._reason}")
+
+    def __mro_entries__(self, bases):
+        raise RemovedAPIError(f"{self._name}: {self._reason}")
+
+    def __repr__(self):
+        return f"<removed {self._name}: {self._reason}>"
 
 
 def find_spec_or_none(name):
@@ -60,12 +127,11 @@ class _AliasLoader(importlib.abc.Loader):
 
 
 class _CompositeLoader(importlib.abc.Loader):
-    def __init__(self, sources, note):
-        self._sources = sources
-        self._note = note
+    def __init__(self, composite):
+        self._composite = composite
 
     def create_module(self, spec):
-        return _CompositeModule(spec.name, self._sources, self._note)
+        return _CompositeModule(spec.name, self._composite)
 
     def exec_module(self, module):
         pass
@@ -74,19 +140,29 @@ class _CompositeLoader(importlib.abc.Loader):
 class _CompositeModule(types.ModuleType):
     """A legacy namespace whose names come from several modern modules."""
 
-    def __init__(self, name, sources, note):
-        super().__init__(name, note)
-        self.__dict__["_slimcompat_sources"] = tuple(sources)
+    def __init__(self, name, composite):
+        super().__init__(name, composite.note)
+        self.__dict__["_slimcompat_sources"] = composite.sources
+        self.__dict__["_slimcompat_composite"] = composite
 
     def __getattr__(self, attr):
+        if attr == "__version__" and self._slimcompat_sources:
+            return getattr(importlib.import_module(self._slimcompat_sources[0]), attr)
         if attr.startswith("__"):
             raise AttributeError(attr)
+        composite = self._slimcompat_composite
+        if attr in composite.names:
+            value = import_dotted(composite.names[attr])
+            setattr(self, attr, value)
+            return value
         for source in self._slimcompat_sources:
             module = importlib.import_module(source)
             if hasattr(module, attr):
                 value = getattr(module, attr)
                 setattr(self, attr, value)
                 return value
+        if composite.removed is not None:
+            return _Removed(f"{self.__name__}.{attr}", composite.removed)
         try:
             return importlib.import_module(f"{self.__name__}.{attr}")
         except UnsupportedModuleError:
@@ -99,7 +175,7 @@ class _CompositeModule(types.ModuleType):
         )
 
     def __dir__(self):
-        names = set(super().__dir__())
+        names = set(super().__dir__()) | set(self._slimcompat_composite.names)
         for source in self._slimcompat_sources:
             names.update(n for n in dir(importlib.import_module(source)) if not n.startswith("_"))
         return sorted(names)
@@ -110,32 +186,39 @@ class AliasFinder(importlib.abc.MetaPathFinder):
 
     prefixes: {legacy_prefix: modern_prefix}; `legacy_prefix.x.y` imports
         `modern_prefix.x.y`. Longest legacy prefix wins.
-    composites: {legacy_name: ((modern_module, ...), docstring)}; attributes
-        are looked up in order. Checked before prefixes. Parents of any entry
-        (`tensorflow.contrib.layers.python`) are served as empty namespaces.
+    composites: {legacy_name: Composite or ((modern_module, ...), docstring)};
+        checked before prefixes. Parents of any entry
+        (`tensorflow.contrib.layers.python`) are served as empty namespaces
+        unless `namespaces` is False (a root whose real package exists, such
+        as `keras`, must keep its real subpackages). Submodules of a
+        composite with `removed` set are served as more of the same.
     unsupported: {legacy_prefix: reason}; importing anything under it fails at
         once with one line, instead of deep inside a model later.
     """
 
-    def __init__(self, root, prefixes=None, composites=None, unsupported=None):
+    def __init__(self, root, prefixes=None, composites=None, unsupported=None, namespaces=True):
         self.root = root
         self.prefixes = dict(prefixes or {})
-        self.composites = dict(composites or {})
+        self.composites = {name: _composite(entry) for name, entry in (composites or {}).items()}
         self.unsupported = dict(unsupported or {})
+        self.namespaces = namespaces
 
     def find_spec(self, fullname, path=None, target=None):
         if not (fullname == self.root or fullname.startswith(self.root + ".")):
             return None
         if fullname in self.composites:
-            sources, note = self.composites[fullname]
-            return self._composite_spec(fullname, sources, note)
+            return self._composite_spec(fullname, self.composites[fullname])
+        removed = self._removed_parent(fullname)
+        if removed is not None:
+            return self._composite_spec(fullname, Composite(note=f"{fullname}: {removed}", removed=removed))
         modern = resolve_prefix(self.prefixes, fullname)
         modern_spec = find_spec_or_none(modern) if modern else None
         if modern_spec is not None:
             return importlib.machinery.ModuleSpec(
-                fullname, _AliasLoader(modern), is_package=modern_spec.submodule_search_locations is not None)
-        if any(key.startswith(fullname + ".") for key in [*self.prefixes, *self.composites]):
-            return self._composite_spec(fullname, (), f"Namespace of {fullname}.* modules.")
+                fullname, _AliasLoader(modern), origin=modern_spec.origin,
+                is_package=modern_spec.submodule_search_locations is not None)
+        if self.namespaces and any(key.startswith(fullname + ".") for key in [*self.prefixes, *self.composites]):
+            return self._composite_spec(fullname, Composite(note=f"Namespace of {fullname}.* modules."))
         if modern is not None:
             raise UnsupportedModuleError(f"{fullname}: no module {modern} to serve it", name=fullname)
         for legacy, reason in self.unsupported.items():
@@ -143,10 +226,15 @@ class AliasFinder(importlib.abc.MetaPathFinder):
                 raise UnsupportedModuleError(f"{fullname}: {reason}", name=fullname)
         return None
 
+    def _removed_parent(self, fullname):
+        for name, composite in self.composites.items():
+            if composite.removed is not None and fullname.startswith(name + "."):
+                return composite.removed
+        return None
+
     @staticmethod
-    def _composite_spec(fullname, sources, note):
-        return importlib.machinery.ModuleSpec(
-            fullname, _CompositeLoader(sources, note), is_package=True)
+    def _composite_spec(fullname, composite):
+        return importlib.machinery.ModuleSpec(fullname, _CompositeLoader(composite), is_package=True)
 
 
 def lazy_submodules(module):

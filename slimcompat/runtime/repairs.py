@@ -8,28 +8,36 @@ lives now, and the error a user sees without it.
 
 Every repair is detected by feature (is the name still missing?), never by
 version string, so it applies on exactly the releases that need it and is a
-no-op after it has applied once.
+no-op after it has applied once. Each belongs to the package it mends and is
+only probed once that package is imported (slimcompat.runtime.activation), so
+that importing TensorFlow never imports tf_slim or tf_keras. A repair that
+fails says so once on stderr; the program goes on, and the symptom it names
+is what to expect.
 """
 
 import dataclasses
 import importlib
 import importlib.util
+import sys
 from typing import Callable, Optional
 
 from slimcompat.runtime import numpy2
 from slimcompat.runtime.aliases import AliasFinder, find_spec_or_none, install_finder
 
-__all__ = ["Repair", "REPAIRS", "apply_all", "status"]
+__all__ = ["Repair", "REPAIRS", "PACKAGES", "apply_all", "apply_loaded", "status"]
+
+PACKAGES = ("tensorflow", "tf_keras", "tf_slim")
 
 
 @dataclasses.dataclass
 class Repair:
-    """One fix: `needed()` detects the breakage, `fix()` mends it."""
+    """One fix to `package`: `needed()` detects the breakage, `fix()` mends it."""
 
     name: str
     symptom: str
     needed: Callable[[], bool]
     fix: Callable[[], None]
+    package: str = "tensorflow"
     applied: bool = False
     error: Optional[str] = None
 
@@ -56,7 +64,7 @@ def _moved_symbol(where, name, now_in, now_name=None, symptom=None):
     return Repair(
         name=f"{short}.{name} <- {now_in}.{now_name}",
         symptom=symptom or f"AttributeError: module '{where}' has no attribute '{name}'",
-        needed=needed, fix=fix)
+        needed=needed, fix=fix, package=where.split(".")[0])
 
 
 _MOVED_SYMBOLS = [
@@ -97,7 +105,7 @@ def _replaced_function(name, modules, replacement, broken, symptom):
                 setattr(module, name, replacement)
 
     return Repair(name=f"{modules[0]}.{name} <- {replacement.__module__}.{name}",
-                  symptom=symptom, needed=needed, fix=fix)
+                  symptom=symptom, needed=needed, fix=fix, package=modules[0].split(".")[0])
 
 
 _LEGACY_KERAS = "tf_keras.legacy_tf_layers"
@@ -117,7 +125,7 @@ REPAIRS = [
     Repair(
         name=f"{_LEGACY_KERAS} -> {_LEGACY_KERAS_NOW}",
         symptom="slim.batch_norm: ModuleNotFoundError: No module named 'tf_keras.legacy_tf_layers'",
-        needed=_legacy_keras_needed, fix=_legacy_keras_fix),
+        needed=_legacy_keras_needed, fix=_legacy_keras_fix, package="tf_keras"),
     *[_moved_symbol(*row) for row in _MOVED_SYMBOLS],
     *[_moved_symbol(*row) for row in _MOVED_SYMBOLS_RENAMED],
     _replaced_function(
@@ -129,19 +137,34 @@ REPAIRS = [
 
 
 def apply_all():
-    """Apply every repair that is needed; return the list of repairs."""
+    """Apply every repair that is needed, importing what it mends; return the list of repairs."""
     for repair in REPAIRS:
-        if repair.applied:
-            continue
-        try:
-            if repair.needed():
-                repair.fix()
-                repair.applied = not repair.needed()
-                if not repair.applied:
-                    repair.error = "still broken after the fix"
-        except Exception as exc:  # a repair must never break `import slimcompat`
-            repair.error = f"{type(exc).__name__}: {exc}"
+        _apply(repair)
     return REPAIRS
+
+
+def apply_loaded():
+    """Apply the needed repairs of the packages already imported (what the import hook calls)."""
+    for repair in REPAIRS:
+        if repair.package in sys.modules:
+            _apply(repair)
+    return REPAIRS
+
+
+def _apply(repair):
+    if repair.applied or repair.error:
+        return
+    try:
+        if repair.needed():
+            repair.fix()
+            repair.applied = not repair.needed()
+            if not repair.applied:
+                repair.error = "still broken after the fix"
+    except Exception as exc:  # a repair must never break the import that triggered it
+        repair.error = f"{type(exc).__name__}: {exc}"
+    if repair.error:
+        print(f"slimcompat: warning: runtime repair {repair.name} failed ({repair.error}); "
+              f"expect: {repair.symptom}", file=sys.stderr)
 
 
 def status():

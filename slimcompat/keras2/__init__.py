@@ -1,0 +1,33 @@
+"""Keras-era programs (2017-2021 Keras and tf.keras code) on TF 2.21.
+
+`slimcompat run` gives such a program the Keras 2 it was written for (tf-keras, as
+`tf.keras` and as standalone `keras`), with the modules Keras dropped served from
+their maintained equivalents (slimcompat.keras2.modules) and `get_file` answered
+from local files only (slimcompat.keras2.offline). `slimcompat migrate` rewrites it
+for Keras 3, and the migrated code calls into this package where Keras 3 alone
+cannot do what the program did:
+
+    import slimcompat.keras2
+    if slimcompat.keras2.weights_exist('./checkpoint/model.weights.h5'):
+        slimcompat.keras2.load_weights(model, './checkpoint/model.weights.h5')
+
+`load_weights` also loads the checkpoint the program wrote before migration
+(`./checkpoint/model.ckpt`, a TF-format checkpoint of tf.keras 2.x) when the new
+file does not exist yet, so training resumes instead of starting again.
+
+Importing this package serves, under Keras 3, the Keras 2 modules a migrated
+program still imports (`keras.utils.layer_utils`); it is cheap (no TensorFlow).
+With SLIMCOMPAT_OFFLINE=1 in the environment it also answers `get_file` offline
+(SLIMCOMPAT_WEIGHTS_DIR, SLIMCOMPAT_TRUST_FILE), as `slimcompat run` does.
+"""
+
+import os
+
+from slimcompat.keras2 import modules, offline
+from slimcompat.keras2.weights import load_weights, weights_exist
+
+__all__ = ["load_weights", "weights_exist"]
+
+modules.install("3")
+if os.environ.get("SLIMCOMPAT_OFFLINE") == "1":
+    offline.install(offline.Settings.from_env())

@@ -1,0 +1,308 @@
+"""What a program is written against, read from its source: TF1 or TF2, Keras 2 or Keras 3.
+
+`slimcompat run` gives a TF1 program the v1 API in graph mode and leaves a TF2
+program eager; it gives Keras-era code the Keras 2 it was written for (tf-keras)
+and Keras 3 code Keras 3. The Keras choice must be made before TensorFlow is
+imported (TensorFlow fixes what `tf.keras` is at its import), so it is made from
+the source alone: the AST of the launched file and of the local modules it
+imports (files beside it, as `import x` would find them), never by running them.
+
+Evidence, each with file and line (`tf.placeholder at train.py:12`):
+
+- TF1: `tensorflow.contrib`, tf_slim, and any `tf.X` that TensorFlow 2's API
+  lacks but `tf.compat.v1` has (`tf.Session`, `tf.train.Saver`, `tf.app.flags`),
+  checked against the installed TensorFlow once it is imported; through a
+  `tf.compat.v1` name only the graph-building constructs in GRAPH_ONLY count
+  (TF2 programs call `tf.compat.v1.ConfigProto` and stay eager).
+- Keras 2: the modules Keras dropped (slimcompat.keras2.modules), `tensorflow.python.keras`,
+  weight paths Keras 3 refuses (`.ckpt`, `.h5` in save_weights/ModelCheckpoint),
+  layers called without an argument Keras 3 requires (`AveragePooling2D()`),
+  `fit_generator` and friends, TF1 session handling in the Keras backend.
+- Keras 3: `keras.ops`, `keras.config`, `keras.random`, `keras.src`, `keras_core`,
+  and `.weights.h5` / `.keras` weight paths.
+- Without either, `tf.keras` means Keras 2 (it was, up to TF 2.15) and
+  standalone `keras` means the installed Keras 3.
+"""
+
+import ast
+import dataclasses
+import importlib.util
+import os
+from typing import List, Optional
+
+from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY
+
+__all__ = ["Evidence", "Program", "analyse", "analyse_source", "GRAPH_ONLY"]
+
+# Through tf.compat.v1, only these say "this program builds a TF1 graph".
+GRAPH_ONLY = frozenset({
+    "placeholder", "placeholder_with_default", "get_variable", "variable_scope", "global_variables_initializer",
+    "local_variables_initializer", "initialize_all_variables", "tables_initializer", "layers", "train.Saver",
+    "train.MonitoredTrainingSession", "train.start_queue_runners", "train.Supervisor", "get_collection",
+    "add_to_collection", "GraphKeys", "disable_eager_execution", "disable_v2_behavior",
+})
+_KERAS3_MODULES = ("keras.ops", "keras.config", "keras.random", "keras.src", "keras.tree", "keras.export",
+                   "keras_core")
+_KERAS2_CALLS = frozenset({"fit_generator", "evaluate_generator", "predict_generator"})
+_KERAS2_BACKEND = ("keras.backend.get_session", "keras.backend.set_session", "tensorflow.keras.backend.get_session",
+                   "tensorflow.keras.backend.set_session", "tensorflow.python.keras")
+_WEIGHT_CALLS = frozenset({"save_weights", "load_weights", "ModelCheckpoint"})
+_MODEL_CALLS = frozenset({"save", "load_model"})
+_LEGACY_WEIGHTS = (".ckpt", ".h5", ".hdf5")
+_KERAS3_WEIGHTS = (".weights.h5", ".keras")
+_TF = "tensorflow"
+_V1 = "tensorflow.compat.v1"
+_MAX_FILES = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """One construct that decided something, and where it is."""
+
+    construct: str
+    path: str
+    line: int
+
+    def __str__(self):
+        return f"{self.construct} at {os.path.basename(self.path)}:{self.line}"
+
+
+@dataclasses.dataclass
+class Program:
+    """What the source says; `tf1()` needs TensorFlow imported, the rest does not."""
+
+    files: List[str] = dataclasses.field(default_factory=list)
+    tf_names: List[tuple] = dataclasses.field(default_factory=list)  # (dotted name, Evidence)
+    tf1_imports: List[Evidence] = dataclasses.field(default_factory=list)
+    keras2: List[Evidence] = dataclasses.field(default_factory=list)
+    keras3: List[Evidence] = dataclasses.field(default_factory=list)
+    tf_keras: List[Evidence] = dataclasses.field(default_factory=list)
+    keras: List[Evidence] = dataclasses.field(default_factory=list)
+    eager: Optional[Evidence] = None
+
+    def tf1(self, tf2_api=None, tf1_api=None):
+        """Evidence that the program is TF1 code, checked against the installed TensorFlow."""
+        if tf2_api is None:
+            import tensorflow as tf2_api
+            import tensorflow.compat.v1 as tf1_api
+        found = list(self.tf1_imports)
+        for name, evidence in self.tf_names:
+            if _is_tf1(name, tf2_api, tf1_api):
+                found.append(evidence)
+        return found
+
+    def keras_version(self):
+        """("2" or "3", the Evidence or reason that decided it)."""
+        if self.keras3 and not self.keras2:
+            return "3", self.keras3[0]
+        if self.keras2 and not self.keras3:
+            return "2", self.keras2[0]
+        if self.keras2:
+            module_needs_3 = [e for e in self.keras3 if e.construct.startswith(_KERAS3_MODULES)]
+            return ("3", module_needs_3[0]) if module_needs_3 else ("2", self.keras2[0])
+        if self.tf_keras:
+            return "2", self.tf_keras[0]
+        return "3", None
+
+
+def analyse(path, follow_imports=True):
+    """Program analysis of the file at `path` and, if `follow_imports`, of its local imports."""
+    program = Program()
+    root = os.path.dirname(os.path.abspath(path))
+    queue, seen = [os.path.abspath(path)], set()
+    while queue and len(program.files) < _MAX_FILES:
+        current = queue.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(current, "rb") as handle:
+                tree = ast.parse(handle.read(), current)
+        except (OSError, SyntaxError, ValueError):
+            continue
+        program.files.append(current)
+        local = _Scan(current, program).run(tree)
+        if follow_imports:
+            queue += [f for f in (_local_file(root, current, m) for m in local) if f and f not in seen]
+    return program
+
+
+def analyse_source(text, filename="<string>"):
+    """Program analysis of one source text (what `slimcompat migrate` asks about each file)."""
+    program = Program(files=[filename])
+    _Scan(filename, program).run(ast.parse(text, filename))
+    return program
+
+
+def _local_file(root, current, module):
+    """The file `import module` finds beside the program (root) or beside `current`, or None."""
+    level, name = module
+    bases = [os.path.dirname(current)] if level else [root, os.path.dirname(current)]
+    if level > 1:
+        bases = [os.path.abspath(os.path.join(bases[0], *[".."] * (level - 1)))]
+    parts = [p for p in name.split(".") if p]
+    for base in dict.fromkeys(bases):
+        for candidate in (os.path.join(base, *parts) + ".py", os.path.join(base, *parts, "__init__.py")):
+            if parts and os.path.isfile(candidate):
+                return candidate
+    return None
+
+
+class _Scan(ast.NodeVisitor):
+    """One file: its bindings of tensorflow and keras names, then every use of them."""
+
+    def __init__(self, path, program):
+        self.path, self.program = path, program
+        self.bindings = {}
+        self.strings = {}
+        self.local = []
+
+    def run(self, tree):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.bindings[alias.asname or alias.name.split(".")[0]] = (
+                        alias.name if alias.asname else alias.name.split(".")[0])
+                    self._name(alias.name, node, f"import {alias.name}")
+                    self.local.append((0, alias.name))
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                self.local.append((node.level, module))
+                for alias in node.names:
+                    full = f"{module}.{alias.name}" if module else alias.name
+                    if not node.level:
+                        self.bindings[alias.asname or alias.name] = full
+                        self._name(full, node, f"from {module} import {alias.name}")
+                    if node.level or module:
+                        self.local.append((node.level, full))
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                self.strings[node.targets[0].id] = node.value.value
+        self.visit(tree)
+        return self.local
+
+    def _evidence(self, construct, node):
+        return Evidence(construct, self.path, getattr(node, "lineno", 0))
+
+    def _name(self, full, node, spelled):
+        """Classify one dotted name the source reaches."""
+        program, evidence = self.program, self._evidence(spelled, node)
+        root = full.split(".")[0]
+        if full == "tensorflow.contrib" or full.startswith(("tensorflow.contrib.", "tensorflow.compat.v1.contrib")):
+            program.tf1_imports.append(evidence)
+        elif root == "tf_slim":
+            program.tf1_imports.append(evidence)
+        elif full.startswith(_V1 + ".") and _graph_only(full[len(_V1) + 1:]):
+            program.tf1_imports.append(evidence)
+        elif root == _TF and not full.startswith((_TF + ".compat", _TF + ".keras", _TF + ".python")) and full != _TF:
+            program.tf_names.append((full, evidence))
+        if full.startswith(_V1 + ".enable_eager_execution") or full == _TF + ".enable_eager_execution":
+            program.eager = program.eager or evidence
+        if any(full == m or full.startswith(m + ".") for m in _KERAS3_MODULES):
+            program.keras3.append(evidence)
+        if any(full == m or full.startswith(m + ".") for m in LEGACY) or full.startswith(_KERAS2_BACKEND):
+            program.keras2.append(evidence)
+        if full.startswith(("tensorflow.keras", "tensorflow.compat.v1.keras", "tensorflow.compat.v2.keras")):
+            program.tf_keras.append(evidence)
+        elif root == "keras":
+            program.keras.append(evidence)
+
+    def _dotted(self, node):
+        """(dotted name through the file's bindings, spelled) for a Name/Attribute chain, or None."""
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name) or node.id not in self.bindings:
+            return None
+        parts.append(node.id)
+        parts.reverse()
+        return ".".join([self.bindings[node.id], *parts[1:]]), ".".join(parts)
+
+    def visit_Attribute(self, node):
+        found = self._dotted(node)
+        if found is not None:
+            self._name(found[0], node, found[1])
+        else:
+            self.generic_visit(node)
+
+    def visit_Call(self, node):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name in ("hasattr", "getattr") and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
+                and isinstance(node.args[1].value, str):
+            found = self._dotted(node.args[0])
+            if found is not None:
+                self._name(f"{found[0]}.{node.args[1].value}", node, f"{found[1]}.{node.args[1].value}")
+        if name in _KERAS2_CALLS:
+            self.program.keras2.append(self._evidence(f".{name}()", node))
+        if name in KERAS3_REQUIRED and not _given(node, *KERAS3_REQUIRED[name][:1]):
+            self.program.keras2.append(self._evidence(f"{name}() without {KERAS3_REQUIRED[name][0]}", node))
+        if name in _WEIGHT_CALLS or name in _MODEL_CALLS:
+            self._weight_path(name, node)
+        if name == "run" and isinstance(func, ast.Attribute):
+            found = self._dotted(func.value)
+            if found is None and isinstance(func.value, ast.Name) and func.value.id in ("sess", "session"):
+                self.program.tf1_imports.append(self._evidence(f"{func.value.id}.run()", node))
+        self.generic_visit(node)
+
+    def _weight_path(self, name, node):
+        """A weight path Keras 3 refuses says Keras 2; a Keras 3 suffix says Keras 3."""
+        path = node.args[0] if node.args else next(
+            (k.value for k in node.keywords if k.arg in ("filepath", "filename")), None)
+        if isinstance(path, ast.Name) and path.id in self.strings:
+            value = self.strings[path.id]
+        elif isinstance(path, ast.Constant) and isinstance(path.value, str):
+            value = path.value
+        else:
+            return
+        shown = f"{name}({value!r})"
+        if value.endswith(_KERAS3_WEIGHTS):
+            self.program.keras3.append(self._evidence(shown, node))
+        elif name in _WEIGHT_CALLS and (value.endswith(_LEGACY_WEIGHTS) or "." not in os.path.basename(value)):
+            self.program.keras2.append(self._evidence(shown, node))
+
+
+def _given(call, argument, position=0):
+    return len(call.args) > position or any(k.arg == argument for k in call.keywords)
+
+
+def _graph_only(rest):
+    return any(rest == g or rest.startswith(g + ".") for g in GRAPH_ONLY)
+
+
+def _is_tf1(full, tf2, tf1):
+    """Whether `tensorflow.X.Y` exists in tf.compat.v1 but not in TensorFlow 2's API."""
+    parts = full.split(".")[1:]
+    new, old = tf2, tf1
+    for part in parts:
+        if part.startswith("_"):
+            return False
+        has_new = _has(new, part)
+        if not has_new:
+            return _has(old, part)
+        new, old = getattr(new, part), getattr(old, part, None)
+        if old is None or not _is_module(new):
+            return False
+    return False
+
+
+def _has(obj, name):
+    try:
+        return hasattr(obj, name)
+    except Exception:
+        return False
+
+
+def _is_module(obj):
+    import types
+    return isinstance(obj, types.ModuleType)
+
+
+def module_file(name):
+    """The source file of module `name` without importing it (parents may be imported), or None."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError, AttributeError):
+        return None
+    return spec.origin if spec is not None and spec.origin and spec.origin.endswith(".py") else None
