@@ -3,7 +3,8 @@
 Kinds: `canonical` (this project's HDF5 format), `slim` (TF1 slim checkpoints,
 V1 or V2), `keras` (Keras-1, Keras-2 and Keras 3 weight files in; Keras-2
 style h5 with modern names, or a `.keras` model of the faithful architecture,
-out). Each reader checks its whole name mapping before it returns and each
+out), `object` (TF-format checkpoints of tf.keras 2.x, in, read through their
+object tree: slimcompat.structure.object_tree). Each reader checks its whole name mapping before it returns and each
 writer before it writes, so a conversion either completes or leaves nothing.
 """
 
@@ -14,7 +15,7 @@ from slimcompat.weights import canonical
 
 __all__ = ["KINDS", "detect", "load", "save", "kind_for_destination"]
 
-KINDS = ("canonical", "slim", "keras")
+KINDS = ("canonical", "slim", "keras", "object")
 
 
 def detect(path):
@@ -28,7 +29,8 @@ def detect(path):
             return "keras"
     from slimcompat.weights import slim_checkpoint
     if slim_checkpoint.is_slim_checkpoint(path):
-        return "slim"
+        from slimcompat.structure.object_tree import is_object_checkpoint
+        return "object" if is_object_checkpoint(path) else "slim"
     if not path.exists():
         raise WeightsError(path, "no such file or checkpoint")
     if path.is_dir():
@@ -59,6 +61,9 @@ def load(path, kind=None, arch=None, use_ema=False, progress=None):
     if kind == "keras":
         from slimcompat.weights import keras_io
         return keras_io.read(path, arch=arch, progress=progress)
+    if kind == "object":
+        from slimcompat.structure import object_tree
+        return object_tree.read(path, arch=arch)
     raise SlimcompatError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
 
 
@@ -72,4 +77,7 @@ def save(path, weights, kind="canonical", overwrite=False, progress=None, slim_v
     if kind == "keras":
         from slimcompat.weights import keras_io
         return keras_io.write(path, weights, overwrite=overwrite, progress=progress)
+    if kind == "object":
+        raise SlimcompatError(f"{path}: TF-format checkpoints are written by the model's own Keras "
+                              f"(slimcompat convert ... --model CODE --to model)")
     raise SlimcompatError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")

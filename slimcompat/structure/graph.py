@@ -1,0 +1,784 @@
+"""A model's forward pass as a small graph of layer-level nodes, read from TensorFlow's own trace.
+
+The model (Keras 3 or tf-keras; functional, Sequential or subclassed; any
+names) is called once inside a `tf.function` in inference mode and the
+resulting graph is read op by op, together with the variables each op reads
+(resolved through the function's captures, never through names). What comes
+out is one `Node` per layer-level computation:
+
+    conv (Conv2D, + BiasAdd), bn (FusedBatchNorm, or the unfused arithmetic
+    Keras 3 emits, recognised by evaluating it), act (relu; elu and its alpha),
+    add, concat, slice (Split, SplitV, a last-axis StridedSlice), pad,
+    maxpool, avgpool, gap (mean over height and width), dense (MatMul or
+    Tensordot, + BiasAdd), softmax, dropout, reshape, input, and `unknown`
+    for anything else that touches the activations.
+
+Then `simplify` folds what frameworks spell in several ops into what a
+description means by one: ZeroPadding + VALID conv or pool, per-group convs
+(split -> N convs -> concat) into one grouped conv, an average pool covering
+its whole input into global pooling, reshapes that only flatten a 1x1 map.
+
+Dropout is an identity in inference mode and leaves no op; each Dropout layer
+is therefore wrapped for the trace so that its place shows as a marked
+identity, and its rate is read from the layer.
+"""
+
+import dataclasses
+import itertools
+import math
+from typing import Optional
+
+import numpy as np
+
+from slimcompat.errors import SlimcompatError
+
+__all__ = ["Node", "Traced", "trace", "input_shape_of", "model_variables", "variable_name", "RecognitionError"]
+
+
+class RecognitionError(SlimcompatError):
+    """A model, or a part of it, that no description accounts for."""
+
+
+@dataclasses.dataclass(eq=False)
+class Node:
+    """One layer-level computation of the traced forward pass."""
+
+    kind: str
+    inputs: list
+    attrs: dict = dataclasses.field(default_factory=dict)
+    params: dict = dataclasses.field(default_factory=dict)   # role -> [variable, ...] (several: per group)
+    op: str = ""                                               # the TF op that produced it
+    op_type: str = ""
+    shape: tuple = ()
+    tensor: object = None
+
+    @property
+    def channels(self):
+        return self.shape[-1] if self.shape else None
+
+    def where(self):
+        """`Conv2D` op `resnext/conv_1/conv2d/convolution`: how reports point at the user's layer."""
+        return f"{self.op_type} op {self.op!r}"
+
+
+@dataclasses.dataclass
+class Traced:
+    """The traced forward pass: its output node, every node, the input shape, and what the trace read."""
+
+    output: Node
+    nodes: list
+    input_shape: tuple
+    variables: dict          # id(variable) -> variable, every model variable
+    read: set                # ids of variables the forward pass reads
+    graph: object = None
+    function: object = None
+    notes: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Param:
+    """A value computed from variables and constants only: ('var', v) | ('const', a) | (op, *args)."""
+
+    expr: tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pred:
+    """x > 0 of an activation value (the first half of ELU with alpha != 1)."""
+
+    node: Node
+
+
+_PASS = {"Identity", "Snapshot", "StopGradient", "PreventGradient", "EnsureShape", "CheckNumerics", "Cast"}
+_RESHAPE = {"Reshape", "Squeeze", "ExpandDims"}
+_PARAM_UNARY = {"Rsqrt": lambda a: 1.0 / np.sqrt(a), "Sqrt": np.sqrt, "Reciprocal": lambda a: 1.0 / a,
+                "Neg": np.negative, "Square": np.square}
+_PARAM_BINARY = {"AddV2": np.add, "Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "RealDiv": np.divide,
+                 "Div": np.divide}
+_BN_OPS = {"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"}
+_DROPOUT_MARK = "slimcompat_dropout"
+_DROPOUT_CLASSES = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
+DEFAULT_INPUT = (224, 224, 3)
+
+
+# ----------------------------------------------------------------- the model side
+
+def variable_name(variable):
+    """How the user's framework names a variable: Keras 3 `conv2d_17/kernel`, tf-keras `conv2d_17/kernel:0`."""
+    return getattr(variable, "path", None) or variable.name
+
+
+def _handle(variable):
+    value = getattr(variable, "value", None)
+    handle = getattr(value, "handle", None) if value is not None and not callable(value) else None
+    return handle if handle is not None else getattr(variable, "handle", None)
+
+
+def model_variables(model):
+    """The model's weights (built ones), deduplicated, in the model's order."""
+    try:
+        weights = list(model.weights)
+    except ValueError:     # tf-keras: an unbuilt Sequential refuses to list its weights
+        return []
+    seen, out = set(), []
+    for v in weights:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
+def input_shape_of(model, input_shape=None):
+    """(input shape without batch, note or None): given, else the model's own, else 224x224x3 (said)."""
+    if input_shape is not None:
+        shape = tuple(int(d) for d in input_shape)
+        if len(shape) != 3 or min(shape) < 1:
+            raise SlimcompatError(f"input shape must be H, W, C, found {input_shape!r}")
+        return shape, None
+    for shape in _declared_shapes(model):
+        if shape is not None and len(shape) == 4 and all(d is not None for d in shape[1:]):
+            return tuple(int(d) for d in shape[1:]), None
+    return DEFAULT_INPUT, (f"the model declares no input size: traced at {'x'.join(map(str, DEFAULT_INPUT))} "
+                           f"(give another input shape if it was built for one)")
+
+
+def _declared_shapes(model):
+    for attr in ("inputs",):
+        try:
+            inputs = getattr(model, attr, None)
+        except Exception:
+            inputs = None
+        if inputs:
+            yield tuple(getattr(inputs[0], "shape", ()) or ())
+    for attr in ("_build_input_shape",):
+        shape = getattr(model, attr, None)
+        if shape is not None:
+            yield tuple(shape) if not hasattr(shape, "as_list") else tuple(shape.as_list())
+    shapes = getattr(model, "_build_shapes_dict", None)
+    if isinstance(shapes, dict) and len(shapes) == 1:
+        yield tuple(next(iter(shapes.values())))
+
+
+def _dropout_layers(model):
+    try:
+        layers = list(model._flatten_layers(include_self=False))
+    except (AttributeError, TypeError):
+        layers = []
+    return [layer for layer in layers if any(c.__name__ in _DROPOUT_CLASSES for c in type(layer).__mro__)]
+
+
+class _MarkDropout:
+    """For the trace only: each Dropout layer returns a marked identity, so its place shows in the graph."""
+
+    def __init__(self, model):
+        self.layers = _dropout_layers(model)
+        self.rates = {}
+
+    def __enter__(self):
+        import tensorflow as tf
+        for layer in self.layers:
+            def call(inputs, *args, _layer=layer, **kwargs):
+                out = tf.identity(inputs, name=_DROPOUT_MARK)
+                self.rates[out.op.name] = float(_layer.rate)
+                return out
+            layer.call = call
+        return self
+
+    def __exit__(self, *exc):
+        for layer in self.layers:
+            layer.__dict__.pop("call", None)
+
+
+def trace(model, input_shape=None, keep_function=False):
+    """The model's forward pass in inference mode as a `Traced` graph of Nodes (see module doc).
+
+    input_shape: (H, W, C); default the model's own, else 224x224x3.
+    keep_function: also keep a function that can be pruned to any node's tensor (for endpoints).
+    """
+    import tensorflow as tf
+    shape, note = input_shape_of(model, input_shape)
+    if not model_variables(model):
+        model(np.zeros((1, *shape), np.float32), training=False)
+    variables = {id(v): v for v in model_variables(model)}
+    by_handle = {}
+    for v in variables.values():
+        handle = _handle(v)
+        if handle is not None:
+            by_handle[id(handle)] = v
+    spec = tf.TensorSpec((1, *shape), tf.float32)
+    with _MarkDropout(model) as marks:
+        try:
+            if keep_function:
+                function = tf.compat.v1.wrap_function(lambda x: model(x, training=False), [spec])
+            else:
+                function = tf.function(lambda x: model(x, training=False), autograph=False) \
+                    .get_concrete_function(spec)
+        except (ValueError, TypeError) as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            raise RecognitionError(f"the model does not run on a {'x'.join(map(str, shape))} input: "
+                                   f"{lines[-1] if lines else type(exc).__name__}") from None
+    graph, inputs, outputs = function.graph, function.inputs, function.outputs
+    captured = {internal.op.name: by_handle.get(id(external)) for external, internal in graph.captures}
+    reader = _Reader(inputs[0].op.name, captured, marks.rates)
+    for op in graph.get_operations():
+        reader.read(op)
+    output = reader.output(outputs[0])
+    nodes = _reachable(output)
+    traced = Traced(output, nodes, shape, variables, reader.read_ids, graph, function if keep_function else None,
+                    [note] if note else [])
+    simplify(traced)
+    return traced
+
+
+# ----------------------------------------------------------------- reading ops
+
+class _Reader:
+    def __init__(self, input_name, captured, dropout_rates):
+        self.input_name, self.captured, self.dropout = input_name, captured, dropout_rates
+        self.values = {}
+        self.read_ids = set()
+
+    def output(self, tensor):
+        value = self.values.get(tensor.name)
+        if not isinstance(value, Node):
+            raise RecognitionError(f"the model's output {tensor.name} does not depend on its input")
+        return value
+
+    def read(self, op):
+        inputs = [self.values.get(t.name) for t in op.inputs]
+        result = self._dispatch(op, inputs)
+        if result is None:
+            return
+        outputs = result if isinstance(result, list) else [result]
+        for tensor, value in zip(op.outputs, outputs):
+            if value is None:
+                continue
+            if isinstance(value, Node) and value.tensor is None:
+                value.tensor, value.op, value.op_type = tensor, value.op or op.name, value.op_type or op.type
+                value.shape = _static(tensor)
+            self.values[tensor.name] = value
+
+    def _node(self, node_kind, inputs, op, **attrs):
+        return Node(node_kind, list(inputs), attrs, {}, op.name, op.type)
+
+    def _dispatch(self, op, inputs):
+        kind = op.type
+        nodes = [v for v in inputs if isinstance(v, Node)]
+        if kind == "Placeholder":
+            if op.name == self.input_name:
+                return self._node("input", [], op)
+            variable = self.captured.get(op.name)
+            return ("resource", variable) if variable is not None else None
+        if kind == "ReadVariableOp":
+            if inputs and isinstance(inputs[0], tuple) and inputs[0][0] == "resource":
+                self.read_ids.add(id(inputs[0][1]))
+                return _Param(("var", inputs[0][1]))
+            return None
+        if kind == "Const":
+            from tensorflow.python.framework import tensor_util
+            return _Param(("const", tensor_util.MakeNdarray(op.get_attr("value"))))
+        if kind in _PASS or (kind == "Identity" and op.name.split("/")[-1].startswith(_DROPOUT_MARK)):
+            if op.name in self.dropout and nodes:
+                return self._node("dropout", nodes[:1], op, rate=self.dropout[op.name])
+            return inputs[0] if inputs else None
+        if not nodes:
+            return self._param(op, inputs)
+        handler = getattr(self, "_op_" + kind, None)
+        result = handler(op, inputs, nodes) if handler else None
+        return result if result is not None else self._unknown(op, nodes)
+
+    def _unknown(self, op, nodes):
+        return [self._node("unknown", nodes, op) for _ in op.outputs] if len(op.outputs) > 1 else \
+            self._node("unknown", nodes, op)
+
+    def _param(self, op, inputs):
+        """Arithmetic on variables and constants: kept as an expression (BatchNorm's factors)."""
+        if any(not isinstance(v, _Param) for v in inputs) or not inputs:
+            return None
+        exprs = [v.expr for v in inputs]
+        if op.type in _PARAM_UNARY:
+            return _Param((op.type, exprs[0]))
+        if op.type in _PARAM_BINARY and len(exprs) == 2:
+            return _Param((op.type, *exprs))
+        if op.type in _RESHAPE:
+            return _Param(("reshape", exprs[0]))
+        return None
+
+    # -- convolutions and dense layers
+    def _op_Conv2D(self, op, inputs, nodes):
+        x, w = inputs
+        variable = _plain_variable(w)
+        if not isinstance(x, Node) or variable is None or op.get_attr("data_format") != b"NHWC":
+            return None
+        if any(d != 1 for d in op.get_attr("dilations")):
+            return None
+        strides = op.get_attr("strides")
+        padding = op.get_attr("padding").decode()
+        if padding == "EXPLICIT":
+            pads = list(op.get_attr("explicit_paddings"))
+            return self._node("conv", [x], op, kernel=tuple(variable.shape), stride=(strides[1], strides[2]),
+                              padding="pads", pads=(pads[2], pads[3], pads[4], pads[5]), groups=1) \
+                ._with("kernel", variable)
+        return self._node("conv", [x], op, kernel=tuple(variable.shape), stride=(strides[1], strides[2]),
+                          padding=padding.lower(), groups=1)._with("kernel", variable)
+
+    def _op_MatMul(self, op, inputs, nodes):
+        x, w = inputs
+        variable = _plain_variable(w)
+        if not isinstance(x, Node) or variable is None or op.get_attr("transpose_a") or op.get_attr("transpose_b"):
+            return None
+        return self._node("dense", [x], op, kernel=tuple(variable.shape))._with("kernel", variable)
+
+    def _op_BatchMatMulV2(self, op, inputs, nodes):
+        x, w = inputs
+        variable = _plain_variable(w)
+        if not isinstance(x, Node) or variable is None or op.get_attr("adj_x") or op.get_attr("adj_y") \
+                or len(variable.shape) != 2:
+            return None
+        return self._node("dense", [x], op, kernel=tuple(variable.shape))._with("kernel", variable)
+
+    _op_BatchMatMulV3 = _op_BatchMatMulV2
+
+    def _op_BiasAdd(self, op, inputs, nodes):
+        return self._add_param(op, inputs[0], inputs[1])
+
+    def _add_param(self, op, x, p):
+        """x + p: a conv's or dense layer's bias when x has none yet and nothing else reads x, else an affine."""
+        if not isinstance(x, Node) or not isinstance(p, _Param):
+            return None
+        variable = _plain_variable(p)
+        if (variable is not None and x.kind in ("conv", "dense") and "bias" not in x.params and len(variable.shape) == 1
+                and len(x.tensor.consumers()) == 1):
+            out = dataclasses.replace(x, inputs=list(x.inputs), attrs=dict(x.attrs),
+                                      params={k: list(v) for k, v in x.params.items()}, tensor=None)
+            return out._with("bias", variable)
+        return self._affine(op, x, shift=p.expr)
+
+    # -- elementwise
+    def _op_AddV2(self, op, inputs, nodes):
+        a, b = inputs
+        if isinstance(a, Node) and isinstance(b, Node):
+            return self._node("add", [a, b], op)
+        x, p = (a, b) if isinstance(a, Node) else (b, a)
+        return self._add_param(op, x, p)
+
+    _op_Add = _op_AddV2
+
+    def _op_Sub(self, op, inputs, nodes):
+        a, b = inputs
+        if isinstance(a, Node) and isinstance(b, _Param):
+            return self._affine(op, a, shift=("Neg", b.expr))
+        return None
+
+    def _op_Mul(self, op, inputs, nodes):
+        a, b = inputs
+        if isinstance(a, Node) and isinstance(b, Node):
+            return None
+        x, p = (a, b) if isinstance(a, Node) else (b, a)
+        return self._affine(op, x, scale=p.expr) if isinstance(p, _Param) else None
+
+    def _op_RealDiv(self, op, inputs, nodes):
+        a, b = inputs
+        if isinstance(a, Node) and isinstance(b, _Param):
+            return self._affine(op, a, scale=("Reciprocal", b.expr))
+        return None
+
+    def _affine(self, op, x, scale=None, shift=None):
+        """x * scale + shift, folded into the affine x already is when nothing else reads it."""
+        if x.kind == "affine" and len(x.tensor.consumers()) == 1:
+            s0, t0, source = x.attrs["scale"], x.attrs["shift"], x.inputs[0]
+        else:
+            s0, t0, source = None, None, x
+        if scale is not None:
+            s0 = scale if s0 is None else ("Mul", s0, scale)
+            t0 = None if t0 is None else ("Mul", t0, scale)
+        if shift is not None:
+            t0 = shift if t0 is None else ("AddV2", t0, shift)
+        return self._node("affine", [source], op, scale=s0, shift=t0)
+
+    def _op_FusedBatchNormV3(self, op, inputs, nodes):
+        x, *rest = inputs
+        if op.get_attr("is_training") or op.get_attr("data_format") != b"NHWC":
+            return None
+        variables = [_plain_variable(v) for v in rest[:4]]
+        if any(v is None for v in variables):
+            return None
+        node = self._node("bn", [x], op, epsilon=_float32(op.get_attr("epsilon")))
+        for role, variable in zip(("gamma", "beta", "moving_mean", "moving_variance"), variables):
+            node._with(role, variable)
+        return [node] + [None] * (len(op.outputs) - 1)
+
+    _op_FusedBatchNorm = _op_FusedBatchNormV2 = _op_FusedBatchNormV3
+
+    # -- activations
+    def _op_Relu(self, op, inputs, nodes):
+        return self._node("act", nodes[:1], op, kind="relu", alpha=1.0)
+
+    def _op_Elu(self, op, inputs, nodes):
+        return self._node("act", nodes[:1], op, kind="elu", alpha=1.0)
+
+    def _op_Greater(self, op, inputs, nodes):
+        x, zero = inputs
+        if isinstance(x, Node) and isinstance(zero, _Param) and zero.expr[0] == "const" and not np.any(zero.expr[1]):
+            return _Pred(x)
+        return None
+
+    def _op_SelectV2(self, op, inputs, nodes):
+        """where(x > 0, elu(x), alpha * elu(x)): ELU with alpha != 1 (Keras 3 and tf-keras)."""
+        pred, positive, negative = inputs
+        if (isinstance(pred, _Pred) and isinstance(positive, Node) and positive.kind == "act"
+                and positive.attrs["kind"] == "elu" and positive.inputs[0] is pred.node
+                and isinstance(negative, Node) and negative.kind == "affine" and negative.inputs[0] is positive
+                and negative.attrs["shift"] is None and negative.attrs["scale"][0] == "const"):
+            alpha = np.asarray(negative.attrs["scale"][1])
+            if alpha.size == 1:
+                return self._node("act", [pred.node], op, kind="elu", alpha=_float32(float(alpha.reshape(-1)[0])))
+        return None
+
+    _op_Select = _op_SelectV2
+
+    # -- pooling, padding, shapes
+    def _op_MaxPool(self, op, inputs, nodes):
+        return self._pool("maxpool", op, nodes[0])
+
+    def _op_AvgPool(self, op, inputs, nodes):
+        return self._pool("avgpool", op, nodes[0])
+
+    def _pool(self, kind, op, x):
+        if op.get_attr("data_format") != b"NHWC":
+            return None
+        k, s = op.get_attr("ksize"), op.get_attr("strides")
+        return self._node(kind, [x], op, size=(k[1], k[2]), stride=(s[1], s[2]),
+                          padding=op.get_attr("padding").decode().lower())
+
+    def _op_Mean(self, op, inputs, nodes):
+        x, axes = inputs
+        if isinstance(axes, _Param) and axes.expr[0] == "const" and isinstance(x, Node) and len(x.shape) == 4:
+            if sorted(int(a) % 4 for a in np.ravel(axes.expr[1])) == [1, 2]:
+                return self._node("gap", [x], op)
+        return None
+
+    def _op_Pad(self, op, inputs, nodes):
+        x, pads = inputs[0], inputs[1]
+        if not (isinstance(pads, _Param) and pads.expr[0] == "const"):
+            return None
+        if len(inputs) > 2 and not (isinstance(inputs[2], _Param) and inputs[2].expr[0] == "const"
+                                    and not np.any(inputs[2].expr[1])):
+            return None
+        p = np.asarray(pads.expr[1]).reshape(-1, 2)
+        if len(p) != 4 or p[0].any() or p[3].any():
+            return None
+        return self._node("pad", [x], op, pads=(int(p[1][0]), int(p[1][1]), int(p[2][0]), int(p[2][1])))
+
+    _op_PadV2 = _op_Pad
+
+    def _op_Reshape(self, op, inputs, nodes):
+        return self._node("reshape", nodes[:1], op)
+
+    _op_Squeeze = _op_ExpandDims = _op_Reshape
+
+    def _op_ConcatV2(self, op, inputs, nodes):
+        *values, axis = inputs
+        if not (isinstance(axis, _Param) and axis.expr[0] == "const") or not all(isinstance(v, Node) for v in values):
+            return None
+        if int(np.ravel(axis.expr[1])[0]) not in (-1, 3):
+            return None
+        return self._node("concat", values, op)
+
+    def _op_Split(self, op, inputs, nodes):
+        axis, x = inputs
+        if not (isinstance(axis, _Param) and axis.expr[0] == "const") or int(np.ravel(axis.expr[1])[0]) not in (-1, 3):
+            return None
+        n = op.get_attr("num_split")
+        width = _static(op.inputs[1])[-1] // n
+        return [self._node("slice", [x], op, start=i * width, stop=(i + 1) * width) for i in range(n)]
+
+    def _op_SplitV(self, op, inputs, nodes):
+        x, sizes, axis = inputs
+        if not all(isinstance(v, _Param) and v.expr[0] == "const" for v in (sizes, axis)):
+            return None
+        if int(np.ravel(axis.expr[1])[0]) not in (-1, 3):
+            return None
+        bounds = np.concatenate([[0], np.cumsum(np.ravel(sizes.expr[1]))]).astype(int)
+        return [self._node("slice", [x], op, start=int(a), stop=int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def _op_StridedSlice(self, op, inputs, nodes):
+        x, begin, end, strides = inputs
+        if not all(isinstance(v, _Param) and v.expr[0] == "const" for v in (begin, end, strides)):
+            return None
+        begin, end, strides = (np.ravel(v.expr[1]).astype(int) for v in (begin, end, strides))
+        ellipsis = op.get_attr("ellipsis_mask")
+        if (ellipsis != 1 or len(begin) != 2 or strides[-1] != 1 or op.get_attr("new_axis_mask")
+                or op.get_attr("shrink_axis_mask")):
+            return None
+        channels = _static(op.inputs[0])[-1]
+        start = 0 if op.get_attr("begin_mask") & 2 else int(begin[-1])
+        stop = channels if op.get_attr("end_mask") & 2 else int(end[-1])
+        return self._node("slice", [x], op, start=start, stop=min(stop, channels))
+
+    def _op_Softmax(self, op, inputs, nodes):
+        return self._node("softmax", nodes[:1], op)
+
+
+def _with(self, role, variable):
+    self.params.setdefault(role, []).append(variable)
+    return self
+
+
+Node._with = _with
+
+
+def _plain_variable(value):
+    """The variable a parameter value reads unchanged (reshapes and casts aside), or None."""
+    if not isinstance(value, _Param):
+        return None
+    expr = value.expr
+    while expr[0] == "reshape":
+        expr = expr[1]
+    return expr[1] if expr[0] == "var" else None
+
+
+def _static(tensor):
+    shape = tensor.shape
+    return tuple(d if d is not None else -1 for d in shape.as_list()) if shape.rank is not None else ()
+
+
+def _float32(value):
+    """The shortest decimal that is this float32 (epsilon 1e-3 stored as float32 reads back as 0.001)."""
+    return float(repr(np.float32(value)).rstrip("f").replace("np.float32(", "").rstrip(")"))
+
+
+def _reachable(output):
+    """Nodes the output depends on, inputs before users (a topological order)."""
+    order, seen, stack = [], set(), [(output, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((i, False) for i in reversed(node.inputs) if id(i) not in seen)
+    return order
+
+
+# ----------------------------------------------------------------- simplification
+
+def simplify(traced):
+    """Fold framework spellings into description ops (see module doc), in place."""
+    _batchnorms(traced)
+    _rewire(traced, _transparent_reshape)
+    _rewire(traced, _fold_bias)
+    _rewire(traced, _fold_pad)
+    _grouped_convs(traced)
+    _global_pools(traced)
+    traced.nodes = _reachable(traced.output)
+
+
+def _rewire(traced, rule):
+    """Replace nodes by rule(node, users) -> replacement or None; users follow."""
+    users = _users(traced.nodes)
+    replaced = {}
+    for node in traced.nodes:
+        node.inputs = [replaced.get(id(i), i) for i in node.inputs]
+        new = rule(node, users)
+        if new is not None and new is not node:
+            replaced[id(node)] = new
+    traced.output = replaced.get(id(traced.output), traced.output)
+    traced.nodes = _reachable(traced.output)
+
+
+def _users(nodes):
+    users = {}
+    for node in nodes:
+        for i in node.inputs:
+            users.setdefault(id(i), []).append(node)
+    return users
+
+
+def _transparent_reshape(node, users):
+    """A reshape between [N, 1, 1, C] and [N, C] (Flatten after pooling, Tensordot) changes nothing."""
+    if node.kind != "reshape" or not node.inputs:
+        return None
+    source = node.inputs[0]
+    if _features(source.shape) is not None and _features(source.shape) == _features(node.shape):
+        return source
+    return None
+
+
+def _features(shape):
+    """C of a [N, 1, ..., 1, C] shape, else None."""
+    if len(shape) < 2 or any(d != 1 for d in shape[1:-1]):
+        return None
+    return shape[-1]
+
+
+def _fold_bias(node, users):
+    """A bias added after a reshape (tf-keras Dense on a [N, 1, 1, C] map: Tensordot, then BiasAdd)."""
+    if node.kind != "affine" or node.attrs["scale"] is not None or not node.inputs:
+        return None
+    source, variable = node.inputs[0], _plain_variable(_Param(node.attrs["shift"]))
+    if (variable is None or source.kind not in ("conv", "dense") or "bias" in source.params
+            or len(users.get(id(source), [])) != 1 or tuple(variable.shape) != (source.channels,)):
+        return None
+    folded = dataclasses.replace(source, inputs=list(source.inputs), attrs=dict(source.attrs),
+                                 params={k: list(v) for k, v in source.params.items()}, shape=node.shape,
+                                 tensor=node.tensor)
+    return folded._with("bias", variable)
+
+
+def _fold_pad(node, users):
+    """ZeroPadding2D + VALID conv/max pool -> one op with its padding named."""
+    if node.kind not in ("conv", "maxpool") or not node.inputs or node.inputs[0].kind != "pad":
+        return None
+    pad = node.inputs[0]
+    if len(users.get(id(pad), [])) != 1 or node.attrs.get("padding") != "valid":
+        return None
+    top, bottom, left, right = pad.attrs["pads"]
+    size = node.attrs["kernel"][:2] if node.kind == "conv" else node.attrs["size"]
+    folded = dataclasses.replace(node, inputs=list(pad.inputs), attrs=dict(node.attrs))
+    if node.kind == "maxpool" and (top, bottom, left, right) == (1, 1, 1, 1):
+        folded.attrs["padding"] = "pad1"
+    elif node.kind == "conv" and all((a, b) == ((k - 1) // 2, k - 1 - (k - 1) // 2)
+                                     for (a, b), k in (((top, bottom), size[0]), ((left, right), size[1]))):
+        folded.attrs["padding"] = "explicit"
+    else:
+        folded.attrs["padding"], folded.attrs["pads"] = "pads", (top, bottom, left, right)
+    folded.attrs["pad_op"] = pad.op
+    return folded
+
+
+def _grouped_convs(traced):
+    """split -> one conv per slice -> concat (in order, equal convs) is one grouped conv."""
+    users = _users(traced.nodes)
+
+    def rule(node, _):
+        if node.kind != "concat" or len(node.inputs) < 2:
+            return None
+        convs = node.inputs
+        if not all(c.kind == "conv" and len(users.get(id(c), [])) == 1 and c.inputs and c.inputs[0].kind == "slice"
+                   and len(users.get(id(c.inputs[0]), [])) == 1 for c in convs):
+            return None
+        slices = [c.inputs[0] for c in convs]
+        source = slices[0].inputs[0]
+        width = slices[0].attrs["stop"] - slices[0].attrs["start"]
+        same = {(c.attrs["kernel"], c.attrs["stride"], c.attrs["padding"], c.attrs.get("pads"), "bias" in c.params)
+                for c in convs}
+        if len(same) != 1 or any(s.inputs[0] is not source for s in slices) or source.channels != width * len(convs):
+            return None
+        if [(s.attrs["start"], s.attrs["stop"]) for s in slices] != [(i * width, (i + 1) * width)
+                                                                    for i in range(len(convs))]:
+            return None
+        first = convs[0]
+        kernel = first.attrs["kernel"]
+        grouped = Node("conv", [source], {**first.attrs, "kernel": (*kernel[:3], kernel[3] * len(convs)),
+                                          "groups": len(convs), "split_op": slices[0].op},
+                       {role: [v for c in convs for v in c.params[role]] for role in first.params},
+                       node.op, node.op_type, node.shape, node.tensor)
+        return grouped
+    _rewire(traced, rule)
+
+
+def _global_pools(traced):
+    """An average pool whose window covers its whole input (VALID) is global average pooling at this size."""
+    def rule(node, _):
+        if node.kind != "avgpool" or node.attrs["padding"] != "valid" or not node.inputs:
+            return None
+        h, w = node.inputs[0].shape[1:3]
+        if tuple(node.attrs["size"]) != (h, w):
+            return None
+        traced.notes.append(f"{node.where()}: a {h}x{w} average pool over a {h}x{w} map is global average pooling "
+                            f"at this input size")
+        return dataclasses.replace(node, kind="gap", attrs={})
+    _rewire(traced, rule)
+
+
+# ----------------------------------------------------------------- BatchNorm in arithmetic
+
+def _batchnorms(traced):
+    for node in traced.nodes:
+        if node.kind == "affine":
+            found = _as_batchnorm(node.attrs["scale"], node.attrs["shift"])
+            if found is not None:
+                roles, epsilon = found
+                node.kind, node.attrs = "bn", {"epsilon": epsilon}
+                for role in ("gamma", "beta", "moving_mean", "moving_variance"):
+                    node._with(role, roles[role])
+
+
+_ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
+
+
+def _as_batchnorm(scale, shift):
+    """({role: variable}, epsilon) if x * scale + shift is an inference BatchNorm, else None.
+
+    Decided by evaluating both expressions on random positive values for every
+    assignment of the four variables to the four roles: scale must be
+    gamma / sqrt(variance + eps) with one eps for every channel, and shift
+    beta - mean * scale. eps is the constant of the expression it matches.
+    """
+    if scale is None or shift is None:
+        return None
+    variables = {}
+    for expr in (scale, shift):
+        for v in _variables_in(expr):
+            variables[id(v)] = v
+    if len(variables) != 4 or len({tuple(v.shape) for v in variables.values()}) != 1:
+        return None
+    channels = int(np.prod(next(iter(variables.values())).shape))
+    rng = np.random.default_rng(0)
+    draws = [{k: rng.uniform(0.5, 2.0, channels) for k in variables} for _ in range(2)]
+    constants = [float(c) for c in _constants_in(scale)]
+    for perm in itertools.permutations(variables):
+        roles = dict(zip(_ROLES, perm))
+        epsilon = None
+        for values in draws:
+            s = np.ravel(_evaluate(scale, values, channels))
+            t = np.ravel(_evaluate(shift, values, channels))
+            g, b, m, var = (values[roles[r]] for r in _ROLES)
+            with np.errstate(all="ignore"):
+                eps = (g / s) ** 2 - var
+            if not np.all(np.isfinite(eps)) or np.ptp(eps) > 1e-6 * max(1.0, abs(eps.mean())) or eps.mean() <= 0:
+                break
+            if epsilon is None:
+                epsilon = float(eps.mean())
+            if not np.allclose(t, b - m * s, rtol=1e-9, atol=1e-12):
+                break
+        else:
+            near = [c for c in constants if math.isclose(c, epsilon, rel_tol=1e-4)]
+            return {r: variables[roles[r]] for r in _ROLES}, _float32(near[0] if near else epsilon)
+    return None
+
+
+def _variables_in(expr):
+    if expr[0] == "var":
+        yield expr[1]
+    elif expr[0] != "const":
+        for arg in expr[1:]:
+            yield from _variables_in(arg)
+
+
+def _constants_in(expr):
+    if expr[0] == "const":
+        value = np.asarray(expr[1])
+        if value.size == 1:
+            yield value.reshape(-1)[0]
+    elif expr[0] != "var":
+        for arg in expr[1:]:
+            yield from _constants_in(arg)
+
+
+def _evaluate(expr, values, channels):
+    head = expr[0]
+    if head == "var":
+        return values[id(expr[1])]
+    if head == "const":
+        value = np.asarray(expr[1], np.float64)
+        return value.reshape(-1) if value.size == channels else value.reshape(-1)[0] if value.size == 1 else value
+    if head == "reshape":
+        return _evaluate(expr[1], values, channels)
+    if head in _PARAM_UNARY:
+        return _PARAM_UNARY[head](_evaluate(expr[1], values, channels))
+    return _PARAM_BINARY[head](_evaluate(expr[1], values, channels), _evaluate(expr[2], values, channels))
