@@ -5,7 +5,7 @@ forward pass per side, then, on failure, the diagnosis of known causes. Exit 0
 within tolerance, 1 not, 2 on bad usage (our errors, argparse's).
 """
 
-from slimcompat.cli import arch_options
+from slimcompat.cli import arch_options, parity_models
 from slimcompat.errors import SlimcompatError
 from slimcompat.parity.implementation import IMPLEMENTATIONS, NATIVE_SOURCES
 
@@ -14,8 +14,9 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser):
     names = ", ".join(f"{k} ({v[2]})" for k, v in IMPLEMENTATIONS.items())
-    parser.add_argument("a", metavar="A", choices=list(IMPLEMENTATIONS), help=f"reference implementation: {names}")
-    parser.add_argument("b", metavar="B", choices=list(IMPLEMENTATIONS), help="implementation compared to A")
+    parser.add_argument("a", metavar="A", nargs="?", help=f"reference implementation: {names}")
+    parser.add_argument("b", metavar="B", nargs="?", help="implementation compared to A")
+    parity_models.add_arguments(parser)
     parser.add_argument("--weights", help="weights for both sides: canonical .h5, slim checkpoint or Keras weight "
                                           "file (default: seeded random weights in A's conventions)")
     arch_options.add_arguments(parser, help_suffix=". Of the random weights (default resnet_v2_50; "
@@ -27,8 +28,8 @@ def add_arguments(parser):
     parser.add_argument("--no-preprocess", action="store_true",
                         help="feed the batch to both sides as model input, bypassing each side's preprocessing")
     parser.add_argument("--batch", type=int, default=2, help="random batch size (default 2)")
-    parser.add_argument("--size", type=int, nargs="+", default=[224], metavar="H [W]",
-                        help="random batch or image size (default 224)")
+    parser.add_argument("--size", type=int, nargs="+", metavar="H [W]",
+                        help="random batch or image size (default 224; a user's model: its own input size)")
     parser.add_argument("--seed", type=int, default=0, help="random batch and random weights seed (default 0)")
     parser.add_argument("--device", default="CPU", help="TensorFlow device, e.g. CPU or GPU:0 (default CPU)")
     parser.add_argument("--tf32", action="store_true", help="leave TensorFloat-32 on (off for parity by default)")
@@ -39,6 +40,7 @@ def add_arguments(parser):
 
 def _batch(args):
     from slimcompat.parity import inputs
+    args.size = args.size or [224]
     if len(args.size) > 2 or min(args.size) < 32 or args.batch < 1:
         raise SlimcompatError(f"--size takes H or H W of at least 32 and --batch at least 1; "
                               f"found {args.size}, {args.batch}")
@@ -84,9 +86,15 @@ def _check_device(device):
 def run(args):
     from slimcompat.parity import check, render_html, render_json, render_text
     from slimcompat.weights import convert
+    if parity_models.active(args):
+        args.a, args.b = parity_models.sides(args, IMPLEMENTATIONS)
+        args.size = parity_models.size(args, args.a, args.b)
+    elif args.a not in IMPLEMENTATIONS or args.b not in IMPLEMENTATIONS:
+        raise SlimcompatError(f"parity A B: implementations are {', '.join(IMPLEMENTATIONS)} (or a user's model: "
+                              f"--model-a/--model-b); found {args.a}, {args.b}")
     batch = _batch(args)
     _check_device(args.device)
-    weights = _weights(args)
+    weights = parity_models.weights(args, args.a, args.b) if parity_models.active(args) else _weights(args)
     weights_b = convert.load(args.weights_b) if args.weights_b else None
     report = check.parity(args.a, args.b, weights, batch, weights_b=weights_b, device=args.device,
                           tf32=args.tf32, run_diagnosis=not args.no_diagnosis)

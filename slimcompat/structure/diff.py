@@ -25,7 +25,8 @@ A row's effect on outputs: none for training-only knobs (L2, dropout), else
 the first canonical endpoint whose value changes when only that knob changes.
 Knobs that differ in value but not in what the network computes (two
 projection rules that pick the same units) are no difference: the first
-description takes the second's value before comparing.
+description takes the second's value before comparing, and a knob whose
+other value alone changes nothing given the others is left out.
 """
 
 import dataclasses
@@ -152,9 +153,14 @@ def diff(a, b, a_label=None, b_label=None, input_hw=(224, 224)):
     _charge_macs(a, b, layers_a, layers_b, rows, knobs, input_hw, cause)
     for row in rows.values():
         row.outputs = _outputs(row, a, b)
-    result.rows = [rows[k] for k in knobs]
+    result.rows = [rows[k] for k in knobs if not _inert(rows[k])]
     _check(result)
     return result
+
+
+def _inert(row):
+    """A knob whose other value changes nothing given the other knobs (two rules picking the same shortcuts)."""
+    return not (row.params or row.trainable or row.macs) and row.outputs == "none"
 
 
 def _trainable(sizes):
@@ -301,13 +307,18 @@ def _geometry_steps(b, a, geometry, input_hw):
 def first_endpoint(plan_a, plan_b):
     """The first canonical endpoint at or after the first op where two plans differ; None if they do not."""
     walked_a, walked_b = list(_walk_with_endpoints(plan_a)), list(_walk_with_endpoints(plan_b))
+    order = [op.name for op in _leaves(plan_a) if isinstance(op, ops.Endpoint)]
+    order += [op.name for op in _leaves(plan_b) if isinstance(op, ops.Endpoint) and op.name not in order]
+
+    def earlier(*ends):
+        known = [e for e in ends if e is not None]
+        return min(known, key=order.index) if known else "model output (after logits)"
     for (op_a, end_a), (op_b, end_b) in zip(walked_a, walked_b):
         if op_a != op_b:
-            return end_a or end_b or "model output (after logits)"
+            return earlier(end_a, end_b)
     if len(walked_a) != len(walked_b):
         longer = walked_a if len(walked_a) > len(walked_b) else walked_b
-        end = longer[min(len(walked_a), len(walked_b))][1]
-        return end or "model output (after logits)"
+        return earlier(longer[min(len(walked_a), len(walked_b))][1])
     return None
 
 
