@@ -26,7 +26,6 @@ identity, and its rate is read from the layer.
 import dataclasses
 import itertools
 import math
-from typing import Optional
 
 import numpy as np
 
@@ -214,9 +213,11 @@ def trace(model, input_shape=None, keep_function=False):
                 function = tf.function(lambda x: model(x, training=False), autograph=False) \
                     .get_concrete_function(spec)
         except (ValueError, TypeError) as exc:
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip() and not
+                     line.strip().startswith(("Exception encountered", "Call arguments", "\u2022", "in user code",
+                                              "File "))]
             raise RecognitionError(f"the model does not run on a {'x'.join(map(str, shape))} input: "
-                                   f"{lines[-1] if lines else type(exc).__name__}") from None
+                                   f"{lines[0] if lines else type(exc).__name__}") from None
     graph, inputs, outputs = function.graph, function.inputs, function.outputs
     captured = {internal.op.name: by_handle.get(id(external)) for external, internal in graph.captures}
     reader = _Reader(inputs[0].op.name, captured, marks.rates)
@@ -304,23 +305,46 @@ class _Reader:
             return _Param(("reshape", exprs[0]))
         return None
 
+    # -- functions called from the trace (Keras 3 runs a grouped conv as an XLA-compiled function)
+    def _op_StatefulPartitionedCall(self, op, inputs, nodes):
+        function = op.graph._get_function(op.get_attr("f").name)
+        inner = getattr(function, "graph", None)
+        if inner is None or len(inner.inputs) != len(inputs):
+            return None
+        reader = _Reader(None, {}, self.dropout)
+        reader.read_ids = self.read_ids
+        reader.values = {t.name: v for t, v in zip(inner.inputs, inputs) if v is not None}
+        given = {t.name for t in inner.inputs}
+        for inner_op in inner.get_operations():
+            if not all(t.name in given for t in inner_op.outputs) or not inner_op.outputs:
+                reader.read(inner_op)
+        out = []
+        for outer, tensor in zip(op.outputs, inner.outputs):
+            value = reader.values.get(tensor.name)
+            if isinstance(value, Node):
+                value = dataclasses.replace(value, tensor=outer, shape=_static(outer), op=f"{op.name}/{value.op}")
+            out.append(value)
+        return out
+
+    _op_PartitionedCall = _op_StatefulPartitionedCall
+
     # -- convolutions and dense layers
     def _op_Conv2D(self, op, inputs, nodes):
         x, w = inputs
         variable = _plain_variable(w)
         if not isinstance(x, Node) or variable is None or op.get_attr("data_format") != b"NHWC":
             return None
-        if any(d != 1 for d in op.get_attr("dilations")):
+        kernel = tuple(variable.shape)
+        if any(d != 1 for d in op.get_attr("dilations")) or not x.channels or x.channels % kernel[2]:
             return None
         strides = op.get_attr("strides")
         padding = op.get_attr("padding").decode()
+        attrs = dict(kernel=kernel, stride=(strides[1], strides[2]), padding=padding.lower(),
+                     groups=x.channels // kernel[2])
         if padding == "EXPLICIT":
             pads = list(op.get_attr("explicit_paddings"))
-            return self._node("conv", [x], op, kernel=tuple(variable.shape), stride=(strides[1], strides[2]),
-                              padding="pads", pads=(pads[2], pads[3], pads[4], pads[5]), groups=1) \
-                ._with("kernel", variable)
-        return self._node("conv", [x], op, kernel=tuple(variable.shape), stride=(strides[1], strides[2]),
-                          padding=padding.lower(), groups=1)._with("kernel", variable)
+            attrs.update(padding="pads", pads=(pads[2], pads[3], pads[4], pads[5]))
+        return self._node("conv", [x], op, **attrs)._with("kernel", variable)
 
     def _op_MatMul(self, op, inputs, nodes):
         x, w = inputs
@@ -571,8 +595,8 @@ def simplify(traced):
     _batchnorms(traced)
     _rewire(traced, _transparent_reshape)
     _rewire(traced, _fold_bias)
-    _rewire(traced, _fold_pad)
     _grouped_convs(traced)
+    _rewire(traced, _fold_pad)
     _global_pools(traced)
     traced.nodes = _reachable(traced.output)
 

@@ -27,7 +27,6 @@ import dataclasses
 import itertools
 import pathlib
 import re
-from typing import List
 
 from slimcompat.arch import DEPTHS, Inception10, ResNet
 from slimcompat.arch.conventions import INPUTS

@@ -18,7 +18,7 @@ regularizers, and a background class is never assumed.
 
 import dataclasses
 import math
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 
@@ -65,10 +65,10 @@ class Recognition:
         knobs = [(k, getattr(d, k)) for k, _, _ in d.knobs()]
         lines.append("  " + ", ".join(f"{k}={'x'.join(map(str, v)) if isinstance(v, tuple) else v}"
                                       for k, v in knobs))
-        grouped = self.grouped()
+        grouped = [n for n in self.grouped() if n.endswith("/kernel")]
         if grouped:
             lines.append(f"  {len(grouped)} grouped convs held as one Conv2D per group "
-                         f"({next(iter(grouped.values()))} groups)")
+                         f"({self.grouped()[grouped[0]]} groups)")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
