@@ -117,6 +117,63 @@ def test_what_no_family_has_is_reported_by_layer_and_op():
         recognize(keras.Model(inputs, keras.layers.Dense(3)(y)))
 
 
+def test_a_unit_unlike_the_others_is_named_not_averaged():
+    """Knobs come from the first units; a later unit that differs is the first mismatch, named by its op."""
+    import keras
+    layers = keras.layers
+
+    def unit(x, filters, strides, last):
+        y = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(filters, 3, strides, padding="same")(x)))
+        y = layers.BatchNormalization()(layers.Conv2D(filters, 3, padding="same")(y))
+        s = layers.BatchNormalization()(layers.Conv2D(filters, 1, strides)(x)) if strides > 1 or \
+            x.shape[-1] != filters else x
+        y = layers.Add()([y, s])
+        return y if last else layers.ReLU(name=f"after_add_{filters}")(y)
+    inputs = keras.Input((64, 64, 3))
+    x = layers.MaxPooling2D(3, 2, padding="same")(layers.ReLU()(layers.BatchNormalization()(
+        layers.Conv2D(64, 7, 2, padding="same")(inputs))))
+    for i, filters in enumerate((64, 128, 256, 512)):
+        x = unit(x, filters, 1 if i == 0 else 2, last=filters == 256)
+    model = keras.Model(inputs, layers.Dense(4)(layers.GlobalAveragePooling2D()(x)))
+    with pytest.raises(RecognitionError, match=r"where resnet_v1_10 expects relu \(stage3/unit1\)"):
+        recognize(model)
+
+
+def test_the_models_own_file_loads_all_or_nothing(tmp_path):
+    model = seed_model("003-inception10", "2")
+    found = recognize(model, (32, 32, 3))
+    randomize(found.traced.variables.values(), seed=4)
+    model.save_weights(str(tmp_path / "own.h5"))
+    fresh = seed_model("003-inception10", "2")
+    loaded = model_weights.load_file(fresh, tmp_path / "own.h5", input_shape=(32, 32, 3))
+    assert all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), model.get_weights()))
+    other = seed_model("003-resnet18", "2")
+    other_found = recognize(other, (32, 32, 3))
+    before = [np.asarray(v).copy() for v in other_found.traced.variables.values()]
+    with pytest.raises(SlimcompatError, match="own.h5"):
+        model_weights.load_file(other, tmp_path / "own.h5", input_shape=(32, 32, 3))
+    assert all(np.array_equal(np.asarray(v), b) for v, b in zip(other_found.traced.variables.values(), before))
+    assert loaded.description == found.description
+
+
+def test_model_code_imports_files_beside_it_with_the_same_keras(tmp_path):
+    (tmp_path / "blocks.py").write_text(
+        "from tensorflow.keras import layers\n\n"
+        "def conv_bn_relu(x, filters, strides=1):\n"
+        "    x = layers.Conv2D(filters, 3, strides=strides, padding='same')(x)\n"
+        "    return layers.Activation('relu')(layers.BatchNormalization()(x))\n")
+    (tmp_path / "net.py").write_text(
+        "import tensorflow as tf\nfrom blocks import conv_bn_relu\n\n"
+        "def build(classes=3):\n"
+        "    inputs = tf.keras.Input((32, 32, 3))\n"
+        "    x = conv_bn_relu(inputs, 8)\n"
+        "    return tf.keras.Model(inputs, tf.keras.layers.Dense(classes)(tf.keras.layers.Flatten()(x)))\n"
+        "model = build()\nmodel.fit(None)\n")
+    for keras, package in (("2", "tf_keras"), ("3", "keras")):
+        model = model_code.load_model(f"{tmp_path / 'net.py'}:build(classes=5)", keras=keras)
+        assert type(model).__module__.split(".")[0] == package and model.output_shape[-1] == 5
+
+
 def test_model_code_runs_definitions_not_the_training(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model = seed_model("003-resnet18")           # the program would train 5 epochs and write ./checkpoint

@@ -15,7 +15,8 @@ __all__ = ["add_arguments", "sides", "weights", "active"]
 
 
 def add_arguments(parser):
-    parser.add_argument("--model-a", metavar="PATH.py:NAME[(ARGS)]", help=f"A is a user's model: {model_options.CODE_HELP}")
+    parser.add_argument("--model-a", metavar="PATH.py:NAME[(ARGS)]",
+                        help=f"A is a user's model: {model_options.CODE_HELP}")
     parser.add_argument("--model-b", metavar="PATH.py:NAME[(ARGS)]", help="B is a user's model, as --model-a")
     model_options.add_arguments(parser)
 

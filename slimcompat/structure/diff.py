@@ -30,7 +30,7 @@ other value alone changes nothing given the others is left out.
 """
 
 import dataclasses
-from typing import List, Optional
+from typing import List
 
 from slimcompat.arch import ops
 from slimcompat.errors import SlimcompatError

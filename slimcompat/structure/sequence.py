@@ -241,19 +241,21 @@ def match(plan, items, name):
 
 
 def _branches(name, where, item, found):
-    orders = itertools.permutations(range(len(found.branches))) if item.merge == "add" else [range(len(found.branches))]
+    """Plan branches against the model's, op by op; an add's two branches in either order."""
+    count = len(found.branches)
+    orders = itertools.permutations(range(count)) if item.merge == "add" else [range(count)]
     first_error = None
     for order in orders:
         pairs = []
         try:
-            for plan_branch, k in zip(item.branches, order):
+            for index, (plan_branch, k) in enumerate(zip(item.branches, order)):
+                part = "shortcut" if item.merge == "add" and index == 0 else f"branch {index + 1}"
                 model_branch = found.branches[k]
                 for i in range(max(len(plan_branch), len(model_branch))):
                     p = plan_branch[i] if i < len(plan_branch) else None
                     m = model_branch[i] if i < len(model_branch) else None
                     if p is None or m is None or signature(p) != signature(m):
-                        raise RecognitionError(_difference(name, f"{where} ({'shortcut' if plan_branch is item.branches[0] and item.merge == 'add' else 'branch'})",
-                                                           p, m, found.merge))
+                        raise RecognitionError(_difference(name, f"{where} {part}", p, m, found.merge))
                     pairs.append((p, m))
             return pairs
         except RecognitionError as exc:
@@ -261,22 +263,20 @@ def _branches(name, where, item, found):
     raise first_error
 
 
-def _item_text(item):
-    if item.op is not None:
-        return describe_op(item.op)
-    return f"{item.merge.kind} of {len(item.branches)} branches ({'; '.join(_chain(b) for b in item.branches)})"
-
-
 def _chain(branch):
     return " -> ".join(describe_op(n) for n in branch) or "identity"
 
 
+def _merge_text(kind, branches):
+    return f"{kind} of {len(branches)} branches ({'; '.join(_chain(b) for b in branches)})"
+
+
+def _item_text(item):
+    return describe_op(item.op) if item.op is not None else _merge_text(item.merge.kind, item.branches)
+
+
 def _differ(name, where, expected, found):
-    if isinstance(expected, Item):
-        text = f"{expected.merge} of {len(expected.branches)} branches (" + \
-            "; ".join(" -> ".join(describe_op(o) for o in b) or "identity" for b in expected.branches) + ")"
-    else:
-        text = describe_op(expected)
+    text = _merge_text(expected.merge, expected.branches) if isinstance(expected, Item) else describe_op(expected)
     if found is None:
         raise RecognitionError(f"{name} expects {text} at {where}, but the model's forward pass ends there")
     raise RecognitionError(f"{found.node.where()}: the model computes {_item_text(found)} where {name} "
@@ -285,6 +285,6 @@ def _differ(name, where, expected, found):
 
 def _difference(name, where, expected, found, merge):
     if found is None:
-        return f"{merge.where()}: {name} expects {describe_op(expected)} in {where}, the model's branch has nothing more"
+        return f"{merge.where()}: {name} expects {describe_op(expected)} in {where}, where the model's branch ends"
     return f"{found.where()}: the model computes {describe_op(found)} where {name} expects " \
            f"{describe_op(expected)} ({where})"
