@@ -257,6 +257,17 @@ def test_seed003_checkpoint_converts_with_and_without_its_code(seed003_checkpoin
         convert.load(path, arch=wrong)
 
 
+def test_seed002_checkpoint_without_code_takes_each_run_of_group_convs_as_one_kernel(resnext, tmp_path):
+    model, found = resnext
+    model.save_weights(str(tmp_path / "resnext.ckpt"))
+    with pytest.raises(SlimcompatError, match="fit resnext_50_32x4d.*does not record"):
+        convert.load(tmp_path / "resnext.ckpt")
+    from_tree = convert.load(tmp_path / "resnext.ckpt", arch=EXPECTED["002-resnext"])
+    exact = model_weights.read(model, found)
+    assert all(np.array_equal(from_tree.tensors[n], exact.tensors[n]) for n in exact.tensors)
+    assert "(32 groups)" in from_tree.sources["stage4/unit3/conv2/kernel"]
+
+
 def test_imagenet_weights_into_seed001_resnet50_are_refused_then_loaded_when_allowed(tmp_path):
     write_keras1_resnet50(tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
     weights = convert.load(tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")

@@ -38,9 +38,9 @@ class RecognitionError(SlimcompatError):
     """A model, or a part of it, that no description accounts for."""
 
 
-@dataclasses.dataclass(eq=False)
+@dataclasses.dataclass(eq=False, repr=False)
 class Node:
-    """One layer-level computation of the traced forward pass."""
+    """One layer-level computation of the traced forward pass (its repr names it, not the graph behind it)."""
 
     kind: str
     inputs: list
@@ -55,12 +55,15 @@ class Node:
     def channels(self):
         return self.shape[-1] if self.shape else None
 
+    def __repr__(self):
+        return f"Node({self.kind} {self.op!r})"
+
     def where(self):
         """`Conv2D` op `resnext/conv_1/conv2d/convolution`: how reports point at the user's layer."""
         return f"{self.op_type} op {self.op!r}"
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class Traced:
     """The traced forward pass: its output node, every node, the input shape, and what the trace read."""
 

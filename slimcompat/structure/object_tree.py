@@ -273,8 +273,7 @@ def candidates(layers):
 
 
 def _guesses(stem, classes, convs, count):
-    groups = {1} | {c.shape[3] // c.shape[2] for c in convs if c.shape[:2] == (3, 3) and c.shape[2] and
-                    c.shape[3] % c.shape[2] == 0 and c.shape[3] // c.shape[2] > 1 and c.shape[3] > c.shape[2]}
+    groups = {1} | {g for g, _ in _grouped(convs)}
     bias = convs[0].bias
     for depth, preact, conv_bias, projection, shortcut_bn, g, strides in itertools.product(
             DEPTHS, (False, True), (bias, not bias), ("channels", "first", "shape", "all"), (True, False),
@@ -285,8 +284,8 @@ def _guesses(stem, classes, convs, count):
         knobs = dict(depth=depth, preact=preact, conv_bias=conv_bias, projection=projection, shortcut_bn=shortcut_bn,
                      stem_kernel=stem[0], stem_width=stem[3], num_classes=classes, stage_strides=strides)
         if g > 1:
-            middle = next(c for c in convs if c.shape[:2] == (3, 3) and c.shape[3] // max(c.shape[2], 1) == g)
-            knobs.update(groups=g, width_per_group=middle.shape[3] * 64 // (64 * g))
+            width = min(w for h, w in _grouped(convs) if h == g)
+            knobs.update(groups=g, width_per_group=width * 64 // (64 * g))
         try:
             yield ResNet(**knobs)
         except SlimcompatError:
@@ -297,6 +296,24 @@ def _guesses(stem, classes, convs, count):
                               num_classes=classes)
         except SlimcompatError:
             continue
+
+
+def _grouped(convs):
+    """{(groups, width)} a grouped 3x3 conv of the tree may have: one kernel [3, 3, width / g, width], or a run
+    of g equal per-group kernels [3, 3, c, c'] (width g * c')."""
+    found = set()
+    for c in convs:
+        if c.shape[:2] == (3, 3) and c.shape[3] > c.shape[2] and c.shape[3] % c.shape[2] == 0:
+            found.add((c.shape[3] // c.shape[2], c.shape[3]))
+    run = 1
+    for previous, c in zip(convs, convs[1:] + [None]):
+        if c is not None and c.shape[:2] == (3, 3) and c.shape == previous.shape:
+            run += 1
+            continue
+        if run > 1 and previous.shape[:2] == (3, 3):
+            found.add((run, run * previous.shape[3]))
+        run = 1
+    return found
 
 
 def _refuse(path, layers):

@@ -33,7 +33,7 @@ __all__ = ["Recognition", "recognize", "RecognitionError", "PROJECTION_PREFERENC
 PROJECTION_PREFERENCE = ("channels", "first", "shape", "all")
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class Recognition:
     """A recognised model: its description, tensors, endpoints, and what was noticed on the way."""
 
@@ -48,6 +48,9 @@ class Recognition:
     @property
     def input_shape(self):
         return self.traced.input_shape
+
+    def __repr__(self):
+        return f"Recognition({self.description.name}, {len(self.tensors)} tensors)"
 
     def variable_names(self):
         """{canonical tensor: [the model's names for its variables]}."""
@@ -149,7 +152,7 @@ def _unused(traced, tensors):
 
 # ----------------------------------------------------------------- ResNet
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class _Unit:
     merge: object
     input: object
