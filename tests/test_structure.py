@@ -7,6 +7,7 @@ counts equal the seed authors' printouts (tests/test_arch.py).
 """
 
 import json
+import warnings
 
 import h5py
 import numpy as np
@@ -214,6 +215,11 @@ def test_seed_weights_round_trip_and_the_file_alone_rebuilds_the_model(key, kera
     print(f"\n{key} ({'Keras 3' if keras == '3' else 'tf-keras'}): model rebuilt from the canonical file vs the "
           f"user's model, max |diff| / max = {error:.2e}")
     assert error <= 1e-5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")    # a slim checkpoint cannot record the variant: said, not an error
+        model_weights.to_file(model, tmp_path / "w.ckpt", input_shape=SPECS[key][1])
+    slim = convert.load(tmp_path / "w.ckpt", arch=found.description)
+    assert all(np.array_equal(slim.tensors[n], weights.tensors[n]) for n in weights.tensors)
     for v in found.traced.variables.values():
         v.assign(np.zeros(v.shape, np.float32))
     report = model_weights.write(model, weights, found)
@@ -281,6 +287,8 @@ def test_imagenet_weights_into_seed001_resnet50_are_refused_then_loaded_when_all
                  "(model 2x2x2x2)", "activation after the add True (model False)", "Refused"):
         assert said in message
     assert all(np.array_equal(np.asarray(v), b) for v, b in zip(model.weights, before))   # nothing assigned
+    with pytest.raises(model_weights.StructureMismatch):
+        model_weights.from_file(model, tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
     report = model_weights.write(model, weights, found, allow_differences=True)
     assert {r.knob for r in report.differences} == {"stem_stride", "stem_pool", "stage_strides", "shortcut_act",
                                                     "residual_act", "add_act"}

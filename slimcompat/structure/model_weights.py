@@ -3,6 +3,8 @@
     weights = model_weights.read(model)                      # canonical Weights of the model's variables
     convert.save("mine.h5", weights)                          # any file `convert` writes
     report = model_weights.write(model, convert.load("r50.h5"))  # any file `convert` reads, into the model
+    model_weights.to_file(model, "mine.ckpt")                 # the two steps in one: read + convert.save
+    model_weights.from_file(model, "r50.h5")                  # convert.load + write
 
 `read` maps every variable the forward pass reads to its canonical tensor
 (per-group kernels merged into the grouped kernel); a float variable the
@@ -36,7 +38,8 @@ from slimcompat.weights.mapping import check_mapping
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.transforms import merge_groups, split_groups
 
-__all__ = ["read", "write", "load_file", "save_file", "LoadReport", "StructureMismatch", "DEFAULT_INPUT"]
+__all__ = ["read", "write", "to_file", "from_file", "load_file", "save_file", "LoadReport", "StructureMismatch",
+           "DEFAULT_INPUT"]
 
 DEFAULT_INPUT = "unit"
 
@@ -146,6 +149,20 @@ def write(model, weights, recognition=None, input_shape=None, allow_differences=
 def _dtype(variable):
     dtype = getattr(variable, "dtype", "float32")
     return getattr(dtype, "name", None) or getattr(dtype, "as_numpy_dtype", None) or str(dtype)
+
+
+def to_file(model, path, kind=None, overwrite=False, input_shape=None, input_convention=None):
+    """Write the model's weights to `path` as any kind `convert` writes (default: from the extension)."""
+    from slimcompat.weights import convert
+    weights = read(model, input_shape=input_shape, input_convention=input_convention)
+    return convert.save(path, weights, kind or convert.kind_for_destination(path), overwrite=overwrite)
+
+
+def from_file(model, path, kind=None, arch=None, input_shape=None, allow_differences=False):
+    """Load any file `convert` reads into the model (see `write`); returns the LoadReport."""
+    from slimcompat.weights import convert
+    return write(model, convert.load(path, kind, arch=arch), input_shape=input_shape,
+                 allow_differences=allow_differences)
 
 
 # ----------------------------------------------------------------- the model's own files
