@@ -30,11 +30,11 @@ class UserModel(Implementation):
 
     def __init__(self, model, title=None, input_shape=None, input_convention=None, device="CPU"):
         from slimcompat.structure import recognize
-        from slimcompat.structure.model_weights import _convention
+        from slimcompat.structure.model_weights import convention_of
         self.model = model
         self.recognition = recognize(model, input_shape, keep_function=True)
         self.title = title or f"user's model {getattr(model, 'name', '')} (recognised: {self.arch_name})"
-        super().__init__(Conventions(self.recognition.description, _convention(input_convention)), device)
+        super().__init__(Conventions(self.recognition.description, convention_of(input_convention)), device)
         self._names = list(self.recognition.endpoints)
         function = self.recognition.traced.function
         self._endpoints = function.prune(function.inputs[0],

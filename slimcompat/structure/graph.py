@@ -13,10 +13,9 @@ out is one `Node` per layer-level computation:
     Tensordot, + BiasAdd), softmax, dropout, reshape, input, and `unknown`
     for anything else that touches the activations.
 
-Then `simplify` folds what frameworks spell in several ops into what a
-description means by one: ZeroPadding + VALID conv or pool, per-group convs
-(split -> N convs -> concat) into one grouped conv, an average pool covering
-its whole input into global pooling, reshapes that only flatten a 1x1 map.
+Then slimcompat.structure.simplify folds what frameworks spell in several
+ops into what a description means by one (padding, per-group convs, BatchNorm
+arithmetic, global pooling, flattening reshapes).
 
 Dropout is an identity in inference mode and leaves no op; each Dropout layer
 is therefore wrapped for the trace so that its place shows as a marked
@@ -24,14 +23,14 @@ identity, and its rate is read from the layer.
 """
 
 import dataclasses
-import itertools
-import math
 
 import numpy as np
 
+from slimcompat.arch.ops import BN_PARAMS
 from slimcompat.errors import SlimcompatError
 
-__all__ = ["Node", "Traced", "trace", "input_shape_of", "model_variables", "variable_name", "RecognitionError"]
+__all__ = ["Node", "Traced", "trace", "input_shape_of", "model_variables", "variable_name", "reachable",
+           "plain_variable", "float32", "Param", "PARAM_UNARY", "PARAM_BINARY", "RecognitionError"]
 
 
 class RecognitionError(SlimcompatError):
@@ -58,6 +57,11 @@ class Node:
     def __repr__(self):
         return f"Node({self.kind} {self.op!r})"
 
+    def holding(self, role, variable):
+        """This node, reading `variable` as its `role` (kernel, bias, gamma, ...); several for per-group kernels."""
+        self.params.setdefault(role, []).append(variable)
+        return self
+
     def where(self):
         """`Conv2D` op `resnext/conv_1/conv2d/convolution`: how reports point at the user's layer."""
         return f"{self.op_type} op {self.op!r}"
@@ -78,7 +82,7 @@ class Traced:
 
 
 @dataclasses.dataclass(frozen=True)
-class _Param:
+class Param:
     """A value computed from variables and constants only: ('var', v) | ('const', a) | (op, *args)."""
 
     expr: tuple
@@ -93,9 +97,9 @@ class _Pred:
 
 _PASS = {"Identity", "Snapshot", "StopGradient", "PreventGradient", "EnsureShape", "CheckNumerics", "Cast"}
 _RESHAPE = {"Reshape", "Squeeze", "ExpandDims"}
-_PARAM_UNARY = {"Rsqrt": lambda a: 1.0 / np.sqrt(a), "Sqrt": np.sqrt, "Reciprocal": lambda a: 1.0 / a,
+PARAM_UNARY = {"Rsqrt": lambda a: 1.0 / np.sqrt(a), "Sqrt": np.sqrt, "Reciprocal": lambda a: 1.0 / a,
                 "Neg": np.negative, "Square": np.square}
-_PARAM_BINARY = {"AddV2": np.add, "Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "RealDiv": np.divide,
+PARAM_BINARY = {"AddV2": np.add, "Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "RealDiv": np.divide,
                  "Div": np.divide}
 _BN_OPS = {"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"}
 _DROPOUT_MARK = "slimcompat_dropout"
@@ -227,9 +231,9 @@ def trace(model, input_shape=None, keep_function=False):
     for op in graph.get_operations():
         reader.read(op)
     output = reader.output(outputs[0])
-    nodes = _reachable(output)
-    traced = Traced(output, nodes, shape, variables, reader.read_ids, graph, function if keep_function else None,
-                    [note] if note else [])
+    from slimcompat.structure.simplify import simplify
+    traced = Traced(output, reachable(output), shape, variables, reader.read_ids, graph,
+                    function if keep_function else None, [note] if note else [])
     simplify(traced)
     return traced
 
@@ -276,11 +280,11 @@ class _Reader:
         if kind == "ReadVariableOp":
             if inputs and isinstance(inputs[0], tuple) and inputs[0][0] == "resource":
                 self.read_ids.add(id(inputs[0][1]))
-                return _Param(("var", inputs[0][1]))
+                return Param(("var", inputs[0][1]))
             return None
         if kind == "Const":
             from tensorflow.python.framework import tensor_util
-            return _Param(("const", tensor_util.MakeNdarray(op.get_attr("value"))))
+            return Param(("const", tensor_util.MakeNdarray(op.get_attr("value"))))
         if kind in _PASS or (kind == "Identity" and op.name.split("/")[-1].startswith(_DROPOUT_MARK)):
             if op.name in self.dropout and nodes:
                 return self._node("dropout", nodes[:1], op, rate=self.dropout[op.name])
@@ -297,15 +301,15 @@ class _Reader:
 
     def _param(self, op, inputs):
         """Arithmetic on variables and constants: kept as an expression (BatchNorm's factors)."""
-        if any(not isinstance(v, _Param) for v in inputs) or not inputs:
+        if any(not isinstance(v, Param) for v in inputs) or not inputs:
             return None
         exprs = [v.expr for v in inputs]
-        if op.type in _PARAM_UNARY:
-            return _Param((op.type, exprs[0]))
-        if op.type in _PARAM_BINARY and len(exprs) == 2:
-            return _Param((op.type, *exprs))
+        if op.type in PARAM_UNARY:
+            return Param((op.type, exprs[0]))
+        if op.type in PARAM_BINARY and len(exprs) == 2:
+            return Param((op.type, *exprs))
         if op.type in _RESHAPE:
-            return _Param(("reshape", exprs[0]))
+            return Param(("reshape", exprs[0]))
         return None
 
     # -- functions called from the trace (Keras 3 runs a grouped conv as an XLA-compiled function)
@@ -334,7 +338,7 @@ class _Reader:
     # -- convolutions and dense layers
     def _op_Conv2D(self, op, inputs, nodes):
         x, w = inputs
-        variable = _plain_variable(w)
+        variable = plain_variable(w)
         if not isinstance(x, Node) or variable is None or op.get_attr("data_format") != b"NHWC":
             return None
         kernel = tuple(variable.shape)
@@ -347,22 +351,22 @@ class _Reader:
         if padding == "EXPLICIT":
             pads = list(op.get_attr("explicit_paddings"))
             attrs.update(padding="pads", pads=(pads[2], pads[3], pads[4], pads[5]))
-        return self._node("conv", [x], op, **attrs)._with("kernel", variable)
+        return self._node("conv", [x], op, **attrs).holding("kernel", variable)
 
     def _op_MatMul(self, op, inputs, nodes):
         x, w = inputs
-        variable = _plain_variable(w)
+        variable = plain_variable(w)
         if not isinstance(x, Node) or variable is None or op.get_attr("transpose_a") or op.get_attr("transpose_b"):
             return None
-        return self._node("dense", [x], op, kernel=tuple(variable.shape))._with("kernel", variable)
+        return self._node("dense", [x], op, kernel=tuple(variable.shape)).holding("kernel", variable)
 
     def _op_BatchMatMulV2(self, op, inputs, nodes):
         x, w = inputs
-        variable = _plain_variable(w)
+        variable = plain_variable(w)
         if not isinstance(x, Node) or variable is None or op.get_attr("adj_x") or op.get_attr("adj_y") \
                 or len(variable.shape) != 2:
             return None
-        return self._node("dense", [x], op, kernel=tuple(variable.shape))._with("kernel", variable)
+        return self._node("dense", [x], op, kernel=tuple(variable.shape)).holding("kernel", variable)
 
     _op_BatchMatMulV3 = _op_BatchMatMulV2
 
@@ -371,14 +375,14 @@ class _Reader:
 
     def _add_param(self, op, x, p):
         """x + p: a conv's or dense layer's bias when x has none yet and nothing else reads x, else an affine."""
-        if not isinstance(x, Node) or not isinstance(p, _Param):
+        if not isinstance(x, Node) or not isinstance(p, Param):
             return None
-        variable = _plain_variable(p)
+        variable = plain_variable(p)
         if (variable is not None and x.kind in ("conv", "dense") and "bias" not in x.params and len(variable.shape) == 1
                 and len(x.tensor.consumers()) == 1):
             out = dataclasses.replace(x, inputs=list(x.inputs), attrs=dict(x.attrs),
                                       params={k: list(v) for k, v in x.params.items()}, tensor=None)
-            return out._with("bias", variable)
+            return out.holding("bias", variable)
         return self._affine(op, x, shift=p.expr)
 
     # -- elementwise
@@ -393,7 +397,7 @@ class _Reader:
 
     def _op_Sub(self, op, inputs, nodes):
         a, b = inputs
-        if isinstance(a, Node) and isinstance(b, _Param):
+        if isinstance(a, Node) and isinstance(b, Param):
             return self._affine(op, a, shift=("Neg", b.expr))
         return None
 
@@ -402,11 +406,11 @@ class _Reader:
         if isinstance(a, Node) and isinstance(b, Node):
             return None
         x, p = (a, b) if isinstance(a, Node) else (b, a)
-        return self._affine(op, x, scale=p.expr) if isinstance(p, _Param) else None
+        return self._affine(op, x, scale=p.expr) if isinstance(p, Param) else None
 
     def _op_RealDiv(self, op, inputs, nodes):
         a, b = inputs
-        if isinstance(a, Node) and isinstance(b, _Param):
+        if isinstance(a, Node) and isinstance(b, Param):
             return self._affine(op, a, scale=("Reciprocal", b.expr))
         return None
 
@@ -427,12 +431,12 @@ class _Reader:
         x, *rest = inputs
         if op.get_attr("is_training") or op.get_attr("data_format") != b"NHWC":
             return None
-        variables = [_plain_variable(v) for v in rest[:4]]
+        variables = [plain_variable(v) for v in rest[:4]]
         if any(v is None for v in variables):
             return None
-        node = self._node("bn", [x], op, epsilon=_float32(op.get_attr("epsilon")))
-        for role, variable in zip(("gamma", "beta", "moving_mean", "moving_variance"), variables):
-            node._with(role, variable)
+        node = self._node("bn", [x], op, epsilon=float32(op.get_attr("epsilon")))
+        for role, variable in zip(BN_PARAMS, variables):
+            node.holding(role, variable)
         return [node] + [None] * (len(op.outputs) - 1)
 
     _op_FusedBatchNorm = _op_FusedBatchNormV2 = _op_FusedBatchNormV3
@@ -446,7 +450,7 @@ class _Reader:
 
     def _op_Greater(self, op, inputs, nodes):
         x, zero = inputs
-        if isinstance(x, Node) and isinstance(zero, _Param) and zero.expr[0] == "const" and not np.any(zero.expr[1]):
+        if isinstance(x, Node) and isinstance(zero, Param) and zero.expr[0] == "const" and not np.any(zero.expr[1]):
             return _Pred(x)
         return None
 
@@ -459,7 +463,7 @@ class _Reader:
                 and negative.attrs["shift"] is None and negative.attrs["scale"][0] == "const"):
             alpha = np.asarray(negative.attrs["scale"][1])
             if alpha.size == 1:
-                return self._node("act", [pred.node], op, kind="elu", alpha=_float32(float(alpha.reshape(-1)[0])))
+                return self._node("act", [pred.node], op, kind="elu", alpha=float32(float(alpha.reshape(-1)[0])))
         return None
 
     _op_Select = _op_SelectV2
@@ -480,16 +484,16 @@ class _Reader:
 
     def _op_Mean(self, op, inputs, nodes):
         x, axes = inputs
-        if isinstance(axes, _Param) and axes.expr[0] == "const" and isinstance(x, Node) and len(x.shape) == 4:
+        if isinstance(axes, Param) and axes.expr[0] == "const" and isinstance(x, Node) and len(x.shape) == 4:
             if sorted(int(a) % 4 for a in np.ravel(axes.expr[1])) == [1, 2]:
                 return self._node("gap", [x], op)
         return None
 
     def _op_Pad(self, op, inputs, nodes):
         x, pads = inputs[0], inputs[1]
-        if not (isinstance(pads, _Param) and pads.expr[0] == "const"):
+        if not (isinstance(pads, Param) and pads.expr[0] == "const"):
             return None
-        if len(inputs) > 2 and not (isinstance(inputs[2], _Param) and inputs[2].expr[0] == "const"
+        if len(inputs) > 2 and not (isinstance(inputs[2], Param) and inputs[2].expr[0] == "const"
                                     and not np.any(inputs[2].expr[1])):
             return None
         p = np.asarray(pads.expr[1]).reshape(-1, 2)
@@ -506,7 +510,7 @@ class _Reader:
 
     def _op_ConcatV2(self, op, inputs, nodes):
         *values, axis = inputs
-        if not (isinstance(axis, _Param) and axis.expr[0] == "const") or not all(isinstance(v, Node) for v in values):
+        if not (isinstance(axis, Param) and axis.expr[0] == "const") or not all(isinstance(v, Node) for v in values):
             return None
         if int(np.ravel(axis.expr[1])[0]) not in (-1, 3):
             return None
@@ -514,7 +518,7 @@ class _Reader:
 
     def _op_Split(self, op, inputs, nodes):
         axis, x = inputs
-        if not (isinstance(axis, _Param) and axis.expr[0] == "const") or int(np.ravel(axis.expr[1])[0]) not in (-1, 3):
+        if not (isinstance(axis, Param) and axis.expr[0] == "const") or int(np.ravel(axis.expr[1])[0]) not in (-1, 3):
             return None
         n = op.get_attr("num_split")
         width = _static(op.inputs[1])[-1] // n
@@ -522,7 +526,7 @@ class _Reader:
 
     def _op_SplitV(self, op, inputs, nodes):
         x, sizes, axis = inputs
-        if not all(isinstance(v, _Param) and v.expr[0] == "const" for v in (sizes, axis)):
+        if not all(isinstance(v, Param) and v.expr[0] == "const" for v in (sizes, axis)):
             return None
         if int(np.ravel(axis.expr[1])[0]) not in (-1, 3):
             return None
@@ -531,7 +535,7 @@ class _Reader:
 
     def _op_StridedSlice(self, op, inputs, nodes):
         x, begin, end, strides = inputs
-        if not all(isinstance(v, _Param) and v.expr[0] == "const" for v in (begin, end, strides)):
+        if not all(isinstance(v, Param) and v.expr[0] == "const" for v in (begin, end, strides)):
             return None
         begin, end, strides = (np.ravel(v.expr[1]).astype(int) for v in (begin, end, strides))
         ellipsis = op.get_attr("ellipsis_mask")
@@ -547,17 +551,9 @@ class _Reader:
         return self._node("softmax", nodes[:1], op)
 
 
-def _with(self, role, variable):
-    self.params.setdefault(role, []).append(variable)
-    return self
-
-
-Node._with = _with
-
-
-def _plain_variable(value):
+def plain_variable(value):
     """The variable a parameter value reads unchanged (reshapes and casts aside), or None."""
-    if not isinstance(value, _Param):
+    if not isinstance(value, Param):
         return None
     expr = value.expr
     while expr[0] == "reshape":
@@ -570,12 +566,12 @@ def _static(tensor):
     return tuple(d if d is not None else -1 for d in shape.as_list()) if shape.rank is not None else ()
 
 
-def _float32(value):
+def float32(value):
     """The shortest decimal that is this float32 (epsilon 1e-3 stored as float32 reads back as 0.001)."""
     return float(repr(np.float32(value)).rstrip("f").replace("np.float32(", "").rstrip(")"))
 
 
-def _reachable(output):
+def reachable(output):
     """Nodes the output depends on, inputs before users (a topological order)."""
     order, seen, stack = [], set(), [(output, False)]
     while stack:
@@ -589,223 +585,3 @@ def _reachable(output):
         stack.append((node, True))
         stack.extend((i, False) for i in reversed(node.inputs) if id(i) not in seen)
     return order
-
-
-# ----------------------------------------------------------------- simplification
-
-def simplify(traced):
-    """Fold framework spellings into description ops (see module doc), in place."""
-    _batchnorms(traced)
-    _rewire(traced, _transparent_reshape)
-    _rewire(traced, _fold_bias)
-    _grouped_convs(traced)
-    _rewire(traced, _fold_pad)
-    _global_pools(traced)
-    traced.nodes = _reachable(traced.output)
-
-
-def _rewire(traced, rule):
-    """Replace nodes by rule(node, users) -> replacement or None; users follow."""
-    users = _users(traced.nodes)
-    replaced = {}
-    for node in traced.nodes:
-        node.inputs = [replaced.get(id(i), i) for i in node.inputs]
-        new = rule(node, users)
-        if new is not None and new is not node:
-            replaced[id(node)] = new
-    traced.output = replaced.get(id(traced.output), traced.output)
-    traced.nodes = _reachable(traced.output)
-
-
-def _users(nodes):
-    users = {}
-    for node in nodes:
-        for i in node.inputs:
-            users.setdefault(id(i), []).append(node)
-    return users
-
-
-def _transparent_reshape(node, users):
-    """A reshape between [N, 1, 1, C] and [N, C] (Flatten after pooling, Tensordot) changes nothing."""
-    if node.kind != "reshape" or not node.inputs:
-        return None
-    source = node.inputs[0]
-    if _features(source.shape) is not None and _features(source.shape) == _features(node.shape):
-        return source
-    return None
-
-
-def _features(shape):
-    """C of a [N, 1, ..., 1, C] shape, else None."""
-    if len(shape) < 2 or any(d != 1 for d in shape[1:-1]):
-        return None
-    return shape[-1]
-
-
-def _fold_bias(node, users):
-    """A bias added after a reshape (tf-keras Dense on a [N, 1, 1, C] map: Tensordot, then BiasAdd)."""
-    if node.kind != "affine" or node.attrs["scale"] is not None or not node.inputs:
-        return None
-    source, variable = node.inputs[0], _plain_variable(_Param(node.attrs["shift"]))
-    if (variable is None or source.kind not in ("conv", "dense") or "bias" in source.params
-            or len(users.get(id(source), [])) != 1 or tuple(variable.shape) != (source.channels,)):
-        return None
-    folded = dataclasses.replace(source, inputs=list(source.inputs), attrs=dict(source.attrs),
-                                 params={k: list(v) for k, v in source.params.items()}, shape=node.shape,
-                                 tensor=node.tensor)
-    return folded._with("bias", variable)
-
-
-def _fold_pad(node, users):
-    """ZeroPadding2D + VALID conv/max pool -> one op with its padding named."""
-    if node.kind not in ("conv", "maxpool") or not node.inputs or node.inputs[0].kind != "pad":
-        return None
-    pad = node.inputs[0]
-    if len(users.get(id(pad), [])) != 1 or node.attrs.get("padding") != "valid":
-        return None
-    top, bottom, left, right = pad.attrs["pads"]
-    size = node.attrs["kernel"][:2] if node.kind == "conv" else node.attrs["size"]
-    folded = dataclasses.replace(node, inputs=list(pad.inputs), attrs=dict(node.attrs))
-    if node.kind == "maxpool" and (top, bottom, left, right) == (1, 1, 1, 1):
-        folded.attrs["padding"] = "pad1"
-    elif node.kind == "conv" and all((a, b) == ((k - 1) // 2, k - 1 - (k - 1) // 2)
-                                     for (a, b), k in (((top, bottom), size[0]), ((left, right), size[1]))):
-        folded.attrs["padding"] = "explicit"
-    else:
-        folded.attrs["padding"], folded.attrs["pads"] = "pads", (top, bottom, left, right)
-    folded.attrs["pad_op"] = pad.op
-    return folded
-
-
-def _grouped_convs(traced):
-    """split -> one conv per slice -> concat (in order, equal convs) is one grouped conv."""
-    users = _users(traced.nodes)
-
-    def rule(node, _):
-        if node.kind != "concat" or len(node.inputs) < 2:
-            return None
-        convs = node.inputs
-        if not all(c.kind == "conv" and len(users.get(id(c), [])) == 1 and c.inputs and c.inputs[0].kind == "slice"
-                   and len(users.get(id(c.inputs[0]), [])) == 1 for c in convs):
-            return None
-        slices = [c.inputs[0] for c in convs]
-        source = slices[0].inputs[0]
-        width = slices[0].attrs["stop"] - slices[0].attrs["start"]
-        same = {(c.attrs["kernel"], c.attrs["stride"], c.attrs["padding"], c.attrs.get("pads"), "bias" in c.params)
-                for c in convs}
-        if len(same) != 1 or any(s.inputs[0] is not source for s in slices) or source.channels != width * len(convs):
-            return None
-        if [(s.attrs["start"], s.attrs["stop"]) for s in slices] != [(i * width, (i + 1) * width)
-                                                                    for i in range(len(convs))]:
-            return None
-        first = convs[0]
-        kernel = first.attrs["kernel"]
-        grouped = Node("conv", [source], {**first.attrs, "kernel": (*kernel[:3], kernel[3] * len(convs)),
-                                          "groups": len(convs), "split_op": slices[0].op},
-                       {role: [v for c in convs for v in c.params[role]] for role in first.params},
-                       node.op, node.op_type, node.shape, node.tensor)
-        return grouped
-    _rewire(traced, rule)
-
-
-def _global_pools(traced):
-    """An average pool whose window covers its whole input (VALID) is global average pooling at this size."""
-    def rule(node, _):
-        if node.kind != "avgpool" or node.attrs["padding"] != "valid" or not node.inputs:
-            return None
-        h, w = node.inputs[0].shape[1:3]
-        if tuple(node.attrs["size"]) != (h, w):
-            return None
-        traced.notes.append(f"{node.where()}: a {h}x{w} average pool over a {h}x{w} map is global average pooling "
-                            f"at this input size")
-        return dataclasses.replace(node, kind="gap", attrs={})
-    _rewire(traced, rule)
-
-
-# ----------------------------------------------------------------- BatchNorm in arithmetic
-
-def _batchnorms(traced):
-    for node in traced.nodes:
-        if node.kind == "affine":
-            found = _as_batchnorm(node.attrs["scale"], node.attrs["shift"])
-            if found is not None:
-                roles, epsilon = found
-                node.kind, node.attrs = "bn", {"epsilon": epsilon}
-                for role in ("gamma", "beta", "moving_mean", "moving_variance"):
-                    node._with(role, roles[role])
-
-
-_ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
-
-
-def _as_batchnorm(scale, shift):
-    """({role: variable}, epsilon) if x * scale + shift is an inference BatchNorm, else None.
-
-    Decided by evaluating both expressions on random positive values for every
-    assignment of the four variables to the four roles: scale must be
-    gamma / sqrt(variance + eps) with one eps for every channel, and shift
-    beta - mean * scale. eps is the constant of the expression it matches.
-    """
-    if scale is None or shift is None:
-        return None
-    variables = {}
-    for expr in (scale, shift):
-        for v in _variables_in(expr):
-            variables[id(v)] = v
-    if len(variables) != 4 or len({tuple(v.shape) for v in variables.values()}) != 1:
-        return None
-    channels = int(np.prod(next(iter(variables.values())).shape))
-    rng = np.random.default_rng(0)
-    draws = [{k: rng.uniform(0.5, 2.0, channels) for k in variables} for _ in range(2)]
-    constants = [float(c) for c in _constants_in(scale)]
-    for perm in itertools.permutations(variables):
-        roles = dict(zip(_ROLES, perm))
-        epsilon = None
-        for values in draws:
-            s = np.ravel(_evaluate(scale, values, channels))
-            t = np.ravel(_evaluate(shift, values, channels))
-            g, b, m, var = (values[roles[r]] for r in _ROLES)
-            with np.errstate(all="ignore"):
-                eps = (g / s) ** 2 - var
-            if not np.all(np.isfinite(eps)) or np.ptp(eps) > 1e-6 * max(1.0, abs(eps.mean())) or eps.mean() <= 0:
-                break
-            if epsilon is None:
-                epsilon = float(eps.mean())
-            if not np.allclose(t, b - m * s, rtol=1e-9, atol=1e-12):
-                break
-        else:
-            near = [c for c in constants if math.isclose(c, epsilon, rel_tol=1e-4)]
-            return {r: variables[roles[r]] for r in _ROLES}, _float32(near[0] if near else epsilon)
-    return None
-
-
-def _variables_in(expr):
-    if expr[0] == "var":
-        yield expr[1]
-    elif expr[0] != "const":
-        for arg in expr[1:]:
-            yield from _variables_in(arg)
-
-
-def _constants_in(expr):
-    if expr[0] == "const":
-        value = np.asarray(expr[1])
-        if value.size == 1:
-            yield value.reshape(-1)[0]
-    elif expr[0] != "var":
-        for arg in expr[1:]:
-            yield from _constants_in(arg)
-
-
-def _evaluate(expr, values, channels):
-    head = expr[0]
-    if head == "var":
-        return values[id(expr[1])]
-    if head == "const":
-        value = np.asarray(expr[1], np.float64)
-        return value.reshape(-1) if value.size == channels else value.reshape(-1)[0] if value.size == 1 else value
-    if head == "reshape":
-        return _evaluate(expr[1], values, channels)
-    if head in _PARAM_UNARY:
-        return _PARAM_UNARY[head](_evaluate(expr[1], values, channels))
-    return _PARAM_BINARY[head](_evaluate(expr[1], values, channels), _evaluate(expr[2], values, channels))

@@ -38,8 +38,8 @@ from slimcompat.weights.mapping import check_mapping
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.transforms import merge_groups, split_groups
 
-__all__ = ["read", "write", "to_file", "from_file", "load_file", "save_file", "LoadReport", "StructureMismatch",
-           "DEFAULT_INPUT"]
+__all__ = ["read", "write", "to_file", "from_file", "load_file", "save_file", "convention_of", "LoadReport",
+           "StructureMismatch", "DEFAULT_INPUT"]
 
 DEFAULT_INPUT = "unit"
 
@@ -74,7 +74,8 @@ def _value(value):
     return "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
-def _convention(value):
+def convention_of(value):
+    """An InputConvention from one, or from a name of slimcompat.arch.INPUTS (default x / 255)."""
     if isinstance(value, InputConvention):
         return value
     try:
@@ -104,7 +105,7 @@ def read(model, recognition=None, input_shape=None, input_convention=None, sourc
         tensors[name] = merge_groups(values) if len(values) > 1 else values[0]
         names = [variable_name(v) for v in variables]
         sources[name] = names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]} ({len(names)} groups)"
-    meta = Metadata(recognition.description, _convention(input_convention), source_kind="keras-model",
+    meta = Metadata(recognition.description, convention_of(input_convention), source_kind="keras-model",
                     source_file=source_file or _where(model))
     return Weights(tensors, meta, sources).validate(_where(model))
 

@@ -29,6 +29,7 @@ import pathlib
 import re
 
 from slimcompat.arch import DEPTHS, Inception10, ResNet
+from slimcompat.arch.ops import BN_PARAMS
 from slimcompat.arch.conventions import INPUTS
 from slimcompat.errors import MappingError, SlimcompatError, WeightsError
 
@@ -36,7 +37,6 @@ __all__ = ["is_object_checkpoint", "read", "layers_of", "Layer", "candidates"]
 
 _GRAPH_KEY = b"_CHECKPOINTABLE_OBJECT_GRAPH"
 _SHARD = re.compile(r"\.data-\d{5}-of-\d{5}\Z")
-_BN = ("gamma", "beta", "moving_mean", "moving_variance")
 # A checkpoint records tensors; these knobs change what they compute and are never in it.
 _UNRECORDED = ("stem_stride", "stem_pool", "stage_strides", "stride_placement", "padding", "shortcut_act",
                "residual_act", "add_act", "activation", "bn_epsilon", "dropout", "softmax")
@@ -114,7 +114,7 @@ def layers_of(ckpt):
 def _layer(ckpt, node, own):
     where = "/".join(ckpt.path_of(node)) or "(root)"
     roles = set(own)
-    if roles == set(_BN) and len({v.shape for v in own.values()}) == 1:
+    if roles == set(BN_PARAMS) and len({v.shape for v in own.values()}) == 1:
         return Layer("bn", where, own)
     if "kernel" in roles and roles <= {"kernel", "bias"}:
         rank = len(own["kernel"].shape)
@@ -238,7 +238,7 @@ def _assign_unit(description, unit, canonical, chunk, where):
             raise MappingError(f"{where} as {description.name}",
                                unexpected=[f"{layer.path} ({layer.shape[0]} channels: no {unit} BatchNorm left)"])
         owner[pick[0]] = layer
-        for role in _BN:
+        for role in BN_PARAMS:
             out[f"{pick[0]}/{role}"] = (layer.variables[role],)
     missing = [name for name, *_ in canonical if name not in taken and name not in owner]
     if missing:

@@ -453,4 +453,4 @@ def _l2_of(regularizer):
     l1 = getattr(regularizer, "l1", 0.0) or 0.0
     if l2 is None or float(l1):
         return 0.0
-    return graph._float32(float(np.asarray(l2)))
+    return graph.float32(float(np.asarray(l2)))
