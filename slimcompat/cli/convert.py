@@ -8,13 +8,13 @@ flipping colour order, re-expressing BatchNorm epsilon) happen only on request.
 
 import pathlib
 
-from slimcompat.cli import arch_options
+from slimcompat.cli import arch_options, convert_model
 from slimcompat.cli.progress import progress_bar
 from slimcompat.errors import SlimcompatError
 from slimcompat.weights import convert, transforms
 from slimcompat.weights.atomic import check_destination
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "run", "apply_transforms"]
 
 
 def add_arguments(parser):
@@ -23,7 +23,8 @@ def add_arguments(parser):
     parser.add_argument("dst", help="destination; its kind from --to or the extension "
                                     "(.ckpt: slim, .keras/.weights.h5: keras, .safetensors: torch, else canonical)")
     parser.add_argument("--from", dest="src_kind", choices=convert.KINDS, help="source kind (default: detected)")
-    parser.add_argument("--to", dest="dst_kind", choices=convert.KINDS, help="destination kind")
+    parser.add_argument("--to", dest="dst_kind", choices=(*convert.KINDS, "model"),
+                        help="destination kind (model: the --model's own weights file)")
     arch_options.add_arguments(parser, help_suffix=" (default: detected from the names and the file's metadata)")
     parser.add_argument("--ema", action="store_true",
                         help="slim: take ExponentialMovingAverage shadow values instead of the raw variables")
@@ -41,6 +42,7 @@ def add_arguments(parser):
     parser.add_argument("--slim-format", choices=("V1", "V2"), default="V2", help="slim checkpoint format")
     parser.add_argument("--force", action="store_true", help="overwrite an existing destination")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    convert_model.add_arguments(parser)
 
 
 def _check_background(weights, dst_kind, args):
@@ -66,7 +68,22 @@ def _check_destination(src, dst, dst_kind, force):
         check_destination(dst, force)
 
 
+def apply_transforms(weights, dst_kind, args):
+    """The explicit changes asked for (background class, colour order, epsilon), checked against the destination."""
+    _check_background(weights, dst_kind, args)
+    if args.drop_background:
+        weights = transforms.drop_background(weights)
+    if args.flip_color:
+        weights = transforms.flip_color(weights)
+    if args.bn_epsilon is not None:
+        weights = transforms.set_bn_epsilon(weights, args.bn_epsilon)
+    return weights
+
+
 def run(args):
+    convert_model.check(args)
+    if args.model:
+        return convert_model.run(args)
     src, dst = pathlib.Path(args.src), pathlib.Path(args.dst)
     dst_kind = convert.kind_for_destination(dst, args.dst_kind)
     src_kind = args.src_kind or convert.detect(src)
@@ -75,13 +92,7 @@ def run(args):
     with progress_bar(f"read {src.name}", quiet=args.quiet) as step:
         weights = convert.load(src, src_kind, arch=arch_options.description(args), use_ema=args.ema,
                                progress=step)
-    _check_background(weights, dst_kind, args)
-    if args.drop_background:
-        weights = transforms.drop_background(weights)
-    if args.flip_color:
-        weights = transforms.flip_color(weights)
-    if args.bn_epsilon is not None:
-        weights = transforms.set_bn_epsilon(weights, args.bn_epsilon)
+    weights = apply_transforms(weights, dst_kind, args)
     total = sum(t.nbytes for t in weights.tensors.values())
     with progress_bar(f"write {dst.name}", total=total, quiet=args.quiet) as step:
         convert.save(dst, weights, dst_kind, overwrite=args.force, progress=step, slim_version=args.slim_format,

@@ -11,7 +11,13 @@
 4. Checks parity endpoint by endpoint with `slimcompat parity` on the
    converted file: the TF1 slim graph against the same net as a TF2 eager
    layer, and against the faithful Keras model.
-Each program runs in its own interpreter, as a user would run it. The four
+5. A Keras-era program (slimcompat/examples/keras_era_resnet.py, a tf.keras
+   ResNet-18 with auto-named layers that saves a TF-format checkpoint) runs
+   through `slimcompat run`; its model is recognised by structure and its
+   checkpoint converted with its code (`convert --model`), the faithful Keras
+   model from the canonical file must give the program's outputs, and
+   `slimcompat diff` lists how it differs from torchvision's resnet18.
+Each program runs in its own interpreter, as a user would run it. The five
 checks end in one verdict line; every file the demo made stays in --workdir
 (default ./slimcompat-demo) to look at afterwards.
 """
@@ -25,9 +31,10 @@ import time
 
 import numpy as np
 
-__all__ = ["EXAMPLE", "WORKDIR", "add_arguments", "run"]
+__all__ = ["EXAMPLE", "KERAS_ERA_EXAMPLE", "WORKDIR", "add_arguments", "run", "keras_era_step"]
 
 EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "legacy_resnet_v2.py"
+KERAS_ERA_EXAMPLE = EXAMPLE.with_name("keras_era_resnet.py")
 WORKDIR = "slimcompat-demo"
 KERAS_TOLERANCE = 1e-5
 # tf_upgrade_v2 flags every `<anything>.save(` call because Keras' model.save changed its default
@@ -109,9 +116,10 @@ def run(args):
                          f"slimcompat parity slim-graph {other} --weights {canonical_file.name}",
                          last_lines=1, must_pass=False)
         checks.append(status == 0)
+    checks.append(keras_era_step(work))
     seconds = time.perf_counter() - start
     print(f"\ndemo: {sum(checks)}/{len(checks)} checks passed in {seconds:.0f} s; files kept in {work} "
-          f"(checkpoint, canonical file, migrated program, logits, parity reports .html/.json)")
+          f"(checkpoint, canonical file, migrated program, logits, parity reports .html/.json, keras_era/)")
     return 0 if all(checks) else 1
 
 
@@ -122,3 +130,36 @@ def _keras_error(canonical_file, images, slim_logits):
     model = keras_io.to_keras_model(weights, input_shape=images.shape[1:])
     logits = np.asarray(model.predict(images, batch_size=8, verbose=0))
     return float(np.max(np.abs(logits - slim_logits)) / np.max(np.abs(slim_logits)))
+
+
+def keras_era_step(work):
+    """Step 5: the Keras-era example recognised, converted with its code, diffed; True when its outputs hold."""
+    from slimcompat.weights import canonical, keras_io
+    work = pathlib.Path(work) / "keras_era"
+    work.mkdir(parents=True, exist_ok=True)
+    name = KERAS_ERA_EXAMPLE.name
+    _run([sys.executable, "-m", "slimcompat", "run", str(KERAS_ERA_EXAMPLE), f"--workdir={work}"],
+         f"slimcompat run {name} (Keras-era tf.keras code, TF-format checkpoint)")
+    code = f"{KERAS_ERA_EXAMPLE}:build_model()"
+    converted = work / "resnet18.h5"
+    _run([sys.executable, "-m", "slimcompat", "convert", str(work / "checkpoint" / "resnet18.ckpt"), str(converted),
+          "--model", code, "--force"], f"slimcompat convert checkpoint/resnet18.ckpt {converted.name} "
+                                       f"--model {name}:build_model()", last_lines=3)
+    images, probs = np.load(work / "check_input.npy"), np.load(work / "check_probs.npy")
+    model = keras_io.to_keras_model(canonical.read(converted), input_shape=images.shape[1:])
+    error = float(np.max(np.abs(np.asarray(model(images, training=False)) - probs)) / np.max(np.abs(probs)))
+    proc_label = f"slimcompat diff {name}:build_model() resnet18"
+    print(f"$ {proc_label}", flush=True)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
+    proc = subprocess.run([sys.executable, "-m", "slimcompat", "diff", code, "resnet18"], env=env,
+                          capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        print(f"  {line}")
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"demo: `{proc_label}` failed with exit {proc.returncode}:\n{proc.stderr[-2000:]}")
+    within = error <= KERAS_TOLERANCE
+    differences = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "no diff output"
+    print(f"keras-era example: recognised and converted with its code; faithful Keras model from {converted.name} vs "
+          f"the program's outputs: max |diff| / max = {error:.2e} ({'within' if within else 'OUTSIDE'} "
+          f"{KERAS_TOLERANCE:g}); against resnet18: {differences}")
+    return within

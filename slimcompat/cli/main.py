@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "bench": ("slimcompat.cli.bench", "forward images/s of a slim ResNet: TF1 graph, eager layer, native Keras"),
     "doctor": ("slimcompat.cli.doctor", "versions, applied repairs, GPU and TF32 state"),
     "parity": ("slimcompat.cli.parity", "per-endpoint parity of two implementations, first divergence and its cause"),
+    "diff": ("slimcompat.cli.diff", "every structural difference of two networks (code, weight files, names), its cost"),
     "migrate": ("slimcompat.migrate", "rewrite TF1 sources once so they run on TF 2.x with plain python"),
 }
 

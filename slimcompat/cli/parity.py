@@ -13,7 +13,7 @@ TensorFlow (slimcompat.parity.reference, torch_side).
 
 import warnings
 
-from slimcompat.cli import arch_options
+from slimcompat.cli import arch_options, parity_models
 from slimcompat.errors import SlimcompatError
 from slimcompat.parity.implementation import IMPLEMENTATIONS, NATIVE_SOURCES, create
 
@@ -22,10 +22,11 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser):
     names = ", ".join(f"{k} ({v[2]})" for k, v in IMPLEMENTATIONS.items())
-    parser.add_argument("a", metavar="A", choices=list(IMPLEMENTATIONS),
+    parser.add_argument("a", metavar="A", nargs="?",
                         help=f"reference implementation (with --reference: the side checked, torch): {names}")
-    parser.add_argument("b", metavar="B", nargs="?", choices=list(IMPLEMENTATIONS),
+    parser.add_argument("b", metavar="B", nargs="?",
                         help="implementation compared to A (optional with --save-reference)")
+    parity_models.add_arguments(parser)
     parser.add_argument("--weights", help="weights for both sides: canonical .h5, slim checkpoint or Keras weight "
                                           "file (default: seeded random weights in A's conventions)")
     arch_options.add_arguments(parser, help_suffix=". Of the random weights (default resnet_v2_50; "
@@ -37,8 +38,8 @@ def add_arguments(parser):
     parser.add_argument("--no-preprocess", action="store_true",
                         help="feed the batch to both sides as model input, bypassing each side's preprocessing")
     parser.add_argument("--batch", type=int, default=2, help="random batch size (default 2)")
-    parser.add_argument("--size", type=int, nargs="+", default=[224], metavar="H [W]",
-                        help="random batch or image size (default 224)")
+    parser.add_argument("--size", type=int, nargs="+", metavar="H [W]",
+                        help="random batch or image size (default 224; a user's model: its own input size)")
     parser.add_argument("--seed", type=int, default=0, help="random batch and random weights seed (default 0)")
     parser.add_argument("--device", default="CPU", help="TensorFlow device, e.g. CPU or GPU:0 (default CPU); with "
                                                         "--reference a PyTorch device: cpu, cuda, cuda:1, mps")
@@ -58,6 +59,7 @@ def add_arguments(parser):
 
 def _batch(args):
     from slimcompat.parity import inputs
+    args.size = args.size or [224]
     if len(args.size) > 2 or min(args.size) < 32 or args.batch < 1:
         raise SlimcompatError(f"--size takes H or H W of at least 32 and --batch at least 1; "
                               f"found {args.size}, {args.batch}")
@@ -133,12 +135,19 @@ def _reference_report(args):
 def run(args):
     from slimcompat.parity import check, environment, reference
     from slimcompat.weights import convert
+    if parity_models.active(args):
+        args.a, args.b = parity_models.sides(args, IMPLEMENTATIONS)
+        args.size = parity_models.size(args, args.a, args.b)
+    unknown = [side for side in (args.a, args.b) if side is not None and side not in IMPLEMENTATIONS]
+    if args.a is None or unknown:
+        raise SlimcompatError(f"parity A B: implementations are {', '.join(IMPLEMENTATIONS)} (or a user's model: "
+                              f"--model-a/--model-b); found {args.a}, {args.b}")
     _check_options(args)
     if args.reference:
         return _render(args, _reference_report(args))
     batch = _batch(args)
     _check_device(args.device)
-    weights = _weights(args)
+    weights = parity_models.weights(args, args.a, args.b) if parity_models.active(args) else _weights(args)
     weights_b = convert.load(args.weights_b) if args.weights_b else None
     seed = None if args.weights else args.seed
     environment.configure(args.tf32)

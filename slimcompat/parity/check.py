@@ -9,7 +9,7 @@ import time
 
 from slimcompat.errors import SlimcompatError
 from slimcompat.parity import environment
-from slimcompat.parity.diagnosis import diagnose
+from slimcompat.parity.diagnosis import diagnose, structural
 from slimcompat.parity.implementation import create
 from slimcompat.parity.name_parity import name_parity
 from slimcompat.parity.numeric import endpoint_parity
@@ -60,8 +60,8 @@ def compare(a, b, names, batch, device="CPU", tf32=False, run_diagnosis=True, *,
             if getattr(side, "weights", None) is not side.source:
                 side.load()
     except SlimcompatError as exc:  # a mapping the names check has listed: report it, not a traceback
-        report.update(load_error=str(exc), endpoints=[], first_divergence=None, diagnosis=[],
-                      ok=False, verdict="fail")
+        report.update(load_error=str(exc), endpoints=[], first_divergence=None,
+                      diagnosis=structural(a, b, batch.values.shape[1:3]), ok=False, verdict="fail")
         return report
     start = time.perf_counter()
     a_points = a.endpoints(batch.for_side(a))

@@ -20,6 +20,10 @@ alone is tested (preprocessing is tested on its own):
   channels reversed. Either restoring parity is the finding.
 - weight values (two weight files): the tensors that differ, and the endpoint
   that first contains one.
+- structure: every knob in which the two sides' descriptions differ (a user's
+  model recognised by structure against a reference, say) is named with what
+  it costs and where outputs start to differ (slimcompat.structure.diff);
+  status "structural difference" unless an experiment above found it.
 """
 
 import numpy as np
@@ -30,7 +34,7 @@ from slimcompat.parity.endpoints import endpoint_of
 from slimcompat.parity.metrics import compare
 from slimcompat.parity.numeric import endpoint_parity
 
-__all__ = ["diagnose", "CAUSES"]
+__all__ = ["diagnose", "structural", "CAUSES"]
 
 CAUSES = {
     **{knob: label for family in FAMILIES.values() for knob, label, _ in family.knobs()},
@@ -79,7 +83,28 @@ def diagnose(a, b, batch, a_points, b_points, result, tolerance):
     findings += _preprocessing(ctx, declared)
     findings += _weights(ctx)
     findings += _color(ctx, declared, findings)
+    findings += structural(a, b, batch.values.shape[1:3])
     return _merged(findings)
+
+
+def structural(a, b, input_hw=(224, 224)):
+    """[finding] per knob whose difference between A's and B's descriptions changes what the network computes."""
+    if a.arch == b.arch:
+        return []
+    from slimcompat.structure.diff import diff
+    out = []
+    for row in diff(a.arch, b.arch, input_hw=tuple(input_hw)).rows:
+        if row.effect == "training":
+            continue
+        cost = f"{row.params:+,d} parameters, {row.macs:+,d} multiply-adds (A - B)" if row.params or row.macs else \
+            "no parameters"
+        out.append(_finding(row.knob, "structural difference",
+                            f"A {_shown(row.a)}, B {_shown(row.b)}: {cost}; outputs differ {row.outputs}"))
+    return out
+
+
+def _shown(value):
+    return "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def _merged(findings):
@@ -90,9 +115,15 @@ def _merged(findings):
             out[f["cause"]] = f
             continue
         kept = out[f["cause"]]
-        first, second = (kept, f) if kept["status"] == "found" or f["status"] != "found" else (f, kept)
+        first, second = (kept, f) if _rank(kept) >= _rank(f) else (f, kept)
         out[f["cause"]] = {**second, **first, "evidence": f"{first['evidence']}; {second['evidence']}"}
     return list(out.values())
+
+
+def _rank(finding):
+    """Which status a merged finding keeps: a finding, then any experiment's result, then the structural
+    difference, then a difference only declared."""
+    return {"found": 3, "structural difference": 1, "declared, not tested": 0}.get(finding["status"], 2)
 
 
 def _background(ctx):

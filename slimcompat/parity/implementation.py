@@ -106,7 +106,11 @@ NATIVE_SOURCES = {
 
 
 def create(key, weights, input_shape, device="CPU"):
-    """Build implementation `key` for `weights`' architecture (not loaded yet)."""
+    """Build implementation `key` for `weights`' architecture (not loaded yet); an Implementation given as `key`
+    (a user's model, slimcompat.parity.user_model) is used as it is."""
+    if isinstance(key, Implementation):
+        key.source = getattr(key, "source", None) or weights
+        return key
     if key not in IMPLEMENTATIONS:
         raise SlimcompatError(f"unknown implementation {key!r}; known: {', '.join(IMPLEMENTATIONS)}")
     module, factory, _ = IMPLEMENTATIONS[key]

@@ -4,7 +4,9 @@ Kinds: `canonical` (this project's HDF5 format), `slim` (TF1 slim checkpoints,
 V1 or V2), `keras` (Keras-1, Keras-2 and Keras 3 weight files in; Keras-2
 style h5 with modern names, or a `.keras` model of the faithful architecture,
 out), `torch` (PyTorch state_dicts in safetensors: torchvision's ResNets, or
-slimcompat's faithful PyTorch module; see torch_io). Each reader checks its whole name mapping before it returns and each
+slimcompat's faithful PyTorch module; see torch_io), `object` (TF-format
+checkpoints of tf.keras 2.x, in, read through their object tree:
+slimcompat.structure.object_tree). Each reader checks its whole name mapping before it returns and each
 writer before it writes, so a conversion either completes or leaves nothing.
 """
 
@@ -17,7 +19,7 @@ from slimcompat.weights import canonical
 __all__ = ["KINDS", "detect", "describe_kind", "load", "save", "kind_for_destination", "source_files",
            "check_not_source"]
 
-KINDS = ("canonical", "slim", "keras", "torch")
+KINDS = ("canonical", "slim", "keras", "torch", "object")
 
 
 def detect(path):
@@ -34,7 +36,8 @@ def detect(path):
             return "torch"
     from slimcompat.weights import slim_checkpoint
     if slim_checkpoint.is_slim_checkpoint(path):
-        return "slim"
+        from slimcompat.structure.object_tree import is_object_checkpoint
+        return "object" if is_object_checkpoint(path) else "slim"
     if not path.exists():
         raise WeightsError(path, "no such file or checkpoint")
     if path.is_dir():
@@ -115,6 +118,9 @@ def load(path, kind=None, arch=None, use_ema=False, progress=None):
     if kind == "torch":
         from slimcompat.weights import torch_io
         return torch_io.read(path, arch=arch, progress=progress)
+    if kind == "object":
+        from slimcompat.structure import object_tree
+        return object_tree.read(path, arch=arch)
     raise SlimcompatError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
 
 
@@ -132,4 +138,7 @@ def save(path, weights, kind="canonical", overwrite=False, progress=None, slim_v
     if kind == "torch":
         from slimcompat.weights import torch_io
         return torch_io.write(path, weights, overwrite=overwrite, progress=progress, target=torch_target)
+    if kind == "object":
+        raise SlimcompatError(f"{path}: TF-format checkpoints are written by the model's own Keras "
+                              f"(slimcompat convert ... --model CODE --to model)")
     raise SlimcompatError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
