@@ -20,7 +20,8 @@ from slimcompat.arch import ResNet, describe
 from slimcompat.errors import MappingError, SlimcompatError
 from slimcompat.structure import RecognitionError, recognize
 from slimcompat.structure import diff as structure_diff
-from slimcompat.structure import model_code, model_weights, object_tree
+from slimcompat.structure import model_code, model_weights
+from slimcompat.weights import object_tree
 from slimcompat.structure.diff import harmonize
 from slimcompat.weights import canonical, convert, keras_io
 

@@ -8,13 +8,13 @@ flipping colour order, re-expressing BatchNorm epsilon) happen only on request.
 
 import pathlib
 
-from slimcompat.cli import arch_options, convert_model
+from slimcompat.cli import arch_options, convert_model, transform_options
 from slimcompat.cli.progress import progress_bar
 from slimcompat.errors import SlimcompatError
-from slimcompat.weights import convert, transforms
+from slimcompat.weights import convert
 from slimcompat.weights.atomic import check_destination
 
-__all__ = ["add_arguments", "run", "apply_transforms"]
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser):
@@ -28,14 +28,7 @@ def add_arguments(parser):
     arch_options.add_arguments(parser, help_suffix=" (default: detected from the names and the file's metadata)")
     parser.add_argument("--ema", action="store_true",
                         help="slim: take ExponentialMovingAverage shadow values instead of the raw variables")
-    parser.add_argument("--drop-background", action="store_true",
-                        help="1001-class weights with background at 0 -> 1000 classes")
-    parser.add_argument("--keep-background", action="store_true",
-                        help="write 1001-class weights to Keras as they are")
-    parser.add_argument("--flip-color", action="store_true",
-                        help="reverse the first conv's input channels (RGB <-> BGR)")
-    parser.add_argument("--bn-epsilon", type=float,
-                        help="re-express BatchNorm for this epsilon (folds the difference into moving_variance)")
+    transform_options.add_arguments(parser)
     parser.add_argument("--faithful", action="store_true",
                         help="torch: the state_dict of slimcompat's faithful PyTorch module (every family and "
                              "variant), where torchvision's model would compute something else and is refused")
@@ -43,17 +36,6 @@ def add_arguments(parser):
     parser.add_argument("--force", action="store_true", help="overwrite an existing destination")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     convert_model.add_arguments(parser)
-
-
-def _check_background(weights, dst_kind, args):
-    if args.drop_background and args.keep_background:
-        raise SlimcompatError("--drop-background and --keep-background exclude each other")
-    if (dst_kind == "keras" and weights.meta.background_class
-            and not (args.drop_background or args.keep_background)):
-        raise SlimcompatError(
-            f"{args.src}: {weights.meta.architecture} weights have {weights.meta.num_classes} classes with "
-            f"background at index 0; Keras ImageNet models have 1000: pass --drop-background, or "
-            f"--keep-background for a {weights.meta.num_classes}-class Keras model")
 
 
 def _check_destination(src, dst, dst_kind, force):
@@ -68,18 +50,6 @@ def _check_destination(src, dst, dst_kind, force):
         check_destination(dst, force)
 
 
-def apply_transforms(weights, dst_kind, args):
-    """The explicit changes asked for (background class, colour order, epsilon), checked against the destination."""
-    _check_background(weights, dst_kind, args)
-    if args.drop_background:
-        weights = transforms.drop_background(weights)
-    if args.flip_color:
-        weights = transforms.flip_color(weights)
-    if args.bn_epsilon is not None:
-        weights = transforms.set_bn_epsilon(weights, args.bn_epsilon)
-    return weights
-
-
 def run(args):
     convert_model.check(args)
     if args.model:
@@ -92,7 +62,7 @@ def run(args):
     with progress_bar(f"read {src.name}", quiet=args.quiet) as step:
         weights = convert.load(src, src_kind, arch=arch_options.description(args), use_ema=args.ema,
                                progress=step)
-    weights = apply_transforms(weights, dst_kind, args)
+    weights = transform_options.apply(weights, dst_kind, args)
     total = sum(t.nbytes for t in weights.tensors.values())
     with progress_bar(f"write {dst.name}", total=total, quiet=args.quiet) as step:
         convert.save(dst, weights, dst_kind, overwrite=args.force, progress=step, slim_version=args.slim_format,

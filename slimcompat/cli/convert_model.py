@@ -13,7 +13,7 @@ DST is written by the model's own Keras for its code to load (`.weights.h5`;
 
 import pathlib
 
-from slimcompat.cli import arch_options, model_options
+from slimcompat.cli import arch_options, model_options, transform_options
 from slimcompat.cli.progress import progress_bar
 from slimcompat.errors import SlimcompatError
 from slimcompat.weights import convert
@@ -58,8 +58,7 @@ def run(args):
     recognition = model_weights.load_file(model, src, input_shape=shape)
     weights = model_weights.read(model, recognition, input_convention=args.input_convention,
                                  source_file=src.name)
-    from slimcompat.cli.convert import apply_transforms
-    weights = apply_transforms(weights, dst_kind, args)
+    weights = transform_options.apply(weights, dst_kind, args)
     total = sum(t.nbytes for t in weights.tensors.values())
     with progress_bar(f"write {dst.name}", total=total, quiet=args.quiet) as step:
         convert.save(dst, weights, dst_kind, overwrite=args.force, progress=step, slim_version=args.slim_format)

@@ -7,7 +7,6 @@
   canonical endpoint.
 - `model_weights`: canonical Weights out of a model and into it, all or nothing,
   refusing weights of a network that computes otherwise (unless allowed).
-- `object_tree`: TF-format checkpoints of tf.keras 2.x without the code.
 - `diff`: every structural difference between two descriptions, with its cost
   in parameters and multiply-adds (cost) and its effect on outputs.
 - `model_code`: a model from `path.py:NAME(ARGS)` without running the program.

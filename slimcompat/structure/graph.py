@@ -231,11 +231,8 @@ def trace(model, input_shape=None, keep_function=False):
     for op in graph.get_operations():
         reader.read(op)
     output = reader.output(outputs[0])
-    from slimcompat.structure.simplify import simplify
-    traced = Traced(output, reachable(output), shape, variables, reader.read_ids, graph,
-                    function if keep_function else None, [note] if note else [])
-    simplify(traced)
-    return traced
+    return Traced(output, reachable(output), shape, variables, reader.read_ids, graph,
+                  function if keep_function else None, [note] if note else [])
 
 
 # ----------------------------------------------------------------- reading ops

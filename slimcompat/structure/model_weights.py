@@ -29,14 +29,14 @@ from typing import List
 import numpy as np
 
 from slimcompat.arch.conventions import INPUTS, InputConvention
+from slimcompat.arch.layout import merge_groups, split_groups
+from slimcompat.arch.mapping import check_mapping
 from slimcompat.errors import MappingError, SlimcompatError, WeightsError
 from slimcompat.structure import diff as structure_diff
 from slimcompat.structure.graph import variable_name
 from slimcompat.structure.recognize import recognize
 from slimcompat.weights.canonical import Weights
-from slimcompat.weights.mapping import check_mapping
 from slimcompat.weights.metadata import Metadata
-from slimcompat.weights.transforms import merge_groups, split_groups
 
 __all__ = ["read", "write", "to_file", "from_file", "load_file", "save_file", "convention_of", "LoadReport",
            "StructureMismatch", "DEFAULT_INPUT"]

@@ -25,6 +25,7 @@ import numpy as np
 from slimcompat.arch import Inception10, ResNet
 from slimcompat.errors import SlimcompatError
 from slimcompat.structure import graph, sequence
+from slimcompat.structure.simplify import simplify
 from slimcompat.structure.graph import RecognitionError, variable_name
 
 __all__ = ["Recognition", "recognize", "RecognitionError", "PROJECTION_PREFERENCE"]
@@ -79,6 +80,7 @@ class Recognition:
 def recognize(model, input_shape=None, keep_function=False):
     """The Recognition of a Keras 3 or tf-keras model (see module doc); RecognitionError if none fits."""
     traced = graph.trace(model, input_shape, keep_function=keep_function)
+    simplify(traced)
     items = sequence.model_items(traced)
     merges = {item.merge.kind for item in items if item.merge is not None}
     unknown = next((n for n in traced.nodes if n.kind in ("unknown", "affine", "pad", "reshape", "slice", "avgpool")),

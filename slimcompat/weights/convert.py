@@ -6,7 +6,7 @@ style h5 with modern names, or a `.keras` model of the faithful architecture,
 out), `torch` (PyTorch state_dicts in safetensors: torchvision's ResNets, or
 slimcompat's faithful PyTorch module; see torch_io), `object` (TF-format
 checkpoints of tf.keras 2.x, in, read through their object tree:
-slimcompat.structure.object_tree). Each reader checks its whole name mapping before it returns and each
+slimcompat.weights.object_tree). Each reader checks its whole name mapping before it returns and each
 writer before it writes, so a conversion either completes or leaves nothing.
 """
 
@@ -36,7 +36,7 @@ def detect(path):
             return "torch"
     from slimcompat.weights import slim_checkpoint
     if slim_checkpoint.is_slim_checkpoint(path):
-        from slimcompat.structure.object_tree import is_object_checkpoint
+        from slimcompat.weights.object_tree import is_object_checkpoint
         return "object" if is_object_checkpoint(path) else "slim"
     if not path.exists():
         raise WeightsError(path, "no such file or checkpoint")
@@ -119,7 +119,7 @@ def load(path, kind=None, arch=None, use_ema=False, progress=None):
         from slimcompat.weights import torch_io
         return torch_io.read(path, arch=arch, progress=progress)
     if kind == "object":
-        from slimcompat.structure import object_tree
+        from slimcompat.weights import object_tree
         return object_tree.read(path, arch=arch)
     raise SlimcompatError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
 

@@ -139,7 +139,7 @@ def read(path, arch=None):
             _refuse(ckpt.path, layers)
     assignment = assign(arch, layers, ckpt.path)
     tensors, sources = {}, {}
-    from slimcompat.weights.transforms import merge_groups
+    from slimcompat.arch.layout import merge_groups
     for name, variables in assignment.items():
         values = [ckpt.read(v) for v in variables]
         tensors[name] = merge_groups(values) if len(values) > 1 else values[0]
