@@ -8,7 +8,7 @@ they compute the same network, 1 when they differ, 2 on bad usage.
 
 import pathlib
 
-from slimcompat.cli import model_options
+from slimcompat.cli import model_options, report_output
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["add_arguments", "run", "resolve"]
@@ -19,8 +19,7 @@ def add_arguments(parser):
     parser.add_argument("a", metavar="A", help=what)
     parser.add_argument("b", metavar="B", help="the reference, as A")
     model_options.add_arguments(parser)
-    parser.add_argument("--json", metavar="FILE", help="write the JSON report to FILE ('-': stdout, no table)")
-    parser.add_argument("--html", metavar="FILE", help="write the HTML report to FILE")
+    report_output.add_arguments(parser)
 
 
 def _is_code(text):
@@ -56,12 +55,6 @@ def resolve(text, args):
     return d, f"{text} ({source} conventions: {d.name})", None
 
 
-def _write(path, content):
-    from slimcompat.weights.atomic import atomic_output
-    with atomic_output(path, overwrite=True, keep_suffix=True) as tmp:
-        tmp.write_text(content)
-
-
 def run(args):
     from slimcompat.structure import diff, render
     a, a_label, a_hw = resolve(args.a, args)
@@ -69,12 +62,6 @@ def run(args):
     shape = model_options.input_shape(args)
     hw = shape[:2] if shape else (a_hw or b_hw or (224, 224))
     result = diff.diff(a, b, a_label, b_label, input_hw=hw)
-    if args.json == "-":
-        print(render.to_json(result), end="")
-    else:
-        print(render.text(result), end="")
-        if args.json:
-            _write(args.json, render.to_json(result))
-    if args.html:
-        _write(args.html, render.to_html(result))
+    report_output.emit(args, lambda: render.text(result), lambda: render.to_json(result),
+                       lambda: render.to_html(result))
     return 0 if result.same else 1

@@ -13,7 +13,7 @@ TensorFlow (slimcompat.parity.reference, torch_side).
 
 import warnings
 
-from slimcompat.cli import arch_options, parity_models
+from slimcompat.cli import arch_options, parity_models, report_output
 from slimcompat.errors import SlimcompatError
 from slimcompat.parity.implementation import IMPLEMENTATIONS, NATIVE_SOURCES, create
 
@@ -53,8 +53,7 @@ def add_arguments(parser):
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
                         help="with --reference: the PyTorch module's dtype (default float32)")
     parser.add_argument("--no-diagnosis", action="store_true", help="skip the diagnosis reruns on failure")
-    parser.add_argument("--json", metavar="FILE", help="write the JSON report to FILE ('-': stdout, no table)")
-    parser.add_argument("--html", metavar="FILE", help="write the HTML report with its per-endpoint plot to FILE")
+    report_output.add_arguments(parser)
 
 
 def _batch(args):
@@ -85,12 +84,6 @@ def _weights(args):
         base, source = describe(arch), None
     knobs = parse_knobs(args.variant, base.family) if args.variant else {}
     return synthetic.random_weights(base.replace(**knobs), source=source, seed=args.seed)
-
-
-def _write(path, text):
-    from slimcompat.weights.atomic import atomic_output
-    with atomic_output(path, overwrite=True, keep_suffix=True) as tmp:
-        tmp.write_text(text)
 
 
 def _check_device(device):
@@ -138,7 +131,7 @@ def run(args):
     if parity_models.active(args):
         args.a, args.b = parity_models.sides(args, IMPLEMENTATIONS)
         args.size = parity_models.size(args, args.a, args.b)
-    unknown = [side for side in (args.a, args.b) if side is not None and side not in IMPLEMENTATIONS]
+    unknown = [side for side in (args.a, args.b) if isinstance(side, str) and side not in IMPLEMENTATIONS]
     if args.a is None or unknown:
         raise SlimcompatError(f"parity A B: implementations are {', '.join(IMPLEMENTATIONS)} (or a user's model: "
                               f"--model-a/--model-b); found {args.a}, {args.b}")
@@ -172,12 +165,6 @@ def run(args):
 
 def _render(args, report):
     from slimcompat.parity import render_html, render_json, render_text
-    if args.json == "-":
-        print(render_json.render(report), end="")
-    else:
-        print(render_text.render(report), end="")
-        if args.json:
-            _write(args.json, render_json.render(report))
-    if args.html:
-        _write(args.html, render_html.render(report))
+    report_output.emit(args, lambda: render_text.render(report), lambda: render_json.render(report),
+                       lambda: render_html.render(report))
     return 0 if report["ok"] else 1
