@@ -37,7 +37,7 @@ def main():
     from slimcompat.weights.synthetic import random_weights
 
     environment.configure(tf32=False)
-    weights = random_weights("resnet_v2_50", "slim:resnet_v2", seed=0)
+    weights = random_weights("resnet_v2_50", "slim", seed=0)
     batch = inputs.random_batch((args.batch, args.size, args.size, 3), seed=0)
     a, b, names = check.build(args.a, args.b, weights, batch.values.shape[1:])
     a.load(), b.load()

@@ -13,6 +13,7 @@ margins for cuDNN's algorithm choices (and, with TF32, its 10-bit mantissa)
 that a GPU run of the same tests checks.
 """
 
+import functools
 import importlib.metadata
 import os
 import platform
@@ -103,6 +104,7 @@ def _device_description(device):
 _PACKAGES = ("keras", "tf-keras", "tf-slim", "h5py", "numpy")
 
 
+@functools.lru_cache(maxsize=None)
 def _version(dist):
     try:
         return importlib.metadata.version(dist)
@@ -110,14 +112,19 @@ def _version(dist):
         return None
 
 
+@functools.lru_cache(maxsize=None)
 def tensorflow_distribution():
-    """[(distribution, version)] installed that provide the `tensorflow` module (normally one)."""
+    """[(distribution, version)] installed that provide the `tensorflow` module (normally one).
+
+    Read once per process: scanning the installed distributions takes tens of ms,
+    a tenth of a small parity run.
+    """
     names = importlib.metadata.packages_distributions().get("tensorflow", [])
     found = []
     for name in dict.fromkeys(names):
         dist = importlib.metadata.distribution(name)
         found.append((dist.metadata["Name"].replace("_", "-").lower(), dist.version))
-    return found
+    return tuple(found)
 
 
 def packages():
