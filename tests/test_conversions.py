@@ -308,3 +308,11 @@ def test_mapping_errors_name_tensors_as_the_source_file_does(legacy, tmp_path, s
                      "base_width=32", check=False)
     assert out.returncode == 2 and "resnet_v2_50/block1/unit_1/bottleneck_v2/conv1/weights " \
         "(stage1/unit1/conv1/kernel) expected (1, 1, 64, 32) found (1, 1, 64, 64)" in out.stderr, out.stderr
+
+
+def test_an_arch_that_contradicts_a_canonical_file_is_refused(tmp_path):
+    path = tmp_path / "w.h5"
+    canonical.write(path, random_weights("resnet_v2_50"))
+    out = slimcompat("convert", path, tmp_path / "x.h5", "--arch", "resnet_v1_18", check=False)
+    assert out.returncode == 2 and "records resnet_v2_50, not resnet_v1_18" in out.stderr
+    assert not (tmp_path / "x.h5").exists()

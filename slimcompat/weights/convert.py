@@ -108,7 +108,9 @@ def load(path, kind=None, arch=None, use_ema=False, progress=None):
     """Canonical Weights from the file at `path` (kind detected when None)."""
     kind = kind or detect(path)
     if kind == "canonical":
-        return canonical.read(path, progress=progress)
+        weights = canonical.read(path, progress=progress)
+        _check_recorded(path, weights, arch)
+        return weights
     if kind == "slim":
         from slimcompat.weights import slim_checkpoint
         return slim_checkpoint.read(path, use_ema=use_ema, arch=arch, progress=progress)
@@ -122,6 +124,17 @@ def load(path, kind=None, arch=None, use_ema=False, progress=None):
         from slimcompat.weights import object_tree
         return object_tree.read(path, arch=arch)
     raise SlimcompatError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+def _check_recorded(path, weights, arch):
+    """A canonical file records its description: an --arch naming another network is a mistake, said so."""
+    if arch is None:
+        return
+    from slimcompat.arch import describe
+    named = describe(arch)
+    if named.name != weights.meta.architecture:
+        raise WeightsError(path, f"the file records {weights.meta.architecture}, not {named.name}: a canonical "
+                                 f"file carries its own description; leave --arch out")
 
 
 def save(path, weights, kind="canonical", overwrite=False, progress=None, slim_version="V2",
