@@ -12,8 +12,8 @@ EXAMPLE = REPO / "slimcompat" / "examples" / "legacy_resnet_v2.py"
 
 
 def run_python(*args, cwd=None, timeout=600, check=True, env=None):
-    """`python ARGS` in a fresh process, `env` added to the environment; returns CompletedProcess (text)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
+    """`python ARGS` in a fresh process, `env` added to the environment (None removes a variable)."""
+    env = {k: v for k, v in {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}.items() if v is not None}
     proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
