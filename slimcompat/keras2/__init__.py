@@ -2,8 +2,9 @@
 
 `slimcompat run` gives such a program the Keras 2 it was written for (tf-keras, as
 `tf.keras` and as standalone `keras`), with the modules Keras dropped served from
-their maintained equivalents (slimcompat.keras2.modules) and `get_file` answered
-from local files only (slimcompat.keras2.offline). `slimcompat migrate` rewrites it
+their maintained equivalents (slimcompat.keras2.modules), the Keras 1 arguments
+Keras 2.0-2.3 still took converted (slimcompat.keras2.keras1_args) and `get_file`
+answered from local files only (slimcompat.keras2.offline). `slimcompat migrate` rewrites it
 for Keras 3, and the migrated code calls into this package where Keras 3 alone
 cannot do what the program did:
 

@@ -34,6 +34,7 @@ class Legacy:
     keras3: Tuple[str, ...]
     names: Mapping[str, Tuple[Optional[str], Optional[str]]] = dataclasses.field(default_factory=dict)
     removed: Optional[str] = None
+    partial: bool = False  # Keras 3 still has the module, less the Keras 2 names: importing it is no sign of Keras 2
 
 
 _OBTAIN_INPUT_SHAPE = {"_obtain_input_shape": ("tf_keras.src.applications.imagenet_utils.obtain_input_shape",
@@ -66,6 +67,16 @@ LEGACY = {
     "keras_applications": Legacy("tf_keras.src.applications", ("keras.applications",)),
     "keras_applications.imagenet_utils": Legacy(("tf_keras.src.applications.imagenet_utils",),
                                                 ("keras.applications.imagenet_utils",), names=_OBTAIN_INPUT_SHAPE),
+    # Keras 3's own backend module has 14 names; the Keras 2 backend functions (get_value, set_value,
+    # int_shape...) are Keras 3's too, under tf.keras.
+    "keras.backend": Legacy("tf_keras.backend", ("tensorflow.keras.backend",), partial=True),
+    # Keras 3 keeps the Keras 2 preprocessing classes (ImageDataGenerator, Tokenizer) only under tf.keras.
+    "keras.preprocessing.image": Legacy("tf_keras.preprocessing.image", ("tensorflow.keras.preprocessing.image",),
+                                        partial=True),
+    "keras.preprocessing.sequence": Legacy("tf_keras.preprocessing.sequence",
+                                           ("keras.utils", "tensorflow.keras.preprocessing.sequence"), partial=True),
+    "keras.preprocessing.text": Legacy("tf_keras.preprocessing.text", ("tensorflow.keras.preprocessing.text",),
+                                       partial=True),
 }
 
 # Keras 2.0-2.2 kept layers in modules by kind; all of them are in `layers` now.

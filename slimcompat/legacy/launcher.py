@@ -10,7 +10,8 @@ passes through) after deciding, from the program's source
   with the real TensorFlow 2.
 - Keras-era code gets Keras 2 (tf-keras) as `tf.keras` and as `keras`, Keras 3
   code Keras 3; either way the Keras 2 modules Keras dropped are served
-  (slimcompat.keras2.modules) and `get_file` never downloads
+  (slimcompat.keras2.modules), Keras 1 arguments are converted as Keras 2.3
+  did (slimcompat.keras2.keras1_args), and `get_file` never downloads
   (slimcompat.keras2.offline).
 
 One line on stderr says what was chosen and why; RunOptions override each
@@ -57,6 +58,7 @@ class Decision:
     tf_reason: str
     keras_reason: str
     details: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
 
     def line(self):
         if self.tf1:
@@ -83,7 +85,7 @@ def prepare(program, options, roots, launched):
     Must run before TensorFlow is imported for the Keras choice to reach
     `tf.keras`.
     """
-    from slimcompat.keras2 import modules, offline
+    from slimcompat.keras2 import keras1_args, modules, offline
     from slimcompat.legacy import code_policy, enable
     options = options.with_env()
     _check("--tf", options.tf, ("1", "2"))
@@ -98,6 +100,8 @@ def prepare(program, options, roots, launched):
         keras_reason = f"{evidence}" if evidence else "no Keras 2-only construct found"
     os.environ["TF_USE_LEGACY_KERAS"] = "1" if keras == "2" else "0"
     modules.install(keras, replace=True)
+    if keras == "2":
+        keras1_args.install(program.kernel_sites() if program is not None else ())
     offline.install(offline.Settings.from_env(options.weights_dirs, options.trusted, options.verbose))
     import tensorflow  # noqa: F401  (after TF_USE_LEGACY_KERAS, which TensorFlow reads at import)
     if options.tf:
@@ -115,6 +119,7 @@ def prepare(program, options, roots, launched):
     enable(v1=tf1, graph_mode=decision.graph_mode, policy=policy)
     if program is not None:
         decision.details = _details(program, policy)
+        decision.warnings = program.ambiguous_kernels()
     return decision
 
 
@@ -127,7 +132,8 @@ def _check(flag, value, allowed):
 def _details(program, policy):
     lines = [f"analysed: {', '.join(program.files)}"]
     for label, found in (("TF1", program.tf1()), ("Keras 2", program.keras2), ("Keras 3", program.keras3),
-                         ("tf.keras", program.tf_keras[:3]), ("keras", program.keras[:3])):
+                         ("tf.keras", program.tf_keras[:3]), ("keras", program.keras[:3]),
+                         ("Keras 1 arguments", program.keras1)):
         if found:
             lines.append(f"{label}: " + ", ".join(map(str, found[:8])) + (" ..." if len(found) > 8 else ""))
     lines.append(f"v1 API for: {policy}")
@@ -136,6 +142,8 @@ def _details(program, policy):
 
 def _announce(decision, options):
     print(decision.line(), file=sys.stderr)
+    for line in decision.warnings:
+        print(f"slimcompat run: warning: {line}", file=sys.stderr)
     if options.verbose:
         for line in decision.details:
             print(f"slimcompat run:   {line}", file=sys.stderr)

@@ -17,7 +17,9 @@ Evidence, each with file and line (`tf.placeholder at train.py:12`):
 - Keras 2: the modules Keras dropped (slimcompat.keras2.modules), `tensorflow.python.keras`,
   weight paths Keras 3 refuses (`.ckpt`, `.h5` in save_weights/ModelCheckpoint),
   layers called without an argument Keras 3 requires (`AveragePooling2D()`),
-  `fit_generator` and friends, TF1 session handling in the Keras backend.
+  `fit_generator` and friends, TF1 session handling in the Keras backend,
+  Keras 1 arguments and spellings Keras 2.0-2.3 still took
+  (slimcompat.keras2.keras1_args: `nb_epoch=`, `border_mode=`, `Convolution2D`).
 - Keras 3: `keras.ops`, `keras.config`, `keras.random`, `keras.src`, `keras_core`,
   and `.weights.h5` / `.keras` weight paths.
 - Without either, `tf.keras` means Keras 2 (it was, up to TF 2.15) and
@@ -30,6 +32,7 @@ import importlib.util
 import os
 from typing import List, Optional
 
+from slimcompat.keras2.keras1_args import KERAS1_SPELLINGS, POSITIONAL_KERNEL, ambiguity, keras1_keywords
 from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY
 
 __all__ = ["Evidence", "Program", "analyse", "analyse_tree", "module_file", "name_parts", "GRAPH_ONLY"]
@@ -78,7 +81,27 @@ class Program:
     keras3: List[Evidence] = dataclasses.field(default_factory=list)
     tf_keras: List[Evidence] = dataclasses.field(default_factory=list)
     keras: List[Evidence] = dataclasses.field(default_factory=list)
+    keras1: List[Evidence] = dataclasses.field(default_factory=list)
+    # (path, first line, last line, callee, Keras 1 spelling, the numbers if all are int literals)
+    kernel_calls: List[tuple] = dataclasses.field(default_factory=list)
     eager: Optional[Evidence] = None
+
+    def kernel_sites(self):
+        """(file, line) of the calls `Conv2D(filters, rows, cols)` that mean Keras 1's rows x cols kernel.
+
+        A Keras 1 spelling (`Convolution2D`) always does; `Conv2D` does in a
+        program that uses other Keras 1 arguments, and otherwise keeps tf.keras'
+        reading (kernel, strides).
+        """
+        return frozenset((call[0], line) for call in self.kernel_calls if call[4] or self.keras1
+                         for line in range(call[1], call[2] + 1))
+
+    def ambiguous_kernels(self):
+        """One line for each literal `Conv2D(f, a, b)` left to tf.keras' reading (kernel a, strides b)."""
+        if self.keras1:
+            return []
+        return [f"{ambiguity(callee, numbers)} ({os.path.basename(path)}:{first})"
+                for path, first, _, callee, spelled, numbers in self.kernel_calls if numbers and not spelled]
 
     def tf1(self, tf2_api=None, tf1_api=None):
         """Evidence that the program is TF1 code, checked against the installed TensorFlow."""
@@ -200,7 +223,8 @@ class _Scan(ast.NodeVisitor):
             program.eager = program.eager or evidence
         if any(full == m or full.startswith(m + ".") for m in _KERAS3_MODULES):
             program.keras3.append(evidence)
-        if any(full == m or full.startswith(m + ".") for m in LEGACY) or full.startswith(_KERAS2_BACKEND):
+        if any(full == m or full.startswith(m + ".") for m, row in LEGACY.items() if not row.partial) \
+                or full.startswith(_KERAS2_BACKEND):
             program.keras2.append(evidence)
         if full.startswith(("tensorflow.keras", "tensorflow.compat.v1.keras", "tensorflow.compat.v2.keras")):
             program.tf_keras.append(evidence)
@@ -231,6 +255,8 @@ class _Scan(ast.NodeVisitor):
                 self._name(f"{found[0]}.{node.args[1].value}", node, f"{found[1]}.{node.args[1].value}")
         if name in _KERAS2_CALLS:
             self.program.keras2.append(self._evidence(f".{name}()", node))
+        if name:
+            self._keras1(name, node)
         if name in KERAS3_REQUIRED and not _given(node, *KERAS3_REQUIRED[name][:1]):
             self.program.keras2.append(self._evidence(f"{name}() without {KERAS3_REQUIRED[name][0]}", node))
         if name in _WEIGHT_CALLS or name in _MODEL_CALLS:
@@ -240,6 +266,22 @@ class _Scan(ast.NodeVisitor):
             if found is None and isinstance(func.value, ast.Name) and func.value.id in ("sess", "session"):
                 self.program.tf1_imports.append(self._evidence(f"{func.value.id}.run()", node))
         self.generic_visit(node)
+
+    def _keras1(self, name, node):
+        """Keras 1 arguments or spellings; calls whose positional numbers Keras 1 read as a kernel."""
+        old = sorted(keras1_keywords(name) & {k.arg for k in node.keywords})
+        if old or name in KERAS1_SPELLINGS:
+            evidence = self._evidence(f"{name}({old[0]}=...)" if old else f"{name}()", node)
+            self.program.keras1.append(evidence)
+            self.program.keras2.append(evidence)
+        dims = POSITIONAL_KERNEL.get(name)
+        if dims and len(node.args) == dims + 1 and not any(
+                k.arg in ("padding", "strides", "data_format", "kernel_size") for k in node.keywords):
+            numbers = [a.value for a in node.args if isinstance(a, ast.Constant) and type(a.value) is int]
+            self.program.kernel_calls.append((os.path.abspath(self.path), node.lineno,
+                                              getattr(node, "end_lineno", None) or node.lineno, name,
+                                              name in KERAS1_SPELLINGS,
+                                              numbers if len(numbers) == len(node.args) else None))
 
     def _weight_path(self, name, node):
         """A weight path Keras 3 refuses says Keras 2; a Keras 3 suffix says Keras 3."""

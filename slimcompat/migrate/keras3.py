@@ -121,8 +121,8 @@ class _Keras3:
         row = LEGACY[module]
         gone = f"; the names it lost fail in one line when called: {row.removed}" if row.removed else ""
         self.logs.append((WARNING, node.lineno, node.col_offset,
-                          f"{module} is gone in Keras 3 and has no single new home: kept, served by "
-                          f"`import {RUNTIME}`{gone}"))
+                          f"{module}: Keras 3 lacks it or most of its Keras 2 names, and no single module holds "
+                          f"them: kept, served by `import {RUNTIME}`{gone}"))
 
     # ------------------------------------------------------------ weights
 

@@ -36,11 +36,12 @@ def add(tree, needed, tf1_file):
 
 
 def add_before(tree, module, why):
-    """`import module` before the first import of Keras or TensorFlow (once); return the log entries."""
+    """`import module` before the first import of Keras or TensorFlow, unless the name is bound; the log entries."""
     logs = []
     for block, index, _ in pasta_edit.walk_statements(tree.body):
         node = block[index]
-        if _imports(node, module):
+        if isinstance(node, ast.Import) and any(a.asname is None and (a.name + ".").startswith(module + ".")
+                                                for a in node.names):
             return logs
     line = f"import {module}"
     for block, index, _ in pasta_edit.walk_statements(tree.body):

@@ -1,0 +1,208 @@
+"""Keras 1 arguments -> Keras 3: the call sites `slimcompat run` converts at run time, rewritten once.
+
+The renames are slimcompat.keras2.keras1_args' table, the same one `run` reads;
+the positional kernel of `Convolution2D(64, 3, 3)` is rewritten where the
+program analysis says Keras 1 meant it (`Convolution2D(64, (3, 3))`). Keras 3
+also dropped what Keras 2 still had:
+
+- `fit_generator`/`evaluate_generator`/`predict_generator` -> `fit`/`evaluate`/
+  `predict` (positional arguments after the generator become keywords, since
+  `fit`'s order differs; `workers`, `use_multiprocessing`, `max_queue_size` go:
+  Keras 3 takes them on a PyDataset); `samples_per_epoch=N` becomes
+  `steps_per_epoch=N // batch_size` as Keras 2.3 read it;
+- optimizers' `lr=` -> `learning_rate=`, and `decay=d` (lr / (1 + d * t), Keras
+  2's time-based decay) -> `learning_rate=keras.optimizers.schedules.
+  InverseTimeDecay(lr, 1, d)`, the same rule in Keras 3.
+"""
+
+import ast
+
+import pasta
+from tensorflow.tools.compatibility.ast_edits import INFO, WARNING
+
+from slimcompat.keras2 import keras1_args
+from slimcompat.legacy.program import analyse_tree, name_parts
+
+__all__ = ["rewrite"]
+
+# Keras 2's generator methods, their Keras 3 names and their parameters in order (tf-keras' signatures).
+_GENERATOR_METHODS = {
+    "fit_generator": ("fit", ("x", "steps_per_epoch", "epochs", "verbose", "callbacks", "validation_data",
+                              "validation_steps", "validation_freq", "class_weight", "max_queue_size", "workers",
+                              "use_multiprocessing", "shuffle", "initial_epoch")),
+    "evaluate_generator": ("evaluate", ("x", "steps", "callbacks", "max_queue_size", "workers",
+                                        "use_multiprocessing", "verbose")),
+    "predict_generator": ("predict", ("x", "steps", "callbacks", "max_queue_size", "workers",
+                                      "use_multiprocessing", "verbose")),
+}
+_DATASET_ONLY = ("max_queue_size", "workers", "use_multiprocessing")
+_SCHEDULE = "keras.optimizers.schedules.InverseTimeDecay"
+# What sets an optimizer's learning rate while it trains, which Keras 3 refuses on a schedule.
+_SETS_LR = frozenset({"LearningRateScheduler", "ReduceLROnPlateau", "set_value"})
+
+
+def rewrite(tree, bindings, filename="<file>"):
+    """Rewrite Keras 1 arguments in `tree` for Keras 3; (log entries, modules the file must import)."""
+    edit = _Keras1(tree, bindings, analyse_tree(tree, filename))
+    edit.sets_lr = any(getattr(n, "id", getattr(n, "attr", None)) in _SETS_LR for n in ast.walk(tree))
+    for node in list(ast.walk(tree)):
+        if isinstance(node, ast.Call):
+            edit.call(node)
+        elif isinstance(node, ast.Attribute):
+            edit.attribute(node)
+    return edit.logs, edit.needed
+
+
+class _Keras1:
+    def __init__(self, tree, bindings, program):
+        self.bindings, self.logs, self.needed, self.sets_lr = bindings, [], set(), False
+        self.kernel_lines = {line for _, line in program.kernel_sites()}
+
+    def call(self, call):
+        name = self._dotted(call.func) or ""
+        callee = name.split(".")[-1]
+        keras = "keras" in name.split(".")[:-1]
+        before = ast.unparse(call)
+        why = []
+        if keras and callee in keras1_args.POSITIONAL_KERNEL and call.lineno in self.kernel_lines \
+                and len(call.args) == keras1_args.POSITIONAL_KERNEL[callee] + 1:
+            call.args[1:] = [ast.Tuple(elts=list(call.args[1:]), ctx=ast.Load())]
+            why.append("Keras 1 read the numbers after the filters as the kernel size")
+        method = isinstance(call.func, ast.Attribute) and callee in keras1_args.METHODS
+        if keras or method:
+            why += self._keywords(call, callee)
+        if method and callee in _GENERATOR_METHODS:
+            why += self._generator(call, callee)
+        if keras and callee.lower() in {o.lower() for o in keras1_args.OPTIMIZERS} and "optimizers" in name:
+            why += self._optimizer(call)
+        if keras and name.endswith("backend." + callee) and callee in ("set_image_dim_ordering", "image_dim_ordering"):
+            why += self._dim_ordering(call, callee)
+        if why:
+            self.logs.append((INFO, call.lineno, call.col_offset,
+                              f"Changed {before!r} to {ast.unparse(call)!r}: {'; '.join(why)}"))
+
+    def _keywords(self, call, callee):
+        renames, why = keras1_args.keyword_renames(callee), []
+        for keyword in list(call.keywords):
+            if keyword.arg in renames and keyword.arg != "samples_per_epoch" and \
+                    not any(k.arg == renames[keyword.arg] for k in call.keywords):
+                old = keyword.arg
+                keyword.arg = renames[old]
+                values = keras1_args.VALUES.get(old, {})
+                if isinstance(keyword.value, ast.Constant) and keyword.value.value in values:
+                    keyword.value = ast.Constant(values[keyword.value.value])
+                why.append(f"{old} is {keyword.arg} since Keras 2")
+        for keyword in list(call.keywords):
+            if (callee, keyword.arg) == ("BatchNormalization", "mode") and _constant(keyword.value) == 0:
+                call.keywords.remove(keyword)
+                why.append("mode=0 is BatchNormalization's only mode since Keras 2")
+            elif keyword.arg == "forget_bias_init" and callee in ("LSTM", "GRU", "SimpleRNN"):
+                keyword.arg, keyword.value = "unit_forget_bias", ast.Constant(_constant(keyword.value) == "one")
+                why.append("forget_bias_init is unit_forget_bias since Keras 2")
+            elif (callee, keyword.arg) == ("Embedding", "dropout"):
+                self.logs.append((WARNING, call.lineno, call.col_offset, "Embedding(dropout=...) did nothing since "
+                                  "Keras 2: add SpatialDropout1D after the Embedding if dropout was meant"))
+        return why
+
+    def _generator(self, call, callee):
+        new, parameters = _GENERATOR_METHODS[callee]
+        generator = call.args[0] if call.args else None
+        call.keywords[:0] = [ast.keyword(arg=p, value=v) for p, v in zip(parameters[1:], call.args[1:])]
+        call.args[1:] = []
+        call.func.attr = new
+        why = [f"Keras 3 has no {callee}; {new} takes generators"]
+        for keyword in list(call.keywords):
+            if keyword.arg in _DATASET_ONLY:
+                call.keywords.remove(keyword)
+                why.append(f"{keyword.arg} is a PyDataset's argument in Keras 3, not {new}'s")
+        samples = next((k for k in call.keywords if k.arg == "samples_per_epoch"), None)
+        if samples is not None:
+            batch = _batch_size(generator)
+            samples.arg = "steps_per_epoch"
+            if batch is None:
+                self.logs.append((WARNING, call.lineno, call.col_offset, "samples_per_epoch counted samples and "
+                                  "Keras 2.3 divided it by the generator's batch_size, which is not visible here: "
+                                  "steps_per_epoch is given the same number; divide it by the batch size"))
+            else:
+                samples.value = pasta.parse(f"({ast.unparse(samples.value)}) // {batch}").body[0].value
+                why.append("samples_per_epoch counted samples; steps count batches, as Keras 2.3 converted it")
+        return why
+
+    def _optimizer(self, call):
+        why = []
+        lr = next((k for k in call.keywords if k.arg == "lr"), None)
+        if lr is not None:
+            lr.arg = "learning_rate"
+            why.append("lr is learning_rate in Keras 3")
+        decay = next((k for k in call.keywords if k.arg == "decay"), None)
+        if decay is not None and self.sets_lr:
+            self.logs.append((WARNING, call.lineno, call.col_offset, "decay= kept, and Keras 3 ignores it: Keras 2 "
+                              "divided the learning rate by (1 + decay * step) on top of what the program sets "
+                              "(LearningRateScheduler, ReduceLROnPlateau, set_value), and Keras 3 cannot set a "
+                              "rate that a schedule computes; fold the decay into the program's own schedule"))
+        elif decay is not None:
+            rate = next((k for k in call.keywords if k.arg == "learning_rate"), None)
+            initial = ast.unparse(rate.value) if rate is not None else ast.unparse(call.args[0]) if call.args \
+                else None
+            if initial is None:
+                self.logs.append((WARNING, call.lineno, call.col_offset, "decay= without a learning rate: Keras 3 "
+                                  "has no decay; pass learning_rate=keras.optimizers.schedules.InverseTimeDecay(...)"))
+                return why
+            schedule = pasta.parse(f"{_SCHEDULE}({initial}, 1, {ast.unparse(decay.value)})").body[0].value
+            call.keywords.remove(decay)
+            if rate is not None:
+                rate.value = schedule
+            else:
+                call.args[0] = schedule
+            self.needed.add("keras")
+            why.append("Keras 2's decay (lr / (1 + decay * step)) is InverseTimeDecay(lr, 1, decay) in Keras 3")
+        return why
+
+    def attribute(self, node):
+        """`model.optimizer.lr` is `model.optimizer.learning_rate` in Keras 3; predict_classes is gone."""
+        if node.attr in ("predict_classes", "predict_proba"):
+            self.logs.append((WARNING, node.lineno, node.col_offset, f"{node.attr} is gone since tf.keras 2.6 "
+                              "(`slimcompat run` serves it): use predict(x).argmax(-1), or predict(x) > 0.5 for "
+                              "one sigmoid unit" if node.attr == "predict_classes" else
+                              "predict_proba is gone since tf.keras 2.6 (`slimcompat run` serves it): use predict"))
+        if node.attr == "lr" and isinstance(node.value, ast.Attribute) and node.value.attr == "optimizer":
+            before = ast.unparse(node)
+            node.attr = "learning_rate"
+            self.logs.append((INFO, node.lineno, node.col_offset,
+                              f"Changed {before!r} to {ast.unparse(node)!r}: Keras 3's optimizers have no lr"))
+
+    def _dim_ordering(self, call, callee):
+        """Theano-era dimension ordering ('tf', 'th') as the data format Keras 2 renamed it to."""
+        backend = ast.unparse(call.func.value) if isinstance(call.func, ast.Attribute) else None
+        if backend is None:
+            return []
+        if callee == "image_dim_ordering" and not call.args:
+            replacement = pasta.parse(f"{keras1_args.DIM_ORDERING!r}.get({backend}.image_data_format())").body[0].value
+            call.func, call.args = replacement.func, replacement.args
+            return ["image_dim_ordering() is image_data_format() since Keras 2"]
+        if callee == "set_image_dim_ordering" and len(call.args) == 1 and \
+                _constant(call.args[0]) in keras1_args.DATA_FORMAT:
+            call.func.attr = "set_image_data_format"
+            call.args[0] = ast.Constant(keras1_args.DATA_FORMAT[_constant(call.args[0])] or "channels_last")
+            return ["set_image_dim_ordering is set_image_data_format since Keras 2"]
+        return []
+
+    def _dotted(self, node):
+        parts = name_parts(node)
+        if parts is None:
+            return None
+        return ".".join([self.bindings.get(parts[0], parts[0]), *parts[1:]])
+
+
+def _batch_size(generator):
+    """Source of the generator's batch size as Keras 2.3 read it (its batch_size), or None if unknowable."""
+    if isinstance(generator, ast.Call):
+        given = next((k.value for k in generator.keywords if k.arg == "batch_size"), None)
+        return ast.unparse(given) if given is not None else None
+    if isinstance(generator, (ast.Name, ast.Attribute)):
+        return f"getattr({ast.unparse(generator)}, 'batch_size', 1)"
+    return None
+
+
+def _constant(node):
+    return node.value if isinstance(node, ast.Constant) else None
