@@ -140,3 +140,19 @@ def test_keras_files_of_every_family_round_trip_bit_exactly(name, suffix, tmp_pa
     back = convert.load(tmp_path / f"m{suffix}")
     assert back.meta.description == weights.meta.description and back.meta.input == weights.meta.input
     assert all(np.array_equal(back.tensors[n], weights.tensors[n]) for n in weights.tensors)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_grouped_conv_per_group_is_exact_against_the_native_one(monkeypatch, native):
+    """Where this machine's fused kernels refuse groups, slim nets convolve group by group: same numbers."""
+    import tensorflow as tf
+    from slimcompat.nets import grouped
+    grouped.native_runs.cache_clear()
+    monkeypatch.setattr(grouped, "native_runs", lambda: native)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 9, 9, 32), dtype=np.float32)
+    kernel = rng.standard_normal((3, 3, 4, 64), dtype=np.float32)
+    for stride in (1, 2):
+        got = grouped.conv2d(tf.constant(x), tf.constant(kernel), 8, [1, stride, stride, 1], "SAME").numpy()
+        want = tf.nn.conv2d(x, kernel, [1, stride, stride, 1], "SAME").numpy()  # eager: TensorFlow's own, unfused
+        np.testing.assert_array_equal(got, want)

@@ -13,7 +13,12 @@ What each unit computes comes from the description's plan
 (slimcompat.arch.ops); the unit function interprets it with slim layers, and
 every variable scope is the slim naming scheme's name for the canonical layer,
 so names are declared once. Grouped convolutions (ResNeXt) are one `weights`
-variable [k, k, in/groups, out] and TensorFlow's native grouped conv.
+variable [k, k, in/groups, out] and TensorFlow's native grouped conv, or, where
+this machine's TensorFlow cannot run it fused with the BatchNorm and ReLU that
+follow (grappler fuses them; TensorFlow's CPU kernels without oneDNN refuse
+groups: "Fused conv implementation does not support grouped convolutions"),
+per-group convs on slices of that same variable, concatenated: exact, and the
+same checkpoint either way (slimcompat.nets.grouped).
 
     import tf_slim as slim
     from slimcompat.nets import slim_net
@@ -30,6 +35,7 @@ from tf_slim.nets import resnet_utils
 
 from slimcompat.arch import describe, endpoint_scheme, ops, scheme
 from slimcompat.errors import SlimcompatError
+from slimcompat.nets import grouped
 
 __all__ = ["net_fn", "arg_scope_for", "grouped_conv2d"]
 
@@ -60,7 +66,7 @@ def grouped_conv2d(inputs, num_outputs, kernel_size, groups, stride=1, padding="
     with tf.compat.v1.variable_scope(scope, "Conv", [inputs]):
         weights = slim.model_variable("weights", [kernel_size, kernel_size, channels // groups, num_outputs],
                                       initializer=weights_initializer, regularizer=weights_regularizer)
-        net = tf.nn.conv2d(inputs, weights, [1, stride, stride, 1], padding)
+        net = grouped.conv2d(inputs, weights, groups, [1, stride, stride, 1], padding)
         if use_bias:
             biases = slim.model_variable("biases", [num_outputs], initializer=tf.compat.v1.zeros_initializer())
             net = tf.nn.bias_add(net, biases)
