@@ -35,7 +35,8 @@ from typing import List, Optional
 from slimcompat.keras2.keras1_args import KERAS1_SPELLINGS, POSITIONAL_KERNEL, ambiguity, keras1_keywords
 from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY
 
-__all__ = ["Evidence", "Program", "analyse", "analyse_tree", "module_file", "name_parts", "GRAPH_ONLY"]
+__all__ = ["Evidence", "Program", "analyse", "analyse_tree", "module_file", "name_parts", "dotted_name",
+           "GRAPH_ONLY"]
 
 # Through tf.compat.v1, only these say "this program builds a TF1 graph".
 GRAPH_ONLY = frozenset({
@@ -310,6 +311,14 @@ def name_parts(node):
         return None
     parts.append(node.id)
     return parts[::-1]
+
+
+def dotted_name(node, bindings):
+    """The dotted name of a `name.attr...` chain with its first name read through `bindings`, or None."""
+    parts = name_parts(node)
+    if parts is None:
+        return None
+    return ".".join([bindings.get(parts[0], parts[0]), *parts[1:]])
 
 
 def _given(call, argument, position=0):

@@ -21,7 +21,7 @@ import pasta
 from tensorflow.tools.compatibility.ast_edits import INFO, WARNING
 
 from slimcompat.keras2 import keras1_args
-from slimcompat.legacy.program import analyse_tree, name_parts
+from slimcompat.legacy.program import analyse_tree, dotted_name
 
 __all__ = ["rewrite"]
 
@@ -188,10 +188,7 @@ class _Keras1:
         return []
 
     def _dotted(self, node):
-        parts = name_parts(node)
-        if parts is None:
-            return None
-        return ".".join([self.bindings.get(parts[0], parts[0]), *parts[1:]])
+        return dotted_name(node, self.bindings)
 
 
 def _batch_size(generator):

@@ -40,7 +40,7 @@ from tensorflow.tools.compatibility.ast_edits import INFO, WARNING, full_name_no
 
 from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY, keras3_home
 from slimcompat.keras2.weights import NEW_SUFFIX
-from slimcompat.legacy.program import name_parts
+from slimcompat.legacy.program import dotted_name
 from slimcompat.migrate import pasta_edit
 
 __all__ = ["rewrite", "RUNTIME"]
@@ -285,10 +285,7 @@ class _Keras3:
     # ------------------------------------------------------------ names
 
     def _dotted(self, node):
-        parts = name_parts(node)
-        if parts is None:
-            return None
-        return ".".join([self.bindings.get(parts[0], parts[0]), *parts[1:]])
+        return dotted_name(node, self.bindings)
 
 
 def _served(module):
