@@ -81,8 +81,7 @@ MODEL = {"input": "inputs", "output": "outputs"}
 _WORKERS = {"nb_worker": "workers", "pickle_safe": "use_multiprocessing", "max_q_size": "max_queue_size"}
 METHODS = {
     "fit": {"nb_epoch": "epochs"},
-    "fit_generator": {"nb_epoch": "epochs", "samples_per_epoch": "steps_per_epoch",
-                      "nb_val_samples": "validation_steps", **_WORKERS},
+    "fit_generator": {"nb_epoch": "epochs", "nb_val_samples": "validation_steps", **_WORKERS},
     "evaluate_generator": {"val_samples": "steps", **_WORKERS},
     "predict_generator": {"val_samples": "steps", **_WORKERS},
 }
@@ -99,7 +98,7 @@ _BACKEND = {"image_dim_ordering": lambda backend: lambda: DIM_ORDERING[backend.i
 
 # Keras 1 arguments Keras 2.3 converted by rule (`_special`), not by rename.
 _BY_RULE = {"BatchNormalization": {"mode"}, "LSTM": {"forget_bias_init"}, "GRU": {"forget_bias_init"},
-            "SimpleRNN": {"forget_bias_init"}, "Embedding": {"dropout"}}
+            "SimpleRNN": {"forget_bias_init"}, "Embedding": {"dropout"}, "fit_generator": {"samples_per_epoch"}}
 
 
 def keras1_keywords(callee):
@@ -181,6 +180,10 @@ def _special(callee, args, kwargs):
     if callee == "Embedding" and "dropout" in kwargs:
         kwargs.pop("dropout")
         changes.append(("dropout", "(dropped as Keras 2 dropped it: add SpatialDropout1D after the Embedding)"))
+    if callee == "fit_generator" and "samples_per_epoch" in kwargs and "steps_per_epoch" not in kwargs:
+        samples = kwargs.pop("samples_per_epoch")
+        kwargs["steps_per_epoch"] = _steps(samples, args, kwargs)
+        changes.append((f"samples_per_epoch={samples!r}", f"steps_per_epoch={kwargs['steps_per_epoch']!r}"))
     return changes
 
 
@@ -194,7 +197,7 @@ def _site(depth):
     return os.path.abspath(frame.f_code.co_filename), frame.f_lineno
 
 
-def _wrap(function, callee, kernel_sites, method=False):
+def _wrap(function, callee, kernel_sites):
     """`function` (an __init__, __new__ or method) taking Keras 1 arguments at the user's call sites."""
     if getattr(function, "_slimcompat_keras1", False):
         return function
@@ -206,10 +209,6 @@ def _wrap(function, callee, kernel_sites, method=False):
         new_args, new_kwargs, changes = convert(callee, args, kwargs, keras1_kernel)
         if changes and not is_new:
             _warn(callee, changes, 2)
-        if callee == "fit_generator" and "samples_per_epoch" in kwargs:
-            new_kwargs["steps_per_epoch"] = _steps(kwargs["samples_per_epoch"], args, kwargs)
-        if is_new and function is object.__new__:
-            return function(first)
         return function(first, *new_args, **new_kwargs)
 
     wrapper._slimcompat_keras1 = True

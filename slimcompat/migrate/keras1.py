@@ -84,8 +84,7 @@ class _Keras1:
     def _keywords(self, call, callee):
         renames, why = keras1_args.keyword_renames(callee), []
         for keyword in list(call.keywords):
-            if keyword.arg in renames and keyword.arg != "samples_per_epoch" and \
-                    not any(k.arg == renames[keyword.arg] for k in call.keywords):
+            if keyword.arg in renames and not any(k.arg == renames[keyword.arg] for k in call.keywords):
                 old = keyword.arg
                 keyword.arg = renames[old]
                 values = keras1_args.VALUES.get(old, {})
