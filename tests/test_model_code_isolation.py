@@ -207,3 +207,36 @@ def test_an_exit_or_interrupt_in_the_code_is_one_line_naming_where(kind, tmp_pat
     assert words in err[0]
     with pytest.raises(SlimcompatError, match=f"{path.name}:{line}: "):
         load_model(f"{path}:build")
+
+
+def test_models_found_by_name_are_defined(tmp_path):
+    """A registry filled by a decorator, and a `globals()[name]` lookup, find definitions nothing names."""
+    path = _program(tmp_path, "net.py", """
+        import tensorflow as tf
+
+        MODELS = {}
+
+        def register(build):
+            MODELS[build.__name__] = build
+            return build
+
+        @register
+        def tiny(classes):
+            inputs = tf.keras.Input((8,))
+            return tf.keras.Model(inputs, tf.keras.layers.Dense(classes)(inputs))
+
+        def wide(classes):
+            inputs = tf.keras.Input((8,))
+            return tf.keras.Model(inputs, tf.keras.layers.Dense(classes * 2)(inputs))
+
+        def registered(name, classes=3):
+            return MODELS[name](classes)
+
+        def by_name(name, classes=3):
+            return globals()[name](classes)
+
+        history = mark("train")
+        """, head=_MARK)
+    assert _width(load_model(f"{path}:registered('tiny')")) == 3
+    assert _width(load_model(f"{path}:by_name('wide', classes=2)")) == 4
+    assert _ran(tmp_path) == []

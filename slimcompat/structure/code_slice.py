@@ -19,6 +19,10 @@ whole: it is kept when a statement inside it is, with only those statements (a
 loop keeps its `break` and `continue`, a `try` its handlers), so
 `with strategy.scope(): model = build(); model.fit(...)` enters the scope and
 builds, and does not train.
+
+Definitions the construction may find by name, not by reading it, are kept:
+all of them when it reads `globals()` (or `vars`, `eval`, `exec`), and those
+decorated by a function of the module that reads a needed name (a registry).
 """
 
 import ast
@@ -32,6 +36,8 @@ _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _TRIES = tuple(getattr(ast, n) for n in ("Try", "TryStar") if hasattr(ast, n))
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+# a construction that reads one of these may look any definition up by name
+_DYNAMIC = frozenset({"globals", "vars", "eval", "exec"})
 # what is done with a built model, never to build it
 _USES = frozenset({"compile", "fit", "fit_generator", "train_on_batch", "evaluate", "evaluate_generator",
                    "test_on_batch", "predict", "predict_generator", "predict_on_batch", "save", "save_weights",
@@ -71,7 +77,7 @@ def slice_body(body, needed, tables):
                 continue
             loop = nodes.loop.get(id(node))
             if _star(node) or (nodes.binds[id(node)] | nodes.changes.get(id(node), set())) & needed or (
-                    loop is not None and id(loop) in kept):
+                    loop is not None and id(loop) in kept) or nodes.registers(node, needed):
                 keep(node)
                 changed = True
     return _rebuild(body, kept), needed
@@ -146,6 +152,18 @@ class _Nodes:
             for field, statements in _blocks(node):
                 # a loop's `else` runs after the loop: a break there belongs to an outer loop
                 self._walk(statements, node, loop if field == "orelse" else inner)
+
+    def registers(self, node, needed):
+        """Whether defining `node` may put it where the construction looks it up by name: `globals()[name]`
+        is needed, or a decorator of it is a function of the module that reads a needed name
+        (`@register` filling a needed `MODELS` table)."""
+        if not isinstance(node, _DEFS):
+            return False
+        if needed & _DYNAMIC:
+            return True
+        decorators = set().union(*(_names(d) for d in node.decorator_list)) if node.decorator_list else set()
+        return any(self.reads[id(d)] & needed for d in self.all
+                   if isinstance(d, _DEFS) and d.name in decorators and d is not node)
 
     def companions(self, node):
         """What keeping `node` keeps with it: a try's handlers, a match's cases."""
