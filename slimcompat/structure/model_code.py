@@ -150,7 +150,6 @@ class _Importer:
         self.folder = pathlib.Path(path).parent
         self.keras = None
         self.modules = {}
-        self.real = __import__
         self.trees, self.tables, self.wants, self.plan = {}, {}, {}, {}
 
     def start(self, path, keras, needed):
