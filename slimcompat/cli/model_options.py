@@ -1,16 +1,19 @@
 """The options `convert`, `diff` and `parity` share for a user's model given as code.
 
 `PATH.py:NAME` or `PATH.py:NAME(ARGS)` (slimcompat.structure.model_code):
-the code's definitions run, not its training; `--keras` overrides the Keras the
-source implies, `--input-shape` the size the model is traced at.
+only what building the model needs runs, never its training; `--keras`
+overrides the Keras the source implies, `--input-shape` the size the model is
+traced at.
 """
+
+import sys
 
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["add_arguments", "load", "input_shape", "CODE_HELP"]
 
 CODE_HELP = ("a model from its code: PATH.py:NAME (a model, or a function or class called without arguments) or "
-             "PATH.py:NAME(ARGS); only the code's imports, definitions and the statements they need run")
+             "PATH.py:NAME(ARGS); only the statements building the model needs run")
 
 
 def add_arguments(parser):
@@ -34,6 +37,12 @@ def input_shape(args):
 
 
 def load(args, spec):
-    """The model `spec` names, built by its own code."""
-    from slimcompat.structure.model_code import load_model
-    return load_model(spec, keras=getattr(args, "keras", None))
+    """The model `spec` names, built by its own code; an interrupt of that code ends the command with 130."""
+    from slimcompat.structure.model_code import UserCodeStopped, load_model
+    try:
+        return load_model(spec, keras=getattr(args, "keras", None))
+    except UserCodeStopped as exc:
+        if exc.status == 2:
+            raise  # main prints it and ends with 2, as for any error
+        print(f"slimcompat: error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.status) from None

@@ -9,7 +9,8 @@
   refusing weights of a network that computes otherwise (unless allowed).
 - `diff`: every structural difference between two descriptions, with its cost
   in parameters and multiply-adds (cost) and its effect on outputs.
-- `model_code`: a model from `path.py:NAME(ARGS)` without running the program.
+- `model_code`: a model from `path.py:NAME(ARGS)` without running the program,
+  only what building the model needs (code_slice).
 """
 
 from slimcompat.structure.graph import RecognitionError

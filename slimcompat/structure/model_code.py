@@ -3,11 +3,15 @@
 Model code of the Keras era is usually a whole program: it builds the model,
 then trains it, saves checkpoints and plots (seed 003), or prints a summary
 (seed 001). `load_model` runs only what building the model needs: the
-imports, function and class definitions, and the top-level statements that
-(transitively) define the names the spec and those definitions use; calls
-made for their effect (`model.fit(...)`, `model.summary()`) are skipped. Then
-NAME is evaluated: a model object, or a function or class called with ARGS
-(none when ARGS is absent).
+statements that bind the names the spec reads, and, transitively, the names
+those read, a function's or class's being the globals its body reads when
+called (slimcompat.structure.code_slice). Statements that use the model
+(`model.fit(...)`, `model.summary()`), assignments such as
+`history = train(model)` that only the training reads, and a `with` block's
+statements other than the building are not run. Then NAME is evaluated: a
+model object, or a function or class called with ARGS (none when ARGS is
+absent). While the code runs `sys.argv` is `[path]`, and its `sys.exit()` or
+an interrupt becomes one line naming the file and line it came from.
 
 The code gets the Keras it was written for, in its own namespace only (the
 process keeps whatever Keras it has): Keras 2 (tf-keras) as `tf.keras` and
@@ -15,22 +19,21 @@ process keeps whatever Keras it has): Keras 2 (tf-keras) as `tf.keras` and
 (slimcompat.legacy.program) unless `keras` is given. Modules Keras dropped
 (`keras.engine.topology`, `keras_applications`) come from the same table as
 for `run` (slimcompat.keras2.modules). Files beside the code that it imports
-are loaded the same way.
+are sliced the same way, for the names the code's own slice takes from them.
 """
 
 import ast
+import contextlib
 import importlib
 import os
 import pathlib
-import symtable
+import sys
 import types
 
 from slimcompat.errors import SlimcompatError
+from slimcompat.structure import code_slice
 
-__all__ = ["ModelSpec", "parse_spec", "load_model", "load_namespace", "keras_flavor"]
-
-_KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_BINDING = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.While, ast.With, ast.If, ast.Try)
+__all__ = ["ModelSpec", "parse_spec", "load_model", "load_namespace", "keras_flavor", "UserCodeStopped"]
 
 
 class ModelSpec:
@@ -74,23 +77,35 @@ def load_model(spec, keras=None):
     keras: "2" (tf-keras) or "3"; default: decided from the source.
     """
     spec = parse_spec(spec)
-    namespace = load_namespace(spec.path, keras=keras, needed=spec.names)
-    try:
-        value = eval(spec.code, namespace)
-    except SlimcompatError:
-        raise
-    except Exception as exc:
-        raise SlimcompatError(f"--model {spec}: building the model failed: {type(exc).__name__}: "
-                              f"{_first_line(exc)}") from exc
-    if not spec.call and callable(value) and not _is_model(value):
+    with _running(spec.path) as importer:
+        namespace = importer.start(spec.path, keras, spec.names)
         try:
-            value = value()
+            value = eval(spec.code, namespace)
+        except SlimcompatError:
+            raise
         except Exception as exc:
-            raise SlimcompatError(f"--model {spec}: calling {spec.expression}() failed: {type(exc).__name__}: "
+            raise SlimcompatError(f"--model {spec}: building the model failed: {type(exc).__name__}: "
                                   f"{_first_line(exc)}") from exc
+        if not spec.call and callable(value) and not _is_model(value):
+            try:
+                value = value()
+            except Exception as exc:
+                raise SlimcompatError(f"--model {spec}: calling {spec.expression}() failed: "
+                                      f"{type(exc).__name__}: {_first_line(exc)}") from exc
     if not _is_model(value):
         raise SlimcompatError(f"--model {spec}: {spec.expression} is a {type(value).__name__}, not a Keras model")
     return value
+
+
+class UserCodeStopped(SlimcompatError):
+    """The model code exited (SystemExit) or was interrupted (KeyboardInterrupt) while it ran.
+
+    status: the exit status a command should end with (130 for an interrupt, as a shell has it).
+    """
+
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
 
 
 def _is_model(value):
@@ -103,123 +118,112 @@ def _first_line(exc):
     return text[0] if text else type(exc).__name__
 
 
-def load_namespace(path, keras=None, needed=(), full=False):
-    """The namespace of the code at `path` after running its definitions and the statements `needed` needs.
+def load_namespace(path, keras=None, needed=()):
+    """The namespace of the code at `path` after running the statements building `needed` needs."""
+    with _running(path) as importer:
+        return importer.start(path, keras, needed)
 
-    full: run every top-level statement (the modules the code imports from beside it).
-    """
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise SlimcompatError(f"{path}: no such Python file")
-    keras = keras or keras_flavor(path)[0]
-    if keras not in ("2", "3"):
-        raise SlimcompatError(f"keras must be '2' or '3', found {keras!r}")
-    source = path.read_text(encoding="utf-8", errors="replace")
+
+@contextlib.contextmanager
+def _running(path):
+    """While the user's code runs: `sys.argv` is `[path]` (the code was not given ours), and its
+    exits and interrupts become a UserCodeStopped naming where in its files they came from."""
+    importer = _Importer(path)
+    argv, sys.argv = sys.argv, [os.fspath(path)]
     try:
-        tree = ast.parse(source, os.fspath(path))
-    except SyntaxError as exc:
-        raise SlimcompatError(f"{path}:{exc.lineno}: not valid Python ({exc.msg})") from None
-    if not full:
-        tree.body = _slice(tree.body, set(needed), _scopes(source, path))
-    importer = _Importer(keras, path.parent)
-    namespace = {"__name__": f"slimcompat_user_{path.stem}", "__file__": os.fspath(path),
-                 "__builtins__": dict(vars(__builtins__) if isinstance(__builtins__, types.ModuleType)
-                                      else __builtins__, __import__=importer)}
-    try:
-        exec(compile(tree, os.fspath(path), "exec"), namespace)
-    except SlimcompatError:
-        raise
-    except Exception as exc:
-        line = _user_line(exc, path)
-        raise SlimcompatError(f"{path}{line}: {type(exc).__name__}: {_first_line(exc)}") from exc
-    return namespace
-
-
-def _user_line(exc, path):
-    tb, line = exc.__traceback__, ""
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == os.fspath(path):
-            line = f":{tb.tb_lineno}"
-        tb = tb.tb_next
-    return line
-
-
-def _names(node, kind=ast.Load):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, kind)}
-
-
-def _bound(node):
-    """Names a top-level statement binds."""
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return {(a.asname or a.name).split(".")[0] for a in node.names}
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {node.name}
-    return _names(node, ast.Store)
-
-
-def _star(statement):
-    """`from X import *` may bind anything the rest needs."""
-    return isinstance(statement, ast.ImportFrom) and any(a.name == "*" for a in statement.names)
-
-
-def _global_references(table):
-    """Module-level names a function or class body (and what it nests) reads."""
-    found = {s.get_name() for s in table.get_symbols() if s.is_referenced() and s.is_global()}
-    for child in table.get_children():
-        found |= _global_references(child)
-    return found
-
-
-def _used(statement, scopes):
-    """Module-level names a statement reads: for a definition, its decorators, bases and defaults and the
-    globals its body refers to (symtable), not the names local to it."""
-    if not isinstance(statement, _KEEP[2:]):
-        return _names(statement)
-    outer = [*statement.decorator_list]
-    if isinstance(statement, ast.ClassDef):
-        outer += [*statement.bases, *(k.value for k in statement.keywords)]
-    else:
-        outer += [*statement.args.defaults, *(d for d in statement.args.kw_defaults if d is not None)]
-    names = set().union(*(_names(node) for node in outer)) if outer else set()
-    table = scopes.get((statement.name, statement.lineno))
-    return names | (_global_references(table) if table is not None else _names(statement))
-
-
-def _slice(body, needed, scopes):
-    """The statements of `body` that building `needed` requires (see module doc), in their order."""
-    needed = set(needed)
-    keep = set()
-    changed = True
-    while changed:
-        changed = False
-        for index in range(len(body) - 1, -1, -1):
-            statement = body[index]
-            if index in keep:
-                continue
-            if isinstance(statement, _KEEP[2:]) or _star(statement) or (
-                    isinstance(statement, _KEEP + _BINDING) and _bound(statement) & needed):
-                keep.add(index)
-                needed |= _used(statement, scopes)
-                changed = True
-    return [s for i, s in enumerate(body) if i in keep]
-
-
-def _scopes(source, path):
-    """{(name, line): symbol table} of the top-level functions and classes."""
-    try:
-        module = symtable.symtable(source, os.fspath(path), "exec")
-    except SyntaxError:
-        return {}
-    return {(child.get_name(), child.get_lineno()): child for child in module.get_children()}
+        yield importer
+    except SystemExit as exc:
+        raise UserCodeStopped(f"{importer.origin(exc)}: the model code exited (SystemExit {exc.code!r}) while "
+                              f"building the model; it runs with no command-line arguments", 2) from None
+    except KeyboardInterrupt as exc:
+        raise UserCodeStopped(f"{importer.origin(exc)}: interrupted (KeyboardInterrupt) while the model code "
+                              f"ran", 130) from None
+    finally:
+        sys.argv = argv
 
 
 class _Importer:
-    """`__import__` for the user's code: its Keras, the dropped Keras 2 modules, its sibling files."""
+    """The user's files, each sliced to what the model needs from it, and the `__import__` they get:
+    their Keras, the dropped Keras 2 modules, the files beside the code (code_slice)."""
 
-    def __init__(self, keras, folder):
-        self.keras, self.folder = keras, pathlib.Path(folder)
+    def __init__(self, path):
+        self.folder = pathlib.Path(path).parent
+        self.keras = None
         self.modules = {}
-        self.real = __import__
+        self.trees, self.tables, self.wants, self.plan = {}, {}, {}, {}
+
+    def start(self, path, keras, needed):
+        """The namespace of the code at `path` after running what building `needed` needs."""
+        path = pathlib.Path(path)
+        if not path.is_file():
+            raise SlimcompatError(f"{path}: no such Python file")
+        self.keras = keras or keras_flavor(path)[0]
+        if self.keras not in ("2", "3"):
+            raise SlimcompatError(f"keras must be '2' or '3', found {self.keras!r}")
+        self.want(path, needed)
+        return self.execute(path, {"__name__": f"slimcompat_user_{path.stem}"})
+
+    def want(self, path, names):
+        """Slice `path` for `names` too, and the files beside it for what that slice imports from them."""
+        queue = [(path, set(names))]
+        while queue:
+            path, names = queue.pop()
+            if path in self.plan and names <= self.wants[path]:
+                continue
+            self.wants[path] = self.wants.get(path, set()) | names
+            tree, tables = self._parse(path)
+            body, needed = code_slice.slice_body(tree.body, self.wants[path], tables)
+            self.plan[path] = body
+            for module, wanted in code_slice.imported(body, needed).items():
+                sibling = self._sibling(module)
+                if sibling is not None:
+                    queue.append((sibling, wanted if wanted is not None else self._everything(sibling)))
+
+    def execute(self, path, namespace):
+        namespace.update({"__file__": os.fspath(path), "__builtins__": dict(
+            vars(__builtins__) if isinstance(__builtins__, types.ModuleType) else __builtins__, __import__=self)})
+        module = ast.fix_missing_locations(ast.Module(body=self.plan[path], type_ignores=[]))
+        try:
+            exec(compile(module, os.fspath(path), "exec"), namespace)
+        except SlimcompatError:
+            raise
+        except Exception as exc:
+            raise SlimcompatError(f"{self.origin(exc, path)}: {type(exc).__name__}: {_first_line(exc)}") from exc
+        return namespace
+
+    def origin(self, exc, default=None):
+        """`file:line` of the deepest frame of `exc` in the user's files."""
+        where, tb = default, exc.__traceback__
+        files = {os.fspath(p): p for p in self.plan}
+        while tb is not None:
+            name = tb.tb_frame.f_code.co_filename
+            if name in files:
+                where = f"{files[name]}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        return where or "the model code"
+
+    def _parse(self, path):
+        if path not in self.trees:
+            source = path.read_text(encoding="utf-8", errors="replace")
+            try:
+                self.trees[path] = ast.parse(source, os.fspath(path))
+            except SyntaxError as exc:
+                raise SlimcompatError(f"{path}:{exc.lineno}: not valid Python ({exc.msg})") from None
+            self.tables[path] = code_slice.scopes(source, path)
+        return self.trees[path], self.tables[path]
+
+    def _everything(self, path):
+        tree, tables = self._parse(path)
+        return code_slice.bound_names(tree.body, tables)
+
+    def _sibling(self, name):
+        """The file beside the code that `import name` loads, if any."""
+        if "." in name or name in ("tensorflow", "keras", "keras_applications"):
+            return None
+        for candidate in (self.folder / f"{name}.py", self.folder / name / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+        return None
 
     def __call__(self, name, globals=None, locals=None, fromlist=(), level=0):
         if level:
@@ -266,14 +270,15 @@ class _Importer:
                                   f"({_first_line(exc)})") from None
 
     def _local(self, root):
-        for candidate in (self.folder / f"{root}.py", self.folder / root / "__init__.py"):
-            if candidate.is_file():
-                if root not in self.modules:
-                    module = types.ModuleType(root)
-                    module.__dict__.update(load_namespace(candidate, keras=self.keras, full=True))
-                    self.modules[root] = module
-                return self.modules[root]
-        return None
+        path = self._sibling(root)
+        if path is None:
+            return None
+        if root not in self.modules:
+            if path not in self.plan:
+                self.want(path, self._everything(path))  # imported in a way the slice cannot see
+            module = self.modules[root] = types.ModuleType(root)
+            module.__dict__.update(self.execute(path, {"__name__": f"slimcompat_user_{path.stem}"}))
+        return self.modules[root]
 
 
 class _Proxy(types.ModuleType):
