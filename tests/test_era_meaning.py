@@ -113,3 +113,70 @@ def test_the_table_holds_what_the_libraries_now_say():
             parameters = inspect.signature(getattr(library.optimizers, subject).__init__).parameters
             for meaning in (m for m in era_meanings.MEANINGS if m.subject == subject):
                 assert parameters[meaning.what].default == meaning.now != meaning.then, (library, meaning)
+
+
+def test_after_migrate_the_program_means_the_same_on_keras3(era_run, tmp_path):
+    _, ran = era_run
+    program = tmp_path / "era_program.py"
+    program.write_text(textwrap.dedent(ERA_PROGRAM))
+    report = slimcompat("migrate", program, cwd=tmp_path).stdout
+    source = program.read_text()
+    for written in ("optimizer=keras.optimizers.Adadelta(learning_rate=1.0)", "monitor='val_accuracy'",
+                    "Adagrad(learning_rate=0.01, initial_accumulator_value=0.0)", "history.history['accuracy']",
+                    "slimcompat.keras2.Embedding(20, 3, input_length=4, dropout=0.5)"):
+        assert written in source, (written, source)
+    assert "0 error(s)" in report
+    run_python(program, tmp_path / "out.json", tmp_path, cwd=tmp_path, env={"TF_USE_LEGACY_KERAS": None})
+    out = json.loads((tmp_path / "out.json").read_text())
+    for key in ("compiled_lr", "adadelta_lr", "adagrad", "saved", "inference"):
+        assert out[key] == pytest.approx(ran[key]), key
+    assert len(out["acc"]) == len(out["val_acc"]) == 1
+    assert set(out["scales"]) == {0.0, 2.0} and out["scales"][:20] == out["scales"][20:]
+
+
+# imdb.load_data(nb_words=) on a stand-in imdb.npz: the vocabulary is bound as the author asked.
+IMDB_PROGRAM = """
+import sys
+from keras.datasets import imdb
+sys.modules[imdb.load_data.__module__].get_file = lambda *args, **kwargs: sys.argv[1]
+(x, _), _ = imdb.load_data(nb_words=50)
+open(sys.argv[2], 'w').write(str(max(max(review) for review in x)))
+"""
+
+
+@pytest.fixture
+def imdb_npz(tmp_path):
+    import numpy as np
+    reviews = np.empty(4, dtype=object)
+    reviews[:] = [list(range(1, 200, 7)) for _ in range(4)]
+    path = tmp_path / "imdb.npz"
+    np.savez(path, x_train=reviews, y_train=np.zeros(4), x_test=reviews, y_test=np.zeros(4))
+    return path
+
+
+@pytest.mark.parametrize("mode", ["run", "migrate"])
+def test_nb_words_bounds_the_vocabulary(write, tmp_path, imdb_npz, mode):
+    program = write("imdb_program.py", textwrap.dedent(IMDB_PROGRAM))
+    if mode == "run":
+        slimcompat("run", program, imdb_npz, tmp_path / "max.txt", cwd=tmp_path)
+    else:
+        slimcompat("migrate", program, cwd=tmp_path)
+        assert "imdb.load_data(num_words=50)" in program.read_text()
+        run_python(program, imdb_npz, tmp_path / "max.txt", cwd=tmp_path, env={"TF_USE_LEGACY_KERAS": None})
+    assert int((tmp_path / "max.txt").read_text()) < 50
+
+
+def test_migrate_writes_period_as_save_freq_and_warns_what_it_cannot_say():
+    from slimcompat.migrate import migrate_source
+    text, logs = migrate_source(textwrap.dedent("""
+        import keras
+        from keras.callbacks import ModelCheckpoint
+        every = ModelCheckpoint('w.keras', period=1)
+        third = ModelCheckpoint('w.keras', period=3)
+        model.fit(x, y, callbacks=[keras.callbacks.EarlyStopping(monitor='val_acc')])
+    """))
+    assert "ModelCheckpoint('w.keras', save_freq='epoch')" in text
+    assert any(level == "WARNING" and line == 5 and "period=3" in message for level, line, _, message in logs)
+    # No compile in this file says which metric 'val_acc' is: kept, and warned at its site.
+    assert "monitor='val_acc'" in text
+    assert any(level == "WARNING" and line == 6 and "'val_acc'" in message for level, line, _, message in logs)

@@ -31,7 +31,7 @@ from typing import Dict, FrozenSet, Mapping, Tuple
 
 from slimcompat.keras2 import word_dropout
 
-__all__ = ["LAYERS", "MODEL", "METHODS", "VALUES", "DATA_FORMAT", "DIM_ORDERING", "POSITIONAL_KERNEL",
+__all__ = ["LAYERS", "MODEL", "METHODS", "DATASETS", "VALUES", "DATA_FORMAT", "DIM_ORDERING", "POSITIONAL_KERNEL",
            "LAYER_ALIASES", "KERAS1_SPELLINGS",
            "OPTIMIZERS", "keyword_renames", "keras1_keywords", "ambiguity", "convert", "install"]
 
@@ -87,6 +87,8 @@ METHODS = {
     "evaluate_generator": {"val_samples": "steps", **_WORKERS},
     "predict_generator": {"val_samples": "steps", **_WORKERS},
 }
+# Keras 1's `keras.datasets.*.load_data(nb_words=)`: tf-keras still reads it, Keras 3 ignores it.
+DATASETS = {"load_data": {"nb_words": "num_words"}}
 # Keras 2.x optimizers and the argument only tf-keras' legacy optimizers still take
 # (Nadam's `schedule_decay` is its momentum schedule, not a learning-rate decay).
 OPTIMIZERS = {"SGD": "decay", "RMSprop": "decay", "Adagrad": "decay", "Adadelta": "decay", "Adam": "decay",
@@ -133,7 +135,7 @@ def keyword_renames(callee):
     callee = _canonical(callee)
     if callee in ("Model", "Functional"):
         return MODEL
-    return LAYERS.get(callee) or METHODS.get(callee) or {}
+    return LAYERS.get(callee) or METHODS.get(callee) or DATASETS.get(callee) or {}
 
 
 def convert(callee, args, kwargs, keras1_kernel=False):

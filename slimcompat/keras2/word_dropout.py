@@ -8,7 +8,7 @@ channels, not words), tf-keras and Keras 3 refuse it. `slimcompat run` keeps it
 on tf-keras' Embedding with this function.
 """
 
-__all__ = ["ATTRIBUTE", "lookup"]
+__all__ = ["ATTRIBUTE", "lookup", "keras3_embedding"]
 
 ATTRIBUTE = "_slimcompat_word_dropout"
 
@@ -26,3 +26,25 @@ def lookup(embeddings, ids, rate, training):
     if isinstance(training, bool) or training is None:
         return dropped() if training else tf.nn.embedding_lookup(embeddings, ids)
     return tf.cond(tf.cast(training, tf.bool), dropped, lambda: tf.nn.embedding_lookup(embeddings, ids))
+
+
+def keras3_embedding():
+    """Keras 3's Embedding taking Keras 1's `dropout` (what `migrate` rewrites `Embedding(dropout=p)` to)."""
+    import keras
+
+    class Embedding(keras.layers.Embedding):
+        """keras.layers.Embedding with Keras 1's word dropout (`dropout`, the fraction of words dropped)."""
+
+        def __init__(self, *args, dropout=0.0, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.dropout = dropout
+
+        def call(self, inputs, training=None):
+            if not self.dropout or not training:
+                return super().call(inputs)
+            return lookup(self.embeddings, inputs, self.dropout, training)
+
+        def get_config(self):
+            return {**super().get_config(), "dropout": self.dropout}
+
+    return Embedding
