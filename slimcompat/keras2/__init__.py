@@ -16,7 +16,8 @@ cannot do what the program did:
 (`./checkpoint/model.ckpt`, a TF-format checkpoint of tf.keras 2.x) when the new
 file does not exist yet, so training resumes instead of starting again.
 `SparseCategoricalCrossentropy` is Keras 3's loss with Keras 2's rule for outputs
-of another rank than the labels' + 1 (slimcompat.keras2.losses).
+of another rank than the labels' + 1 (slimcompat.keras2.losses); `Embedding` is
+Keras 3's with Keras 1's `dropout` (slimcompat.keras2.word_dropout).
 
 Importing this package serves, under Keras 3, the Keras 2 modules a migrated
 program still imports (`keras.utils.layer_utils`); it is cheap (no TensorFlow).
@@ -29,7 +30,7 @@ import os
 from slimcompat.keras2 import modules, offline
 from slimcompat.keras2.weights import load_weights, weights_exist
 
-__all__ = ["load_weights", "weights_exist", "SparseCategoricalCrossentropy"]
+__all__ = ["load_weights", "weights_exist", "SparseCategoricalCrossentropy", "Embedding"]
 
 
 def __getattr__(name):
@@ -37,6 +38,11 @@ def __getattr__(name):
     if name == "SparseCategoricalCrossentropy":
         from slimcompat.keras2.losses import SparseCategoricalCrossentropy
         return SparseCategoricalCrossentropy
+    if name == "Embedding":
+        global Embedding
+        from slimcompat.keras2.word_dropout import keras3_embedding
+        Embedding = keras3_embedding()
+        return Embedding
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 modules.install("3")

@@ -29,7 +29,9 @@ import sys
 import warnings
 from typing import Dict, FrozenSet, Mapping, Tuple
 
-__all__ = ["LAYERS", "MODEL", "METHODS", "VALUES", "DATA_FORMAT", "DIM_ORDERING", "POSITIONAL_KERNEL",
+from slimcompat.keras2 import word_dropout
+
+__all__ = ["LAYERS", "MODEL", "METHODS", "DATASETS", "VALUES", "DATA_FORMAT", "DIM_ORDERING", "POSITIONAL_KERNEL",
            "LAYER_ALIASES", "KERAS1_SPELLINGS",
            "OPTIMIZERS", "keyword_renames", "keras1_keywords", "ambiguity", "convert", "install"]
 
@@ -85,6 +87,8 @@ METHODS = {
     "evaluate_generator": {"val_samples": "steps", **_WORKERS},
     "predict_generator": {"val_samples": "steps", **_WORKERS},
 }
+# Keras 1's `keras.datasets.*.load_data(nb_words=)`: tf-keras still reads it, Keras 3 ignores it.
+DATASETS = {"load_data": {"nb_words": "num_words"}}
 # Keras 2.x optimizers and the argument only tf-keras' legacy optimizers still take
 # (Nadam's `schedule_decay` is its momentum schedule, not a learning-rate decay).
 OPTIMIZERS = {"SGD": "decay", "RMSprop": "decay", "Adagrad": "decay", "Adadelta": "decay", "Adam": "decay",
@@ -96,6 +100,8 @@ _BACKEND = {"image_dim_ordering": lambda backend: lambda: DIM_ORDERING[backend.i
                 DATA_FORMAT[ordering] or "channels_last")}
 
 
+# Arguments kept on the layer object as attributes after its __init__ (what tf-keras has no argument for).
+_KEPT = (word_dropout.ATTRIBUTE,)
 # Keras 1 arguments Keras 2.3 converted by rule (`_special`), not by rename.
 _BY_RULE = {"BatchNormalization": {"mode"}, "LSTM": {"forget_bias_init"}, "GRU": {"forget_bias_init"},
             "SimpleRNN": {"forget_bias_init"}, "Embedding": {"dropout"}, "fit_generator": {"samples_per_epoch"}}
@@ -129,7 +135,7 @@ def keyword_renames(callee):
     callee = _canonical(callee)
     if callee in ("Model", "Functional"):
         return MODEL
-    return LAYERS.get(callee) or METHODS.get(callee) or {}
+    return LAYERS.get(callee) or METHODS.get(callee) or DATASETS.get(callee) or {}
 
 
 def convert(callee, args, kwargs, keras1_kernel=False):
@@ -178,8 +184,9 @@ def _special(callee, args, kwargs):
         kwargs["unit_forget_bias"] = value == "one"
         changes.append((f"forget_bias_init={value!r}", f"unit_forget_bias={value == 'one'}"))
     if callee == "Embedding" and "dropout" in kwargs:
-        kwargs.pop("dropout")
-        changes.append(("dropout", "(dropped as Keras 2 dropped it: add SpatialDropout1D after the Embedding)"))
+        rate = kwargs.pop("dropout")
+        kwargs[word_dropout.ATTRIBUTE] = rate
+        changes.append((_shown("dropout", rate), "kept as Keras 1's word dropout (Keras 2 dropped it)"))
     if callee == "fit_generator" and "samples_per_epoch" in kwargs and "steps_per_epoch" not in kwargs:
         samples = kwargs.pop("samples_per_epoch")
         kwargs["steps_per_epoch"] = _steps(samples, args, kwargs)
@@ -209,10 +216,33 @@ def _wrap(function, callee, kernel_sites):
         new_args, new_kwargs, changes = convert(callee, args, kwargs, keras1_kernel)
         if changes and not is_new:
             _warn(callee, changes, 2)
-        return function(first, *new_args, **new_kwargs)
+        kept = {name: new_kwargs.pop(name) for name in _KEPT if name in new_kwargs}
+        result = function(first, *new_args, **new_kwargs)
+        for name, value in kept.items():
+            setattr(first, name, value)
+        return result
 
     wrapper._slimcompat_keras1 = True
     return wrapper
+
+
+def _word_dropout_call(original):
+    """Embedding.call with Keras 1's word dropout where the layer was given `dropout`."""
+    if getattr(original, "_slimcompat_keras1", False):
+        return original
+
+    def call(self, inputs, training=None):
+        rate = getattr(self, word_dropout.ATTRIBUTE, 0)
+        if not rate:
+            return original(self, inputs)
+        if training is None:
+            from tf_keras import backend
+            training = backend.learning_phase()
+        return word_dropout.lookup(self.embeddings, inputs, rate, training)
+
+    call._slimcompat_keras1 = True
+    call.__doc__ = original.__doc__
+    return call
 
 
 def _steps(samples, args, kwargs):
@@ -239,6 +269,7 @@ def _patch(kernel_sites, tf_keras):
         cls = getattr(layers, name, None)
         if inspect.isclass(cls) and "__init__" in cls.__dict__:
             cls.__init__ = _wrap(cls.__init__, name, kernel_sites)
+    layers.Embedding.call = _word_dropout_call(layers.Embedding.call)
     for alias, name in LAYER_ALIASES.items():
         if not hasattr(layers, alias):
             setattr(layers, alias, getattr(layers, name))

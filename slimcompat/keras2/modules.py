@@ -42,8 +42,16 @@ _OBTAIN_INPUT_SHAPE = {"_obtain_input_shape": ("tf_keras.src.applications.imagen
 _NETWORK = ("tf_keras.src.engine.functional.Functional", "keras.Model")
 
 LEGACY = {
+    # Keras 2.2's keras/engine/__init__.py exported these; tf-keras' engine package holds only submodules.
     "keras.engine": Legacy("tf_keras.src.engine", ("keras.layers", "keras.models", "keras.utils"),
-                           names={"Network": _NETWORK}),
+                           names={"Network": _NETWORK, "Model": ("tf_keras.src.engine.training.Model", "keras.Model"),
+                                  "Layer": ("tf_keras.src.engine.base_layer.Layer", "keras.layers.Layer"),
+                                  "InputSpec": ("tf_keras.src.engine.input_spec.InputSpec", "keras.layers.InputSpec"),
+                                  "Input": ("tf_keras.src.engine.input_layer.Input", "keras.layers.Input"),
+                                  "InputLayer": ("tf_keras.src.engine.input_layer.InputLayer",
+                                                 "keras.layers.InputLayer"),
+                                  "get_source_inputs": ("tf_keras.src.utils.layer_utils.get_source_inputs",
+                                                        "keras.utils.get_source_inputs")}),
     "keras.engine.topology": Legacy(
         ("tf_keras.src.engine.base_layer", "tf_keras.src.engine.input_layer", "tf_keras.src.engine.input_spec",
          "tf_keras.src.engine.functional", "tf_keras.src.utils.layer_utils"),
@@ -62,6 +70,8 @@ LEGACY = {
                                      removed="removed from Keras 3's public API"),
     "keras.applications.imagenet_utils": Legacy(("tf_keras.src.applications.imagenet_utils",),
                                                 ("keras.applications.imagenet_utils",), names=_OBTAIN_INPUT_SHAPE),
+    # Keras 2.2's keras/backend/common.py: epsilon, floatx, image_data_format and their setters.
+    "keras.backend.common": Legacy(("tf_keras.backend",), ("keras.backend", "keras.config")),
     "keras.backend.tensorflow_backend": Legacy(("tf_keras.backend",), ("keras.backend",),
                                                removed="removed in Keras 3 (TF1 session management)"),
     "keras_applications": Legacy("tf_keras.src.applications", ("keras.applications",)),
@@ -127,10 +137,11 @@ def finders(version):
         if version == "2":
             if isinstance(row.keras2, str):
                 prefixes[root][legacy] = row.keras2
-            if isinstance(row.keras2, tuple) or row.names:
+            if isinstance(row.keras2, tuple) or row.names or row.removed:
                 sources = (row.keras2,) if isinstance(row.keras2, str) else row.keras2
                 names = {attr: paths[0] for attr, paths in row.names.items() if paths[0]}
-                composites[root][legacy] = Composite(sources, f"{legacy}, served by {', '.join(sources)}", names)
+                composites[root][legacy] = Composite(sources, f"{legacy}, served by {', '.join(sources)}", names,
+                                                     row.removed)
         elif legacy not in row.keras3:
             names = {attr: paths[1] for attr, paths in row.names.items() if paths[1]}
             composites[root][legacy] = Composite(row.keras3, f"{legacy}, served by {', '.join(row.keras3)}",

@@ -11,8 +11,9 @@ passes through) after deciding, from the program's source
 - Keras-era code gets Keras 2 (tf-keras) as `tf.keras` and as `keras`, Keras 3
   code Keras 3; either way the Keras 2 modules Keras dropped are served
   (slimcompat.keras2.modules), Keras 1 arguments are converted as Keras 2.3
-  did (slimcompat.keras2.keras1_args), and `get_file` never downloads
-  (slimcompat.keras2.offline).
+  did (slimcompat.keras2.keras1_args), defaults and names whose meaning changed
+  since keep the author's (slimcompat.keras2.era_run), and `get_file` never
+  downloads (slimcompat.keras2.offline).
 
 One line on stderr says what was chosen and why; RunOptions override each
 choice (the CLI's `--tf`, `--keras`; SLIMCOMPAT_TF, SLIMCOMPAT_KERAS).
@@ -85,7 +86,7 @@ def prepare(program, options, roots, launched):
     Must run before TensorFlow is imported for the Keras choice to reach
     `tf.keras`.
     """
-    from slimcompat.keras2 import keras1_args, modules, offline
+    from slimcompat.keras2 import era_meanings, era_run, keras1_args, modules, offline
     from slimcompat.legacy import code_policy, enable
     options = options.with_env()
     _check("--tf", options.tf, ("1", "2"))
@@ -102,6 +103,7 @@ def prepare(program, options, roots, launched):
     modules.install(keras, replace=True)
     if keras == "2":
         keras1_args.install(program.kernel_sites() if program is not None else ())
+        era_run.install(program is not None and era_meanings.is_keras2_era(program))
     offline.install(offline.Settings.from_env(options.weights_dirs, options.trusted, options.verbose))
     import tensorflow  # noqa: F401  (after TF_USE_LEGACY_KERAS, which TensorFlow reads at import)
     if options.tf:

@@ -22,6 +22,8 @@ Evidence, each with file and line (`tf.placeholder at train.py:12`):
   (slimcompat.keras2.keras1_args: `nb_epoch=`, `border_mode=`, `Convolution2D`).
 - Keras 3: `keras.ops`, `keras.config`, `keras.random`, `keras.src`, `keras_core`,
   and `.weights.h5` / `.keras` weight paths.
+- TensorFlow uses inside a top-level function of the launched file that the
+  file never names are not evidence: that code never runs.
 - Without either, `tf.keras` means Keras 2 (it was, up to TF 2.15) and
   standalone `keras` means the installed Keras 3.
 """
@@ -86,6 +88,7 @@ class Program:
     # (path, first line, last line, callee, Keras 1 spelling, the numbers if all are int literals)
     kernel_calls: List[tuple] = dataclasses.field(default_factory=list)
     eager: Optional[Evidence] = None
+    unreached: List[Evidence] = dataclasses.field(default_factory=list)  # TensorFlow uses in functions never called
 
     def kernel_sites(self):
         """(file, line) of the calls `Conv2D(filters, rows, cols)` that mean Keras 1's rows x cols kernel.
@@ -180,6 +183,8 @@ class _Scan(ast.NodeVisitor):
         self.bindings = {}
         self.strings = {}
         self.local = []
+        self.dead = frozenset()
+        self.in_dead = False
 
     def run(self, tree):
         for node in ast.walk(tree):
@@ -202,6 +207,8 @@ class _Scan(ast.NodeVisitor):
             elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
                     and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
                 self.strings[node.targets[0].id] = node.value.value
+        if not self.program.files[:-1]:
+            self.dead = _never_called(tree)
         self.visit(tree)
         return self.local
 
@@ -212,7 +219,9 @@ class _Scan(ast.NodeVisitor):
         """Classify one dotted name the source reaches."""
         program, evidence = self.program, self._evidence(spelled, node)
         root = full.split(".")[0]
-        if full == "tensorflow.contrib" or full.startswith(("tensorflow.contrib.", "tensorflow.compat.v1.contrib")):
+        if self.in_dead and root == _TF and not isinstance(node, (ast.Import, ast.ImportFrom)):
+            program.unreached.append(evidence)
+        elif full == "tensorflow.contrib" or full.startswith(("tensorflow.contrib.", "tensorflow.compat.v1.contrib")):
             program.tf1_imports.append(evidence)
         elif root == "tf_slim":
             program.tf1_imports.append(evidence)
@@ -238,6 +247,13 @@ class _Scan(ast.NodeVisitor):
         if parts is None or parts[0] not in self.bindings:
             return None
         return ".".join([self.bindings[parts[0]], *parts[1:]]), ".".join(parts)
+
+    def visit_FunctionDef(self, node):
+        outer, self.in_dead = self.in_dead, self.in_dead or node in self.dead
+        self.generic_visit(node)
+        self.in_dead = outer
+
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Attribute(self, node):
         found = self._dotted(node)
@@ -299,6 +315,20 @@ class _Scan(ast.NodeVisitor):
             self.program.keras3.append(self._evidence(shown, node))
         elif name in _WEIGHT_CALLS and (value.endswith(_LEGACY_WEIGHTS) or "." not in os.path.basename(value)):
             self.program.keras2.append(self._evidence(shown, node))
+
+
+def _never_called(tree):
+    """Top-level functions of the launched file that nothing in it names: their TensorFlow calls never run.
+
+    A TF1-only call in such a helper must not switch the whole program to graph
+    mode; the rest of the program decides.
+    """
+    named = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | \
+            {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)} | \
+            {e.value for n in ast.walk(tree) if isinstance(n, (ast.List, ast.Tuple)) for e in n.elts
+             if isinstance(e, ast.Constant)}
+    return frozenset(n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     and n.name not in named and not n.decorator_list)
 
 
 def name_parts(node):

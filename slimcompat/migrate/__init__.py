@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add `PATH... [--output DIR]` to the `migrate` subcommand's parser."""
     parser.add_argument(
         "paths", nargs="+", metavar="PATH",
-        help="Python files or folders to migrate (in folders, every *.py file)")
+        help="Python files or folders to migrate (in folders, every *.py file); SRC.py DST.py, where "
+             "DST.py does not exist yet, migrates SRC.py into DST.py and leaves SRC.py alone")
     parser.add_argument(
         "-o", "--output", metavar="DIR", default=None,
         help="write migrated copies under DIR, mirroring the folders and copying other "
@@ -39,12 +40,22 @@ def run(args: argparse.Namespace) -> int:
     """Migrate, print the report; 0 if no file had errors, 1 if any did, 2 on bad usage."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        report = migrate_paths(args.paths, args.output)
+        if _source_and_destination(args.paths, args.output):
+            from slimcompat.migrate.engine import migrate_file
+            report = migrate_file(*args.paths)
+        else:
+            report = migrate_paths(args.paths, args.output)
     except ValueError as error:
         print(f"slimcompat migrate: {error}", file=sys.stderr)
         return 2
     print(report.format())
     return report.exit_code
+
+
+def _source_and_destination(paths, output_dir):
+    """Whether `PATH PATH` is tf_upgrade_v2's habit `SRC.py DST.py`: a file, then a .py file not there yet."""
+    return (output_dir is None and len(paths) == 2 and os.path.isfile(paths[0])
+            and paths[1].endswith(".py") and not os.path.exists(paths[1]))
 
 
 def migrate_paths(paths, output_dir=None) -> Report:

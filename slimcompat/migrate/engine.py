@@ -18,7 +18,7 @@ import tokenize
 
 from slimcompat.migrate.report import ERROR, Entry, FileResult, Report
 
-__all__ = ["migrate_paths", "BACKUP_SUFFIX"]
+__all__ = ["migrate_paths", "migrate_file", "BACKUP_SUFFIX"]
 
 BACKUP_SUFFIX = ".tf1.bak"
 _SKIPPED_DIRS = {"__pycache__", ".git", ".hg", ".svn"}
@@ -32,6 +32,15 @@ def migrate_paths(paths, output_dir=None):
             report.files.append(_migrate_file(source, destination))
         else:
             report.files.append(_copy(source, destination))
+    return report
+
+
+def migrate_file(source, destination):
+    """Migrate one file into `destination` (tf_upgrade_v2's --infile/--outfile); the source is only read."""
+    if os.path.realpath(source) == os.path.realpath(destination):
+        raise ValueError(f"{destination} is the source file; give it alone to migrate in place")
+    report = Report()
+    report.files.append(_migrate_file(source, destination))
     return report
 
 

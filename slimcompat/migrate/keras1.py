@@ -18,7 +18,7 @@ also dropped what Keras 2 still had:
 import ast
 
 import pasta
-from tensorflow.tools.compatibility.ast_edits import INFO, WARNING
+from tensorflow.tools.compatibility.ast_edits import INFO, WARNING, full_name_node
 
 from slimcompat.keras2 import keras1_args
 from slimcompat.legacy.program import analyse_tree, dotted_name
@@ -35,6 +35,7 @@ _GENERATOR_METHODS = {
     "predict_generator": ("predict", ("x", "steps", "callbacks", "max_queue_size", "workers",
                                       "use_multiprocessing", "verbose")),
 }
+_RUNTIME = "slimcompat.keras2"
 _DATASET_ONLY = ("max_queue_size", "workers", "use_multiprocessing")
 _SCHEDULE = "keras.optimizers.schedules.InverseTimeDecay"
 # What sets an optimizer's learning rate while it trains, which Keras 3 refuses on a schedule.
@@ -99,8 +100,10 @@ class _Keras1:
                 keyword.arg, keyword.value = "unit_forget_bias", ast.Constant(_constant(keyword.value) == "one")
                 why.append("forget_bias_init is unit_forget_bias since Keras 2")
             elif (callee, keyword.arg) == ("Embedding", "dropout"):
-                self.logs.append((WARNING, call.lineno, call.col_offset, "Embedding(dropout=...) did nothing since "
-                                  "Keras 2: add SpatialDropout1D after the Embedding if dropout was meant"))
+                call.func = full_name_node(f"{_RUNTIME}.Embedding")
+                self.needed.add(_RUNTIME)
+                why.append("Keras 3's Embedding refuses dropout; slimcompat.keras2.Embedding is Keras 3's with "
+                           "Keras 1's word dropout")
         return why
 
     def _generator(self, call, callee):

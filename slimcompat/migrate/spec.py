@@ -14,7 +14,7 @@ from tensorflow.tools.compatibility import tf_upgrade_v2
 
 from slimcompat.legacy.contrib import COVERED
 from slimcompat.legacy.program import analyse_tree
-from slimcompat.migrate import imports, keras1, keras3, keras_fixes, prelude, usages
+from slimcompat.migrate import era, imports, keras1, keras3, keras_fixes, prelude, usages
 from slimcompat.migrate.resolve import CONTRIB
 
 __all__ = ["SlimChangeSpec"]
@@ -78,10 +78,12 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
                 needed.add("tf_slim")
         keras_logs, keras_runtime = keras3.rewrite(root_node, imports.bindings(root_node))
         logs += keras_logs
+        era_logs, era_needs = era.rewrite(root_node, imports.bindings(root_node))
+        logs += era_logs
         keras1_logs, keras1_needs = keras1.rewrite(root_node, imports.bindings(root_node))
         logs += keras1_logs
-        for module in sorted(keras1_needs):
-            logs += prelude.add_before(root_node, module, "a rewritten Keras 1 argument needs it")
+        for module in sorted(keras1_needs | era_needs):
+            logs += prelude.add_before(root_node, module, "a rewritten Keras 1 argument or Keras 1.x-2.3 default needs it")
         logs += prelude.add(root_node, needed, tf1_file)
         if keras_runtime:
             logs += prelude.add_before(root_node, keras3.RUNTIME, "the Keras 2 code it calls or imports needs it")
