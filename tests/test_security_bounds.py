@@ -68,7 +68,8 @@ def test_every_knob_declares_its_range_and_the_spec_lists_it():
 # Just past a bound each (cheap to read even where the bound is missing).
 PAST_A_RANGE = [
     ({"family": "resnet", "depth": 407, "block": "bottleneck", "units": [129, 2, 2, 2]}, "units", "each in 1..128"),
-    ({"family": "resnet", "depth": 26, "block": "bottleneck", "units": [1, 1, 1, 1, 1, 1, 2]}, "units", "1..5 integers"),
+    ({"family": "resnet", "depth": 26, "block": "bottleneck", "units": [1, 1, 1, 1, 1, 1, 2]}, "units",
+     "1..5 integers"),
     ({"family": "resnet", "depth": 50, "base_width": 1025}, "base_width", "1..1024"),
     ({"family": "resnet", "depth": 50, "groups": 2048, "width_per_group": 4}, "groups", "1..1024"),
     ({"family": "resnet", "depth": 50, "num_classes": 100_001}, "num_classes", "1..100000"),
@@ -177,7 +178,8 @@ def _drop_endpoints(record, arrays):
 
 
 MALFORMED = {
-    "environment a list": (lambda r, a: r.__setitem__("environment", ["CPU"]), "record.environment: expected an object"),
+    "environment a list": (lambda r, a: r.__setitem__("environment", ["CPU"]),
+                           "record.environment: expected an object"),
     "side without title": (lambda r, a: r["side"].pop("title"), "record.side: no 'title'"),
     "no input": (lambda r, a: r.pop("input"), "input"),
     "variable of two items": (lambda r, a: r["variables"][0].pop(), "record.variables[0]: expected a list of 3"),

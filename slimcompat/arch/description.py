@@ -2,8 +2,8 @@
 
 A description is a frozen dataclass whose fields are the knobs of its family
 (depth, activation, where strides sit, BatchNorm epsilon, ...). Each field
-carries metadata: a label for people, and its `effect`, which says what
-changing it does:
+carries metadata: a label for people, the values it takes (a range or
+choices), and its `effect`, which says what changing it does:
 
 - "shape": the set or shapes of the canonical tensors change (depth, groups,
   conv biases, which units project their shortcut, classes);
@@ -11,6 +11,11 @@ changing it does:
   stride placement, padding);
 - "training": nothing at inference (L2, dropout);
 - "head": what follows the logits (softmax).
+
+`check_knobs` holds every knob to its values before anything is derived from
+the description, wherever it comes from (a file's metadata, a reference, the
+command line), and `check_size` then caps its parameters, so no description
+sizes a list or a tensor past a documented bound (weights/SPEC.md lists them).
 
 Everything else is derived from `plan()` (slimcompat.arch.ops): the canonical
 layers and tensors, parameter counts, endpoints. So a variant is one field,
@@ -26,8 +31,8 @@ import typing
 from slimcompat.arch import ops
 from slimcompat.errors import SlimcompatError
 
-__all__ = ["Description", "knob", "common", "check_knobs", "check_size", "range_text", "shown", "EFFECTS", "MAX_PARAMETERS",
-           "head_ops", "conv_bn_act"]
+__all__ = ["Description", "knob", "common", "check_knobs", "check_size", "range_text", "shown", "EFFECTS",
+           "MAX_PARAMETERS", "head_ops", "conv_bn_act"]
 
 EFFECTS = ("shape", "output", "training", "head")
 
