@@ -16,7 +16,7 @@ import dataclasses
 from typing import Optional
 
 from slimcompat.arch import ops
-from slimcompat.arch.description import Description, check_common, check_positive_int, common, conv_bn_act, head_ops, knob
+from slimcompat.arch.description import Description, check_knobs, check_size, common, conv_bn_act, head_ops, knob
 
 __all__ = ["Inception10"]
 
@@ -26,9 +26,9 @@ _BRANCHES = ((1, ((1, True),)), (2, ((1, True), (3, False))), (3, ((1, True), (5
 
 @dataclasses.dataclass(frozen=True)
 class Inception10(Description):
-    num_blocks: int = knob(2, "stages of two Inception units", "shape")
-    init_ch: int = knob(16, "initial width", "shape")
-    units_per_block: int = knob(2, "units per stage", "shape")
+    num_blocks: int = knob(2, "stages of two Inception units", "shape", bounds=(1, 8))
+    init_ch: int = knob(16, "initial width", "shape", bounds=(1, 1024))
+    units_per_block: int = knob(2, "units per stage", "shape", bounds=(1, 64))
     conv_bias: bool = common("conv_bias", True)
     padding: str = common("padding", "same")
     activation: str = common("activation", "relu")
@@ -43,10 +43,8 @@ class Inception10(Description):
     family = "inception10"
 
     def __post_init__(self):
-        where = "inception10"
-        for field in ("num_blocks", "init_ch", "units_per_block"):
-            check_positive_int(where, field, getattr(self, field))
-        check_common(where, self)
+        check_knobs("inception10", self)
+        check_size("inception10", self)
 
     @property
     def name(self):
@@ -59,7 +57,7 @@ class Inception10(Description):
     def features(self):
         return 4 * self.init_ch * 2 ** (self.num_blocks - 1)
 
-    def plan(self):
+    def _plan(self):
         act = ops.Act(self.activation, self.elu_alpha) if self.activation == "elu" else ops.Act("relu")
         common = dict(epsilon=self.bn_epsilon, act=act, bias=self.conv_bias, padding=self.padding)
         out = conv_bn_act("stem/conv", 3, 1, 3, self.init_ch, **common)

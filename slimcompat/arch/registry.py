@@ -31,11 +31,12 @@ __all__ = ["describe", "from_dict", "from_json", "parse_knobs", "FAMILIES", "all
 FAMILIES = {"resnet": ResNet, "inception10": Inception10}
 EXAMPLES = "resnet_v1_18, resnet_v2_50, resnext_50_32x4d, inception10, resnet50, resnext50_32x4d, ResNet50V2"
 
-_SLIM = re.compile(r"resnet_v([12])_(\d+)\Z")
-_SLIM_RESNEXT = re.compile(r"resnext(_v2)?_(\d+)_(\d+)x(\d+)d\Z")
-_TORCH = re.compile(r"resnet(\d+)\Z")
-_TORCH_RESNEXT = re.compile(r"resnext(\d+)_(\d+)x(\d+)d\Z")
-_KERAS = re.compile(r"ResNet(\d+)(V2)?\Z")
+# Numbers in names have at most 6 digits (int() of thousands of digits is slow, then refused).
+_SLIM = re.compile(r"resnet_v([12])_(\d{1,6})\Z")
+_SLIM_RESNEXT = re.compile(r"resnext(_v2)?_(\d{1,6})_(\d{1,6})x(\d{1,6})d\Z")
+_TORCH = re.compile(r"resnet(\d{1,6})\Z")
+_TORCH_RESNEXT = re.compile(r"resnext(\d{1,6})_(\d{1,6})x(\d{1,6})d\Z")
+_KERAS = re.compile(r"ResNet(\d{1,6})(V2)?\Z")
 
 
 def _parse(name):

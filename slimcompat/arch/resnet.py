@@ -20,8 +20,8 @@ import dataclasses
 from typing import Optional, Tuple
 
 from slimcompat.arch import ops
-from slimcompat.arch.description import (Description, check_bool, check_choice, check_common, check_positive_int,
-                                         common, conv_bn_act, head_ops, knob)
+from slimcompat.arch.description import (Description, check_knobs, check_size, common, conv_bn_act, head_ops, knob,
+                                         shown)
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["ResNet", "Unit", "DEPTHS", "STRIDE_PLACEMENTS", "PROJECTIONS", "STEM_POOLS", "BLOCKS"]
@@ -82,21 +82,21 @@ class Unit:
 class ResNet(Description):
     """A ResNet (see module doc). Fields left None are derived in __post_init__."""
 
-    depth: int = knob(50, "depth", "shape")
+    depth: int = knob(50, "depth", "shape", bounds=(1, 2000))
     preact: bool = knob(False, "pre-activation units (v2)", "shape")
-    block: Optional[str] = knob(None, "unit kind", "shape")
-    units: Optional[Tuple[int, ...]] = knob(None, "units per stage", "shape")
-    groups: int = knob(1, "groups of the 3x3 conv (ResNeXt cardinality)", "shape")
-    width_per_group: int = knob(64, "width per group", "shape")
-    base_width: int = knob(64, "stage-1 planes", "shape")
-    stem_width: int = knob(64, "stem width", "shape")
-    stem_kernel: int = knob(7, "stem kernel", "shape")
-    stem_stride: int = knob(2, "stem stride", "output")
-    stem_pool: str = knob("same", "stem pooling padding", "output")
-    stage_strides: Tuple[int, ...] = knob((2, 2, 2, 1), "stage strides", "output")
-    stride_placement: str = knob("last_unit_3x3", "stride placement", "output")
+    block: Optional[str] = knob(None, "unit kind", "shape", choices=tuple(BLOCKS))
+    units: Optional[Tuple[int, ...]] = knob(None, "units per stage", "shape", bounds=(1, 128), length=(1, 5))
+    groups: int = knob(1, "groups of the 3x3 conv (ResNeXt cardinality)", "shape", bounds=(1, 1024))
+    width_per_group: int = knob(64, "width per group", "shape", bounds=(1, 1024))
+    base_width: int = knob(64, "stage-1 planes", "shape", bounds=(1, 1024))
+    stem_width: int = knob(64, "stem width", "shape", bounds=(1, 1024))
+    stem_kernel: int = knob(7, "stem kernel", "shape", bounds=(1, 15))
+    stem_stride: int = knob(2, "stem stride", "output", bounds=(1, 4))
+    stem_pool: str = knob("same", "stem pooling padding", "output", choices=tuple(STEM_POOLS))
+    stage_strides: Tuple[int, ...] = knob((2, 2, 2, 1), "stage strides", "output", bounds=(1, 2), length=(1, 5))
+    stride_placement: str = knob("last_unit_3x3", "stride placement", "output", choices=tuple(STRIDE_PLACEMENTS))
     padding: str = common("padding", "explicit")
-    projection: str = knob("channels", "projection shortcuts", "shape")
+    projection: str = knob("channels", "projection shortcuts", "shape", choices=tuple(PROJECTIONS))
     shortcut_bn: Optional[bool] = knob(None, "BatchNorm on projection shortcuts", "shape")
     shortcut_act: bool = knob(False, "activation on projection shortcuts", "output")
     residual_act: bool = knob(False, "activation at the end of the residual branch", "output")
@@ -114,13 +114,15 @@ class ResNet(Description):
     family = "resnet"
 
     def __post_init__(self):
+        where = f"resnet depth {shown(self.depth)}"
+        check_knobs(where, self)
         known = DEPTHS.get(self.depth)
         if self.units is None and known is None:
             raise SlimcompatError(f"unknown ResNet depth {self.depth!r}; known: {', '.join(map(str, DEPTHS))} "
                                   f"(or give units per stage)")
         block = self.block or (known[0] if known else None)
-        if block not in BLOCKS:
-            raise SlimcompatError(f"resnet: block must be one of {', '.join(BLOCKS)}, found {self.block!r}")
+        if block is None:
+            raise SlimcompatError(f"{where}: give the unit kind (block: {', '.join(BLOCKS)}) with units per stage")
         units = tuple(self.units) if self.units is not None else known[1]
         derived = dict(block=block, units=units, stage_strides=tuple(self.stage_strides))
         for field, value in (("shortcut_bn", not self.preact), ("add_act", not self.preact)):
@@ -128,33 +130,23 @@ class ResNet(Description):
                 derived[field] = value
         for field, value in derived.items():
             object.__setattr__(self, field, value)
-        self._validate()
+        self._validate(where)
+        check_size(where, self)
 
-    def _validate(self):
-        where = f"resnet depth {self.depth}"
-        check_positive_int(where, "depth", self.depth)
-        if not self.units or not all(isinstance(n, int) and n > 0 for n in self.units):
-            raise SlimcompatError(f"{where}: units must be positive integers per stage, found {self.units!r}")
-        if len(self.stage_strides) != len(self.units) or not all(s in (1, 2) for s in self.stage_strides):
+    def _validate(self, where):
+        """Rules between knobs (each knob's own range is checked by check_knobs)."""
+        if len(self.stage_strides) != len(self.units):
             raise SlimcompatError(f"{where}: stage_strides needs one stride (1 or 2) per stage, found "
                                   f"{self.stage_strides!r}")
         expected = 2 * sum(self.units) + 2 if self.block == "basic" else 3 * sum(self.units) + 2
         if expected != self.depth:
             raise SlimcompatError(f"{where}: {self.block} units {self.units} make a ResNet-{expected}, not "
                                   f"{self.depth}")
-        for field in ("groups", "width_per_group", "base_width", "stem_width", "stem_kernel", "stem_stride"):
-            check_positive_int(where, field, getattr(self, field))
-        check_common(where, self)
-        check_choice(where, "stem_pool", self.stem_pool, STEM_POOLS)
-        check_choice(where, "stride_placement", self.stride_placement, STRIDE_PLACEMENTS)
-        check_choice(where, "projection", self.projection, PROJECTIONS)
-        for field in ("preact", "shortcut_bn", "shortcut_act", "residual_act", "add_act"):
-            check_bool(where, field, getattr(self, field))
         if self.block == "basic" and (self.groups != 1 or self.width_per_group != 64):
             raise SlimcompatError(f"{where}: basic units have no groups (ResNeXt needs bottleneck units)")
         if self.block == "basic" and self.stride_placement == "first_unit_1x1":
             raise SlimcompatError(f"{where}: basic units have no 1x1 conv to stride in; use first_unit_3x3")
-        if self.width % self.groups:
+        if self.width == 0 or self.width % self.groups:
             raise SlimcompatError(f"{where}: width {self.width} does not split into {self.groups} groups")
 
     # -- names
@@ -216,7 +208,7 @@ class ResNet(Description):
             return True
         return c_in != c_out or (rule == "shape" and stride > 1)
 
-    def plan(self):
+    def _plan(self):
         act = ops.Act(self.activation, self.elu_alpha) if self.activation == "elu" else ops.Act("relu")
         eps = self.bn_epsilon
         out = conv_bn_act("stem/conv", self.stem_kernel, self.stem_stride, 3, self.stem_width, epsilon=eps,

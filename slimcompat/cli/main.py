@@ -3,7 +3,9 @@
 Every subcommand module offers `add_arguments(parser)` and `run(args) -> int`;
 this file only wires them up, sets the quiet defaults (`quiet`; `--verbose`
 lifts them), and turns our errors, and the machine's (no space, a name the
-libraries cannot take), into one line and exit 2.
+libraries cannot take), into one line and exit 2; Ctrl-C, anywhere, into one
+line and exit 130 (128 + SIGINT, as shells report it). Writers leave nothing
+half-written on any exception, so an interrupted command has changed nothing.
 """
 
 import argparse
@@ -54,6 +56,7 @@ _RUN_VALUED = {"--tf": "tf", "--keras": "keras", "--weights-dir": "weights_dirs"
 
 
 _VERBOSE = "--verbose"
+_INTERRUPTED = 130
 
 
 def _parser():
@@ -161,3 +164,6 @@ def main(argv=None):
     except (SlimcompatError, OSError, UnicodeError) as exc:
         print(f"slimcompat: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("slimcompat: interrupted", file=sys.stderr)
+        return _INTERRUPTED

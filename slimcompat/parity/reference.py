@@ -16,10 +16,18 @@ JSON string: `schema`, `side`, `input` (`description`, `source`, `shape`, `pixel
 or null, shape]], `weights` {`tensors`: {canonical name: digest},
 `random_seed`: the seed of `synthetic.random_tensors` when the weights are
 those, else null}.
+
+Reading checks before it allocates: the zip directory's declared sizes (at
+most MAX_REFERENCE_BYTES in all, the record at most MAX_RECORD_BYTES), each
+member's .npy header against the size the zip declares for it, the record's
+structure (`_RECORD`, one declarative spec), and the arrays' declared shapes
+against the record (the batch's shape, one row per image in every endpoint,
+the endpoints its description has), so a crafted file is one line naming it.
 """
 
 import hashlib
 import json
+import math
 import pathlib
 import zipfile
 
@@ -31,12 +39,33 @@ from slimcompat.errors import SlimcompatError
 from slimcompat.parity.conventions import Conventions
 from slimcompat.parity.implementation import Implementation, Variable
 from slimcompat.parity.inputs import Batch
+from slimcompat.record_check import Nullable, Where, problem
 from slimcompat.weights.atomic import atomic_output
+from slimcompat.weights.hdf5_walk import human_bytes
 
-__all__ = ["SCHEMA", "Reference", "save", "digests"]
+__all__ = ["SCHEMA", "Reference", "save", "digests", "MAX_REFERENCE_BYTES", "MAX_RECORD_BYTES"]
 
 SCHEMA = "slimcompat-reference/1"
 _ENDPOINT = "endpoint:"
+# All arrays of a reference, inflated: 2 GiB (resnet_v2_200's endpoints for the default batch of two
+# 224x224 images take 160 MB in float32); the record alone: 16 MiB (a resnet_v2_200's has 0.2 MiB).
+MAX_REFERENCE_BYTES = 2 << 30
+MAX_RECORD_BYTES = 16 << 20
+
+_SIZE = Where(int, lambda v: v >= 0, "a size (an integer >= 0)")
+# What reading uses of a record, and so what it must hold (save() writes more).
+_RECORD = {
+    "schema": str,
+    "side": {"implementation": str, "title": str, "weights": str,
+             "conventions": {"description": dict, "input": dict}},
+    "input": {"description": str, "source": str, "pixels": bool,
+              "shape": Where([_SIZE], lambda v: len(v) == 4 and v[3] == 3, "[N, H, W, 3]")},
+    "environment": {"device": str, "tensorflow_runtime": str},
+    "endpoints": Where([str], bool, "a non-empty list of endpoint names"),
+    "variables": [(str, Nullable(str), [_SIZE])],
+    "weights": {"tensors": {str: str},
+                "random_seed": Nullable(Where(int, lambda v: 0 <= v < 2 ** 63, "a seed in 0..2^63-1"))},
+}
 
 
 def digests(tensors):
@@ -78,9 +107,15 @@ class Reference(Implementation):
         try:
             conventions = Conventions(from_dict(side["conventions"]["description"]),
                                       InputConvention.from_dict(side["conventions"]["input"]))
-        except (KeyError, TypeError, SlimcompatError) as exc:
+        except (TypeError, SlimcompatError) as exc:
             raise SlimcompatError(f"{self.path}: its recorded side has no valid conventions ({exc})") from None
-        super().__init__(conventions, record["environment"].get("device", "CPU"))
+        expected = conventions.description.endpoint_names()
+        if record["endpoints"] != expected:
+            raise SlimcompatError(f"{self.path}: records endpoints {', '.join(record['endpoints'][:4])}"
+                                  f"{', ...' if len(record['endpoints']) > 4 else ''} ({len(record['endpoints'])}), "
+                                  f"its description ({conventions.description.name}) has {len(expected)}: "
+                                  f"{', '.join(expected[:4])}, ...")
+        super().__init__(conventions, record["environment"]["device"])
         self.record = record
         self.key = side["implementation"]
         self.title = f"{side['title']}, saved in {self.path.name}"
@@ -101,7 +136,7 @@ class Reference(Implementation):
 
     @property
     def random_seed(self):
-        return self.record["weights"].get("random_seed")
+        return self.record["weights"]["random_seed"]
 
     def weights_differ(self, tensors):
         """Canonical names whose tensor in `tensors` is not the one the reference was computed with."""
@@ -115,17 +150,75 @@ def _read(path):
     if not path.is_file():
         raise SlimcompatError(f"{path}: no such reference file")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-        record = json.loads(str(arrays["record"]))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        with zipfile.ZipFile(path) as archive:
+            headers = _headers(archive, path)
+            if "record" not in headers:
+                raise SlimcompatError(f"{path}: reference file lacks record")
+            record = json.loads(str(_load(archive, "record")))
+            _check_record(record, headers, path)
+            names = ["batch", "model_input", *(_ENDPOINT + n for n in record["endpoints"])]
+            arrays = {name: _load(archive, name) for name in names}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise SlimcompatError(f"{path}: not a slimcompat reference file ({type(exc).__name__}: {exc})") from None
+    return arrays, record
+
+
+def _headers(archive, path):
+    """{array name: (shape, dtype)} from the zip directory and each member's .npy header; nothing else inflated.
+
+    Refuses members declaring more than MAX_REFERENCE_BYTES in all (the record
+    more than MAX_RECORD_BYTES), and any whose header's shape and dtype do not
+    make the size the zip declares for it.
+    """
+    infos = [info for info in archive.infolist() if info.filename.endswith(".npy")]
+    total = sum(info.file_size for info in infos)
+    if total > MAX_REFERENCE_BYTES:
+        raise SlimcompatError(f"{path}: its arrays declare {human_bytes(total)} in all, more than a reference may "
+                              f"hold ({human_bytes(MAX_REFERENCE_BYTES)}); refusing before inflating them")
+    out = {}
+    for info in infos:
+        name = info.filename[:-len(".npy")]
+        if name == "record" and info.file_size > MAX_RECORD_BYTES:
+            raise SlimcompatError(f"{path}: its record declares {human_bytes(info.file_size)}, more than a record "
+                                  f"may hold ({human_bytes(MAX_RECORD_BYTES)}); refusing")
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(member)
+            start = member.tell()
+        if dtype.hasobject:
+            raise SlimcompatError(f"{path}: array {name} holds Python objects; refusing")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if start + nbytes != info.file_size:
+            raise SlimcompatError(f"{path}: array {name} declares shape {shape} {dtype} ({human_bytes(nbytes)}), "
+                                  f"the zip {human_bytes(info.file_size - start)} for it; refusing")
+        out[name] = (shape, dtype)
+    return out
+
+
+def _load(archive, name):
+    with archive.open(name + ".npy") as member:
+        return np.lib.format.read_array(member, allow_pickle=False)
+
+
+def _check_record(record, headers, path):
+    """The record's structure (`_RECORD`), then the arrays' declared shapes against it, before any is loaded."""
     if not isinstance(record, dict) or record.get("schema") != SCHEMA:
         found = record.get("schema") if isinstance(record, dict) else record
-        raise SlimcompatError(f"{path}: reference schema {found!r}, expected {SCHEMA!r}")
-    missing = [k for k in ("side", "input", "environment", "endpoints", "variables", "weights") if k not in record]
-    missing += [n for n in ("batch", "model_input") if n not in arrays]
-    missing += [_ENDPOINT + n for n in record.get("endpoints", []) if _ENDPOINT + n not in arrays]
+        raise SlimcompatError(f"{path}: reference schema {str(found)[:40]!r}, expected {SCHEMA!r}")
+    found = problem(record, _RECORD)
+    if found:
+        raise SlimcompatError(f"{path}: malformed reference {found}")
+    names = ["batch", "model_input", *(_ENDPOINT + n for n in record["endpoints"])]
+    missing = [n for n in names if n not in headers]
     if missing:
-        raise SlimcompatError(f"{path}: reference file lacks {', '.join(missing)}")
-    return arrays, record
+        raise SlimcompatError(f"{path}: reference file lacks {', '.join(missing[:4])}"
+                              f"{f' and {len(missing) - 4} more' if len(missing) > 4 else ''}")
+    shape = tuple(record["input"]["shape"])
+    for name in names:
+        declared, dtype = headers[name]
+        fits = declared == shape if name in ("batch", "model_input") else declared[:1] == shape[:1]
+        if not fits or dtype.kind != "f":
+            raise SlimcompatError(f"{path}: array {name} is {declared} {dtype}; the record's batch is {shape}, "
+                                  f"float (every endpoint one row per image)")

@@ -72,6 +72,7 @@ class ObjectCheckpoint:
             graph.ParseFromString(get_tensor(self._reader, GRAPH_KEY, str(path)))
         except Exception as exc:
             raise WeightsError(path, f"unreadable object graph ({type(exc).__name__}: {exc})") from None
+        _check_graph(graph.nodes, path)
         dtypes = self._reader.get_variable_to_dtype_map()
         self._nodes = graph.nodes
         self._values = {}
@@ -149,6 +150,17 @@ class ObjectCheckpoint:
                     paths[child] = paths[node] + (name,)
                     queue.append(child)
         return paths
+
+
+def _check_graph(nodes, path):
+    """A root, and every edge to a node that exists: a crafted graph is one line, not an IndexError later."""
+    if not nodes:
+        raise WeightsError(path, "its object graph has no nodes (not even the root)")
+    for node_id, node in enumerate(nodes):
+        for child in node.children:
+            if not 0 <= child.node_id < len(nodes):
+                raise WeightsError(path, f"its object graph is corrupt: node {node_id} has child {child.local_name!r} "
+                                         f"at node {child.node_id}, the graph has nodes 0..{len(nodes) - 1}")
 
 
 def _prefix(path):
