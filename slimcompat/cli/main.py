@@ -163,7 +163,7 @@ def main(argv=None):
         return module.run(args)
     except (SlimcompatError, OSError, UnicodeError) as exc:
         print(f"slimcompat: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
+        return getattr(exc, "status", 2)
     except KeyboardInterrupt:
         print("slimcompat: interrupted", file=sys.stderr)
         return _INTERRUPTED

@@ -6,8 +6,6 @@ overrides the Keras the source implies, `--input-shape` the size the model is
 traced at.
 """
 
-import sys
-
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["add_arguments", "load", "input_shape", "CODE_HELP"]
@@ -37,12 +35,6 @@ def input_shape(args):
 
 
 def load(args, spec):
-    """The model `spec` names, built by its own code; an interrupt of that code ends the command with 130."""
-    from slimcompat.structure.model_code import UserCodeStopped, load_model
-    try:
-        return load_model(spec, keras=getattr(args, "keras", None))
-    except UserCodeStopped as exc:
-        if exc.status == 2:
-            raise  # main prints it and ends with 2, as for any error
-        print(f"slimcompat: error: {exc}", file=sys.stderr)
-        raise SystemExit(exc.status) from None
+    """The model `spec` names, built by its own code (an interrupt of it carries status 130 to main)."""
+    from slimcompat.structure.model_code import load_model
+    return load_model(spec, keras=getattr(args, "keras", None))
