@@ -31,8 +31,8 @@ try:
 except ImportError:  # no flock (Windows): abandoned partial folders are told by age alone
     fcntl = None
 
-__all__ = ["atomic_output", "partial_folder", "check_destination", "check_name", "clean_partials",
-           "fsync_path", "fsync_folder", "write_failure"]
+__all__ = ["atomic_output", "partial_folder", "is_partial_folder", "check_destination", "check_name",
+           "clean_partials", "fsync_path", "fsync_folder", "write_failure"]
 
 _PARTIAL = ".partial"
 _RANDOM = r"[a-z0-9_]{8}"  # tempfile's random part
@@ -75,6 +75,12 @@ def _umask():
 def _partial_name(path):
     """The pattern of our temporary names for `path`: `.NAME.XXXXXXXX.partial[suffixes]`."""
     return re.compile(re.escape(f".{path.name}.") + _RANDOM + re.escape(_PARTIAL) + r"(\..*)?\Z")
+
+
+def is_partial_folder(path, name):
+    """Whether `name` is one `partial_folder(path)` could have given its temporary folder."""
+    pattern = re.escape(f".{pathlib.Path(path).name}.") + _RANDOM + re.escape(_PARTIAL)
+    return re.fullmatch(pattern, name) is not None
 
 
 def _lock_folder(fd, block=True):
