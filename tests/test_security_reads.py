@@ -7,19 +7,31 @@ checkpoint's folder changes: names, bytes and mtimes are compared before and
 after. A genuine interrupted install is refused by reads and finished only by
 `slimcompat convert --recover`.
 
+A `.keras` re-saved without slimcompat.json reads its stem pool from the stem;
+config.json disagreeing with slimcompat.json, a safetensors header naming a
+tensor twice, a truncated V1 checkpoint and damaged `.keras` configs are one
+line each; bad values are named as the file names them; every output kind gets
+the same file mode.
+
 Sources: an inception10 (the smallest slim net) written by slim_checkpoint.write
-from seeded random weights, V2 and V1; journals and damage are made by hand.
+from seeded random weights, V2 and V1; a resnet_v2_18 (slim's, and one with
+Keras names) and a torchvision resnet18 from seeded random weights, written by
+keras_io and torch_io. Journals and damage are made by hand.
 """
 
 import json
 import os
 import shutil
+import struct
+import zipfile
 
+import h5py
+import numpy as np
 import pytest
 
 from fixtures.weights import random_weights
 from slimcompat.cli.main import main
-from slimcompat.weights import canonical, journal, slim_checkpoint
+from slimcompat.weights import canonical, journal, keras_io, slim_checkpoint, torch_io
 
 
 def run_cli(capsys, *args):
@@ -220,3 +232,169 @@ def test_an_interrupted_install_is_refused_by_reads_and_finished_by_recover(scen
     assert rc == 0 and json.loads(out)["num_classes"] == 7
     rc, out, _ = run_cli(capsys, "convert", "--recover", ckpt / "model.ckpt")
     assert rc == 0 and "no interrupted install" in out
+
+
+# ---------------------------------------------------------------- reads that were silently wrong
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A .keras of slim's resnet_v2_18, a Keras-2 h5 of a Keras-named one, a torchvision resnet18 safetensors."""
+    root = tmp_path_factory.mktemp("files")
+    keras_io.write(root / "r18.keras", random_weights("resnet_v2_18", "slim", seed=3))
+    keras_io.write(root / "r18.h5", random_weights("resnet_v2_18", "keras", seed=4))
+    torch_io.write(root / "r18.safetensors", random_weights("resnet18", seed=5, num_classes=10))
+    return root
+
+
+def rezip(src, dst, drop=(), edit=None):
+    """A copy of the .keras `src` without the members `drop`, config.json passed through edit(config)."""
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w") as b:
+        for info in a.infolist():
+            if info.filename in drop:
+                continue
+            data = a.read(info.filename)
+            if info.filename == "config.json" and edit is not None:
+                data = json.dumps(edit(json.loads(data))).encode()
+            b.writestr(info, data)
+    return dst
+
+
+def test_a_keras3_resave_reads_its_stem_pool_from_the_stem(files, tmp_path):
+    """Without slimcompat.json, the padded 3x3 convs inside the units must not make the stem pool `pad1`."""
+    resaved = rezip(files / "r18.keras", tmp_path / "resaved.keras", drop=("slimcompat.json",))
+    with zipfile.ZipFile(resaved) as archive:
+        layers = json.loads(archive.read("config.json"))["config"]["layers"]
+    assert any(layer["class_name"] == "ZeroPadding2D" and layer["config"]["padding"] == [[1, 1], [1, 1]]
+               for layer in layers)
+    assert keras_io.read(resaved).meta.description.stem_pool == "same"
+
+    def padded_stem(config):  # the keras.applications stem: pad 1, then a VALID pool
+        layers = config["config"]["layers"]
+        i = next(i for i, layer in enumerate(layers) if layer["config"].get("name") == "stem_pool")
+        pad = {"module": "keras.layers", "class_name": "ZeroPadding2D",
+               "config": {"name": "pool1_pad", "padding": [[1, 1], [1, 1]]},
+               "inbound_nodes": layers[i]["inbound_nodes"]}
+        layers[i]["config"]["padding"] = "valid"
+        layers[i]["inbound_nodes"] = [{"args": [{"class_name": "__keras_tensor__",
+                                                 "config": {"keras_history": ["pool1_pad", 0, 0]}}], "kwargs": {}}]
+        layers.insert(i, pad)
+        return config
+    assert keras_io.read(rezip(files / "r18.keras", tmp_path / "pad1.keras", drop=("slimcompat.json",),
+                               edit=padded_stem)).meta.description.stem_pool == "pad1"
+
+
+def _set_epsilon(value):
+    def edit(config):
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "BatchNormalization":
+                layer["config"]["epsilon"] = value
+        return config
+    return edit
+
+
+def test_config_and_slimcompat_json_disagreeing_is_refused_naming_both(files, tmp_path, capsys):
+    lying = rezip(files / "r18.keras", tmp_path / "lying.keras", edit=_set_epsilon(1e-3))
+    line = refused(capsys, "inspect", lying, words=["lying.keras", "config.json", "slimcompat.json", "0.001",
+                                                    "1e-05"])
+    assert "disagree" in line
+
+
+def _layers(value):
+    def edit(config):
+        config["config"]["layers"] = value
+        return config
+    return edit
+
+
+def _insert_string(config):
+    config["config"]["layers"].insert(2, "conv1")
+    return config
+
+
+def _drop_class_name(config):
+    del config["config"]["layers"][3]["class_name"]
+    return config
+
+
+@pytest.mark.parametrize("case,edit,words", [
+    ("epsilon text", _set_epsilon("abc"), ["expected a number for epsilon", "'abc'"]),
+    ("epsilon missing", _set_epsilon(None), ["expected a number for epsilon", "None"]),
+    ("negative epsilon", _set_epsilon(-1.0), ["bn_epsilon", "-1.0"]),
+    ("no layer list", _layers(None), ["config.json", "expected", "layer list"]),
+    ("layers a string", _layers("x"), ["config.json", "expected 'config.layers' to be a list", "'x'"]),
+    ("a string layer", _insert_string, ["config.json", "expected layer 2 to be an object", "'conv1'"]),
+    ("no class_name", _drop_class_name, ["config.json", "layer 3's class_name", "None"]),
+    ("not an object", lambda config: [config], ["config.json", "expected a JSON object", "list"]),
+])
+def test_a_damaged_keras_config_is_one_line_naming_the_file(files, tmp_path, capsys, case, edit, words):
+    damaged = rezip(files / "r18.keras", tmp_path / "damaged.keras", drop=("slimcompat.json",), edit=edit)
+    refused(capsys, "inspect", damaged, words=["damaged.keras", *words])
+
+
+def _safetensors(src, dst, change):
+    """Rewrite a safetensors file: change(header dict as JSON text) -> new header text; data kept."""
+    raw = src.read_bytes()
+    size = struct.unpack("<Q", raw[:8])[0]
+    header = change(raw[8:8 + size].decode())
+    dst.write_bytes(struct.pack("<Q", len(header)) + header.encode() + raw[8 + size:])
+    return dst
+
+
+def test_a_safetensors_header_naming_a_tensor_twice_is_refused(files, tmp_path, capsys):
+    """A decoy entry first, the real one last: parsers keeping the first and the last see different tensors."""
+    def duplicate(text):
+        header = json.loads(text)
+        decoy = json.dumps(header["layer1.0.conv2.weight"])
+        return '{"layer1.0.conv1.weight": ' + decoy + ", " + text.lstrip()[1:]
+    dup = _safetensors(files / "r18.safetensors", tmp_path / "dup.safetensors", duplicate)
+    torch_io.read(files / "r18.safetensors")  # the untouched file reads
+    refused(capsys, "inspect", dup, words=["dup.safetensors", "'layer1.0.conv1.weight' twice"])
+
+
+def test_a_truncated_v1_checkpoint_is_reported_as_truncated(pristine, tmp_path, capsys):
+    v1 = tmp_path / "model.ckpt"
+    v1.write_bytes((pristine / "v1.ckpt").read_bytes()[:-100])
+    for command in ("inspect", "validate"):
+        line = refused(capsys, command, v1, words=["model.ckpt", "truncated"])
+        assert "not a canonical file" not in line
+
+
+# ---------------------------------------------------------------- names as the file gives them
+
+def test_bad_values_are_named_as_the_file_names_them(files, tmp_path, capsys):
+    numpy_io = pytest.importorskip("safetensors.numpy")
+    import safetensors
+    with safetensors.safe_open(str(files / "r18.safetensors"), framework="np") as f:
+        metadata = f.metadata()
+    tensors = numpy_io.load_file(str(files / "r18.safetensors"))
+    nan = dict(tensors)
+    nan["conv1.weight"] = nan["conv1.weight"].copy()
+    nan["conv1.weight"][0, 0, 0, 0] = np.nan
+    numpy_io.save_file(nan, str(tmp_path / "nan.safetensors"), metadata=metadata)
+    refused(capsys, "inspect", tmp_path / "nan.safetensors", words=["tensor conv1.weight (stem/conv/kernel)", "NaN"])
+    missing = {k: v for k, v in tensors.items() if k != "layer2.0.bn1.running_var"}
+    numpy_io.save_file(missing, str(tmp_path / "missing.safetensors"), metadata=metadata)
+    refused(capsys, "inspect", tmp_path / "missing.safetensors", words=["1 missing", "layer2.0.bn1.running_var ("])
+
+    h5 = tmp_path / "int.h5"
+    shutil.copy(files / "r18.h5", h5)
+    with h5py.File(h5, "r+") as f:
+        name = "conv1_conv/conv1_conv/kernel:0"
+        value = f[name][()]
+        del f[name]
+        f[name] = value.astype(np.int32)
+    refused(capsys, "inspect", h5, words=["tensor conv1_conv/kernel:0 (stem/conv/kernel)", "int32"])
+
+
+# ---------------------------------------------------------------- outputs
+
+def test_every_output_kind_gets_the_same_mode(pristine, tmp_path, capsys):
+    mask = os.umask(0o022)
+    os.umask(mask)
+    outputs = ["w.h5", "w.keras", "w.weights.h5", "w.safetensors", "w.ckpt"]
+    for name in outputs:
+        extra = ["--faithful"] if name.endswith(".safetensors") else []
+        rc, _, err = run_cli(capsys, "convert", "--quiet", pristine / "w.h5", tmp_path / name, *extra)
+        assert rc == 0, err
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()}
+    assert set(modes.values()) == {oct(0o666 & ~mask)}, modes

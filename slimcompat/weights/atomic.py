@@ -214,9 +214,10 @@ def atomic_output(path, overwrite=False, keep_suffix=False):
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     tmp = pathlib.Path(tmp)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
         with _failures_as_one_line(path):
             yield tmp
+            # mkstemp's 0600 would survive the rename; set on the path, as a writer may have made a new file there
+            os.chmod(tmp, 0o666 & ~_umask())
             fsync_path(tmp)
             _place(tmp, path, overwrite)
             fsync_folder(path.parent)

@@ -236,7 +236,7 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
             if progress:
                 progress(tensors[name].nbytes)
         meta = plan.metadata(digest())
-    return canonical.Weights(tensors, meta, sources).validate(plan.where)
+    return canonical.Weights(tensors, meta, sources).validate(plan.where, canonical.source_label(sources))
 
 
 def read_header(path, use_ema=False, arch=None):
