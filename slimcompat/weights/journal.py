@@ -218,7 +218,7 @@ def _opened(prefix, shared):
     journal = journal_path(prefix)
     try:
         mode = os.stat(journal, follow_symlinks=False).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         yield journal, None
         return
     if not stat.S_ISREG(mode):

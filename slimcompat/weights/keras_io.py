@@ -7,8 +7,10 @@ itself is read, or the read fails: a description slimcompat stored in the file
 (`slimcompat_metadata` in an `.h5`/`.weights.h5`, `slimcompat.json` in a
 `.keras`), else a `.keras` model config (BatchNorm epsilon, activation, stem
 pooling), else the conventions of the source whose names the file uses
-(keras.applications, the Keras-1 release). Writing and model building import
-Keras.
+(keras.applications, the Keras-1 release). A `.keras` whose config states a
+knob otherwise than its `slimcompat.json` is refused: which one the weights
+need cannot be told. Errors name tensors as the file does (`conv1_conv/kernel:0
+(stem/conv/kernel)`). Writing and model building import Keras.
 
 A Keras model is built faithful to the weights' description unless the stock
 keras.applications model is asked for; that one loads with a warning naming

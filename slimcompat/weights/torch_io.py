@@ -18,7 +18,9 @@ A state_dict is keyed as torchvision's ResNets name their modules
 Every file carries the metadata (description, input convention, source) in
 the safetensors header, so reading it back gives exactly the canonical
 weights. A torchvision state_dict without it (saved from a torchvision model
-with `safetensors.torch.save_file`) is recognised by its names and shapes.
+with `safetensors.torch.save_file`) is recognised by its names and shapes. A
+header naming a key twice is refused (JSON parsers disagree on which one
+counts), and errors name tensors as the file does (`conv1.weight`).
 Reading and writing need numpy and the `safetensors` package, not PyTorch.
 """
 
