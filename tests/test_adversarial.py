@@ -372,7 +372,13 @@ def test_sigkill_at_any_step_of_an_overwrite_loses_nothing(tmp_path, old_version
         pending = journal.journal_path(prefix).exists()
         # TensorFlow alone sees the old or the new checkpoint, or nothing while an install is journaled.
         assert seen in (1.0, 2.0) or (seen is None and pending), (kill_at, seen, sorted(os.listdir(work)))
-        slim_checkpoint.open_reader(prefix)  # the next slimcompat command touching the prefix
+        if pending:  # a read refuses and changes nothing; recovery is its own step
+            listing = sorted(os.listdir(work))
+            with pytest.raises(WeightsError) as info:
+                slim_checkpoint.open_reader(prefix)
+            one_line(info, "interrupted install", "--recover")
+            assert sorted(os.listdir(work)) == listing and _restored(prefix) == seen, kill_at
+        assert slim_checkpoint.recover(prefix) == pending, kill_at
         after = _restored(prefix)
         assert after in (1.0, 2.0) and not journal.journal_path(prefix).exists(), (kill_at, after)
         assert after == 2.0 or seen == 1.0, kill_at  # nothing, or the new one, was never rolled back

@@ -82,7 +82,7 @@ def canonical_tensors(tensors, description, where):
             unmapped[key] = np.shape(value)
     found = {name: shape_from_torch(name, np.shape(tensors[key])) for name, key in names.items()}
     expected = description.tensors()
-    missing = [n for n in expected if n not in found]
+    missing = [f"{bound.tensor(n)} ({n})" for n in expected if n not in found]
     mismatched = [(f"{names[n]} ({n})", expected[n], found[n]) for n in expected
                   if n in found and tuple(expected[n]) != found[n]]
     if missing or unmapped or mismatched:

@@ -2,6 +2,8 @@
 
 The source is read completely and its name mapping checked before anything is
 written; the destination appears whole or not at all; the source is only read.
+`--recover PREFIX` finishes a slim checkpoint install that a killed process
+left (reads refuse such a checkpoint rather than finish it themselves).
 Changes that alter what the weights mean (dropping the background class,
 flipping colour order, re-expressing BatchNorm epsilon) happen only on request.
 """
@@ -18,10 +20,14 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser):
-    parser.add_argument("src", help="source: canonical .h5, slim checkpoint, Keras weight file or safetensors "
-                                    "state_dict")
-    parser.add_argument("dst", help="destination; its kind from --to or the extension "
-                                    "(.ckpt: slim, .keras/.weights.h5: keras, .safetensors: torch, else canonical)")
+    parser.add_argument("src", nargs="?", help="source: canonical .h5, slim checkpoint, Keras weight file or "
+                                               "safetensors state_dict")
+    parser.add_argument("dst", nargs="?", help="destination; its kind from --to or the extension "
+                                               "(.ckpt: slim, .keras/.weights.h5: keras, .safetensors: torch, "
+                                               "else canonical)")
+    parser.add_argument("--recover", metavar="PREFIX",
+                        help="finish the interrupted install of the slim checkpoint at PREFIX (its hidden "
+                             ".PREFIX.install journal, checked first), then exit; no SRC or DST")
     parser.add_argument("--from", dest="src_kind", choices=convert.KINDS, help="source kind (default: detected)")
     parser.add_argument("--to", dest="dst_kind", choices=(*convert.KINDS, "model"),
                         help="destination kind (model: the --model's own weights file)")
@@ -50,7 +56,21 @@ def _check_destination(src, dst, dst_kind, force):
         check_destination(dst, force)
 
 
+def _recover(args):
+    if args.src or args.dst:
+        raise SlimcompatError("--recover PREFIX takes no SRC or DST")
+    from slimcompat.weights import slim_checkpoint
+    finished = slim_checkpoint.recover(pathlib.Path(args.recover))
+    if not args.quiet:
+        print(f"{args.recover}: " + ("interrupted install finished" if finished else "no interrupted install"))
+    return 0
+
+
 def run(args):
+    if args.recover:
+        return _recover(args)
+    if not (args.src and args.dst):
+        raise SlimcompatError("convert needs SRC and DST (or --recover PREFIX)")
     convert_model.check(args)
     if args.model:
         return convert_model.run(args)

@@ -31,8 +31,8 @@ try:
 except ImportError:  # no flock (Windows): abandoned partial folders are told by age alone
     fcntl = None
 
-__all__ = ["atomic_output", "partial_folder", "check_destination", "check_name", "clean_partials",
-           "fsync_path", "fsync_folder", "write_failure"]
+__all__ = ["atomic_output", "partial_folder", "is_partial_folder", "check_destination", "check_name",
+           "clean_partials", "fsync_path", "fsync_folder", "write_failure"]
 
 _PARTIAL = ".partial"
 _RANDOM = r"[a-z0-9_]{8}"  # tempfile's random part
@@ -75,6 +75,12 @@ def _umask():
 def _partial_name(path):
     """The pattern of our temporary names for `path`: `.NAME.XXXXXXXX.partial[suffixes]`."""
     return re.compile(re.escape(f".{path.name}.") + _RANDOM + re.escape(_PARTIAL) + r"(\..*)?\Z")
+
+
+def is_partial_folder(path, name):
+    """Whether `name` is one `partial_folder(path)` could have given its temporary folder."""
+    pattern = re.escape(f".{pathlib.Path(path).name}.") + _RANDOM + re.escape(_PARTIAL)
+    return re.fullmatch(pattern, name) is not None
 
 
 def _lock_folder(fd, block=True):
@@ -208,9 +214,10 @@ def atomic_output(path, overwrite=False, keep_suffix=False):
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     tmp = pathlib.Path(tmp)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
         with _failures_as_one_line(path):
             yield tmp
+            # mkstemp's 0600 would survive the rename; set on the path, as a writer may have made a new file there
+            os.chmod(tmp, 0o666 & ~_umask())
             fsync_path(tmp)
             _place(tmp, path, overwrite)
             fsync_folder(path.parent)

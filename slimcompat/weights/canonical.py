@@ -32,7 +32,7 @@ from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.progress import announce
 
 __all__ = ["FORMAT", "VERSION", "Weights", "write", "read", "read_header", "is_canonical", "sha256",
-           "sha256_later"]
+           "sha256_later", "source_label"]
 
 FORMAT = "slimcompat-canonical"
 VERSION = 2
@@ -49,21 +49,29 @@ class Weights:
     meta: Metadata
     sources: Dict[str, str] = dataclasses.field(default_factory=dict)
 
-    def validate(self, where="<weights>"):
-        """Raise WeightsError/MappingError unless the tensors fit the metadata exactly."""
+    def validate(self, where="<weights>", label=str):
+        """Raise WeightsError/MappingError unless the tensors fit the metadata exactly.
+
+        label(canonical name): how a message shows a tensor (a reader passes the name its file uses).
+        """
         expected = self.meta.description.tensors()
-        check_mapping(expected, {n: np.shape(t) for n, t in self.tensors.items()}, where)
+        check_mapping(expected, {n: np.shape(t) for n, t in self.tensors.items()}, where, label=label)
         for name, value in self.tensors.items():
             if value.dtype.type not in _FLOATS:
-                raise WeightsError(where, f"tensor {name}: expected a float dtype, found {value.dtype}")
+                raise WeightsError(where, f"tensor {label(name)}: expected a float dtype, found {value.dtype}")
             if not np.isfinite(value).all():
                 bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
-                raise WeightsError(where, f"tensor {name}: {bad} NaN or Inf values")
+                raise WeightsError(where, f"tensor {label(name)}: {bad} NaN or Inf values")
         return self
 
     @property
     def parameter_count(self):
         return int(sum(np.size(t) for t in self.tensors.values()))
+
+
+def source_label(sources):
+    """label(canonical name) for messages about a file read into Weights: its own name, the canonical one after."""
+    return lambda name: f"{sources[name]} ({name})" if sources.get(name, name) != name else name
 
 
 def sha256(*paths, chunk=1 << 22):

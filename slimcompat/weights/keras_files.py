@@ -63,7 +63,8 @@ from slimcompat.errors import WeightsError
 from slimcompat.weights import hdf5_walk
 from slimcompat.weights.atomic import atomic_output
 
-__all__ = ["KINDS", "MAX_INFLATED", "detect", "read", "open_weights", "values", "write_keras2_h5"]
+__all__ = ["KINDS", "MAX_INFLATED", "detect", "read", "open_weights", "values", "write_keras2_h5", "read_config",
+           "config_layers"]
 
 KINDS = ("keras1", "keras2", "keras3")
 
@@ -258,15 +259,61 @@ def _short(exc):
     return text.split("(", 1)[-1].rstrip(")") if "Unable to" in text and "(" in text else text
 
 
+def read_config(path):
+    """The parsed `config.json` of a `.keras` zip (None without one), its layer list checked (`config_layers`)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise WeightsError(path, f"truncated or corrupt zip file ({exc})") from None
+    with archive:
+        return _zip_config(archive, path)
+
+
 def _zip_config(archive, path):
     if _KERAS_CONFIG not in archive.namelist():
         return None
     try:
         with io.BytesIO() as buffer:
             _inflate(archive, archive.getinfo(_KERAS_CONFIG), path, buffer, _MAX_CONFIG)
-            return json.loads(buffer.getvalue())
+            config = json.loads(buffer.getvalue())
     except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
         raise WeightsError(path, f"unreadable {_KERAS_CONFIG} in the .keras zip ({exc})") from None
+    config_layers(config, path)
+    return config
+
+
+def config_layers(config, path):
+    """The layer list of a parsed `.keras` config, None when it has none (a subclassed model's).
+
+    Each layer is checked to be an object with a string class_name, an object
+    config and a string name, so that readers index them without surprises; a
+    config of another shape is WeightsError naming what was expected and found.
+    """
+    def refuse(expected, found):
+        shown = repr(found) if len(repr(found)) <= 60 else repr(found)[:57] + "..."
+        raise WeightsError(path, f"{_KERAS_CONFIG}: expected {expected}, found {type(found).__name__} {shown}")
+    if not isinstance(config, dict):
+        refuse("a JSON object", config)
+    inner = config.get("config")
+    if inner is None:
+        return None
+    if not isinstance(inner, dict):
+        refuse("'config' to be an object", inner)
+    layers = inner.get("layers")
+    if layers is None:
+        return None
+    if not isinstance(layers, list):
+        refuse("'config.layers' to be a list of layers", layers)
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, dict):
+            refuse(f"layer {i} to be an object", layer)
+        if not isinstance(layer.get("class_name"), str):
+            refuse(f"layer {i}'s class_name to be a string", layer.get("class_name"))
+        if not isinstance(layer.setdefault("config", {}), dict):
+            refuse(f"layer {i} ({layer['class_name']})'s config to be an object", layer["config"])
+        if not isinstance(layer["config"].get("name", ""), str):
+            refuse(f"layer {i} ({layer['class_name']})'s name to be a string", layer["config"]["name"])
+    return layers
 
 
 @contextlib.contextmanager
@@ -431,7 +478,7 @@ def _param_name(kind, layer, weight_name):
 
 def _read_keras3(f, path, config):
     entries = list(_keras3_entries(f))
-    configs = _config_by_entry(config, [e for e, _ in entries])
+    configs = _config_by_entry(config, [e for e, _ in entries], path)
     if configs:
         rank = {entry: i for i, entry in enumerate(configs)}
         entries.sort(key=lambda e: rank.get(e[0], len(rank)))
@@ -484,10 +531,10 @@ def _snake(class_name):
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def _config_by_entry(config, entries):
+def _config_by_entry(config, entries, path):
     """{entry: layer config} for the top-level layers of a .keras config, when it lines up with the file."""
-    layers = (config or {}).get("config", {}).get("layers")
-    if not isinstance(layers, list):
+    layers = config_layers(config, path) if config is not None else None
+    if layers is None:
         return {}
     out, counts = {}, {}
     for layer in layers:

@@ -7,8 +7,10 @@ itself is read, or the read fails: a description slimcompat stored in the file
 (`slimcompat_metadata` in an `.h5`/`.weights.h5`, `slimcompat.json` in a
 `.keras`), else a `.keras` model config (BatchNorm epsilon, activation, stem
 pooling), else the conventions of the source whose names the file uses
-(keras.applications, the Keras-1 release). Writing and model building import
-Keras.
+(keras.applications, the Keras-1 release). A `.keras` whose config states a
+knob otherwise than its `slimcompat.json` is refused: which one the weights
+need cannot be told. Errors name tensors as the file does (`conv1_conv/kernel:0
+(stem/conv/kernel)`). Writing and model building import Keras.
 
 A Keras model is built faithful to the weights' description unless the stock
 keras.applications model is asked for; that one loads with a warning naming
@@ -168,24 +170,25 @@ def _zip_member_text(path, member):
 def _config_knobs(path, description):
     """Knobs a `.keras` model config states (epsilon, activation, stem pooling), checked for consistency.
 
-    The config is read as data (JSON), never deserialised into layers.
+    The config is read as data (JSON), never deserialised into layers. The stem
+    pooling is read from the stem: the one stride-2 max pool and the layer that
+    feeds it, never from padding layers elsewhere in the network.
     """
-    raw = _zip_member_text(path, "config.json")
-    if raw is None:
+    config = keras_files.read_config(path)
+    if config is None:
         return {}
-    try:
-        layers = json.loads(raw)["config"]["layers"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise WeightsError(path, f"config.json is not a Keras functional model config ({exc})") from None
+    layers = keras_files.config_layers(config, path)
+    if layers is None:
+        raise WeightsError(path, "config.json: expected a Keras functional model config (a layer list at "
+                                 "config.layers), found none")
     knobs = {}
-    classes = {layer.get("class_name") for layer in layers}
-    epsilons = {layer["config"].get("epsilon") for layer in layers if layer.get("class_name") == "BatchNormalization"}
+    epsilons = {_number(path, layer, "epsilon") for layer in layers if layer["class_name"] == "BatchNormalization"}
     if len(epsilons) > 1:
         raise WeightsError(path, f"config.json: BatchNormalization layers use several epsilons {sorted(epsilons)}; "
                                  f"a description has one")
     if epsilons:
-        knobs["bn_epsilon"] = float(epsilons.pop())
-    activations = {_activation_of(layer) for layer in layers} - {None}
+        knobs["bn_epsilon"] = epsilons.pop()
+    activations = {_activation_of(path, layer) for layer in layers} - {None}
     if len(activations) > 1:
         raise WeightsError(path, f"config.json: several activations {sorted(map(str, activations))}; a description "
                                  f"has one")
@@ -195,27 +198,115 @@ def _config_knobs(path, description):
         if kind == "elu":
             knobs["elu_alpha"] = alpha
     if "stem_pool" in {f.name for f in description.__dataclass_fields__.values()}:
-        pools = [layer for layer in layers if layer.get("class_name") == "MaxPooling2D"
-                 and tuple(layer["config"].get("strides") or ()) == (2, 2)]
-        if len(pools) == 1:
-            padded = any(layer.get("class_name") == "ZeroPadding2D" and layer["config"].get("padding") in
-                         (1, [1, 1], [[1, 1], [1, 1]]) for layer in layers)
-            knobs["stem_pool"] = "pad1" if padded else pools[0]["config"].get("padding", "valid")
-    if "Softmax" in classes or any(layer["config"].get("activation") == "softmax" for layer in layers
-                                   if layer.get("class_name") == "Dense"):
+        pool = _stem_pool(path, layers)
+        if pool is not None:
+            knobs["stem_pool"] = pool
+    if any(layer["class_name"] == "Softmax" or (layer["class_name"] == "Dense" and
+                                                layer["config"].get("activation") == "softmax") for layer in layers):
         knobs["softmax"] = True
     return knobs
 
 
-def _activation_of(layer):
-    name, config = layer.get("class_name"), layer.get("config", {})
+def _where(layer):
+    return f"config.json: layer {layer['config'].get('name', '?')!r} ({layer['class_name']})"
+
+
+def _number(path, layer, key, default=None):
+    value = layer["config"].get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise WeightsError(path, f"{_where(layer)}: expected a number for {key}, found {value!r}")
+    return float(value)
+
+
+def _stem_pool(path, layers):
+    """'same', 'valid' or 'pad1' from the stem's max pool and its input; None without one.
+
+    The stem is what the config lists before the first Add (layers are listed
+    in topological order, so the first unit ends there); its pool is the
+    stride-2 max pool larger than 1x1 (a 1x1 one subsamples a shortcut).
+    """
+    first_add = next((i for i, layer in enumerate(layers) if layer["class_name"] == "Add"), len(layers))
+    pools = [layer for layer in layers[:first_add] if layer["class_name"] == "MaxPooling2D"
+             and _pair(path, layer, "strides") == (2, 2) and _pair(path, layer, "pool_size") != (1, 1)]
+    if len(pools) != 1:
+        return None
+    pool = pools[0]
+    feeding = _input_of(pool, layers)
+    if feeding is not None and feeding["class_name"] == "ZeroPadding2D" and \
+            feeding["config"].get("padding") in (1, [1, 1], [[1, 1], [1, 1]]):
+        return "pad1"
+    padding = pool["config"].get("padding", "valid")
+    if padding not in ("same", "valid"):
+        raise WeightsError(path, f"{_where(pool)}: expected padding 'same' or 'valid', found {padding!r}")
+    return padding
+
+
+def _pair(path, layer, key):
+    value = layer["config"].get(key)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value)
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return tuple(value)
+    raise WeightsError(path, f"{_where(layer)}: expected {key} as an integer or a list of integers, found {value!r}")
+
+
+def _input_of(layer, layers):
+    """The layer feeding `layer`: named by its inbound nodes (Keras 3 or tf.keras form), else the one listed
+    before it; None when it has several inputs or an unknown one."""
+    names = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            history = node.get("keras_history")
+            if isinstance(history, list) and history and isinstance(history[0], str):
+                names.add(history[0])
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            if len(node) >= 3 and isinstance(node[0], str) and isinstance(node[1], int):
+                names.add(node[0])
+                return
+            for value in node:
+                walk(value)
+    walk(layer.get("inbound_nodes"))
+    if not names:
+        index = next(i for i, other in enumerate(layers) if other is layer)
+        return layers[index - 1] if index else None
+    by_name = {other["config"].get("name"): other for other in layers}
+    return by_name.get(names.pop()) if len(names) == 1 else None
+
+
+def _activation_of(path, layer):
+    name, config = layer["class_name"], layer["config"]
     if name == "ELU":
-        return ("elu", float(config.get("alpha", 1.0)))
+        return ("elu", _number(path, layer, "alpha", 1.0))
     if name == "ReLU" and not config.get("max_value") and not config.get("negative_slope"):
         return ("relu", 1.0)
     if name == "Activation" and config.get("activation") in ("relu", "elu"):
         return (config["activation"], 1.0)
     return None
+
+
+def _config_disagreement(path, description):
+    """Refuse a `.keras` whose config.json states a knob otherwise than its slimcompat.json."""
+    for knob, stated in _config_knobs(path, description).items():
+        recorded = getattr(description, knob, None)
+        if recorded != stated:
+            raise WeightsError(path, f"config.json has {knob} {stated!r}, {META_MEMBER} records {recorded!r}: "
+                                     f"they disagree, so which one the weights need cannot be told; refusing")
+
+
+def _with_config_knobs(path, description):
+    """`description` with the knobs a `.keras` config states (a knob out of range named with the file)."""
+    try:
+        return description.replace(**_config_knobs(path, description))
+    except WeightsError:
+        raise
+    except SlimcompatError as exc:
+        raise WeightsError(path, f"config.json: {exc}") from None
 
 
 def read(path, arch=None, progress=None):
@@ -230,9 +321,11 @@ def read(path, arch=None, progress=None):
                 raise WeightsError(path, f"its stored description ({stored.architecture}) does not match its "
                                          f"tensors")
             description, input_convention = stored.description, stored.input
+            if path.suffix == ".keras":
+                _config_disagreement(path, description)
         else:
             if arch is None and path.suffix == ".keras":
-                description = description.replace(**_config_knobs(path, description))
+                description = _with_config_knobs(path, description)
             input_convention = source_input(_LAYER_SCHEMES[layer_scheme], description)
         names = list(description.tensors())
         announce(progress, sum(found[keys[n]].nbytes for n in names))
@@ -243,7 +336,8 @@ def read(path, arch=None, progress=None):
     source_kind = "keras3-keras" if path.suffix == ".keras" else _SOURCE_KINDS[kind]
     meta = Metadata(description, input_convention, source_kind=source_kind, source_file=path.name,
                     source_sha256=sha256)
-    return canonical.Weights(tensors, meta, {n: _source_name(kind, keys[n]) for n in tensors}).validate(str(path))
+    sources = {n: _source_name(kind, keys[n]) for n in tensors}
+    return canonical.Weights(tensors, meta, sources).validate(str(path), canonical.source_label(sources))
 
 
 def stock_differences(meta: Metadata):

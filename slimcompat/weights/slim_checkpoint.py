@@ -16,8 +16,10 @@ handles them; values are copied bit for bit. Writing builds a graph of bare
 variables named as slim names them and saves it with `Saver`, so the result
 restores into the real slim graph; its files are installed at the prefix by
 a journaled install (`journal`), so an overwrite killed at any moment leaves
-the old or the new checkpoint, never neither. Finding a checkpoint on disk
-needs no TensorFlow; reading and writing import it.
+the old or the new checkpoint, never neither. A read never finishes such an
+install: it refuses while one is pending, and `recover` (`slimcompat convert
+--recover PREFIX`) or the next write at the prefix finishes it. Finding a
+checkpoint on disk needs no TensorFlow; reading and writing import it.
 """
 
 import contextlib
@@ -37,7 +39,7 @@ from slimcompat.weights.atomic import check_destination, check_name, fsync_folde
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.progress import announce
 
-__all__ = ["is_slim_checkpoint", "read", "read_header", "write", "check_prefix", "atomic_checkpoint",
+__all__ = ["is_slim_checkpoint", "read", "read_header", "write", "check_prefix", "atomic_checkpoint", "recover",
            "open_reader", "get_tensor", "checkpoint_files", "existing_files", "slim_shape", "canonical_shape",
            "VERSIONS", "EMA_SUFFIX"]
 
@@ -46,7 +48,11 @@ EMA_SUFFIX = "/ExponentialMovingAverage"
 # Footer magic of the SSTable that holds a V1 checkpoint and a V2 index (little-endian).
 _TABLE_MAGIC = (0xdb4775248b80fb57).to_bytes(8, "little")
 _TABLE_FOOTER = 48
-_DATA_SHARD = re.compile(r"\.data-\d{5}-of-\d{5}\Z")
+# A V1 checkpoint's first table entry: empty key (shared 0, length 0), value length, SavedTensorSlices.meta.
+_V1_HEAD = re.compile(rb"\x00\x00[\x80-\xff]{0,4}[\x00-\x7f]\x0a")
+_SHARD = r"\.data-\d{5}-of-\d{5}"
+_DATA_SHARD = re.compile(_SHARD + r"\Z")
+_MEMBER = re.compile(r"(\.index|" + _SHARD + r")?\Z")   # after the prefix: the files a checkpoint has
 _ADAM_POWERS = re.compile(r"beta[12]_power(_\d+)?\Z")
 _STATE_FILE = "checkpoint"
 _STATE_ENTRY = re.compile(r'^\s*model_checkpoint_path\s*:\s*"((?:[^"\\]|\\.)*)"', re.M)
@@ -62,13 +68,13 @@ def is_slim_checkpoint(path) -> bool:
     Decided from file names and the table magic alone, without TensorFlow. A
     folder with a `checkpoint` state file, and a prefix with an `.index` file,
     count even when what they hold is missing or broken, so that `read` can say
-    precisely what is wrong.
+    precisely what is wrong; so does a prefix with a pending install journal.
     """
     path = pathlib.Path(path)
     if path.is_dir():
         return (path / _STATE_FILE).is_file()
-    journal.recover(_strip_member_suffix(path))
-    if _index(_strip_member_suffix(path)).is_file():
+    prefix = _strip_member_suffix(path)
+    if _index(prefix).is_file() or os.path.lexists(journal.journal_path(prefix)) or _has_v1_head(prefix):
         return True
     try:
         _locate_prefix(path)
@@ -85,6 +91,15 @@ def _has_table_magic(path):
                 return False
             f.seek(-len(_TABLE_MAGIC), os.SEEK_END)
             return f.read(len(_TABLE_MAGIC)) == _TABLE_MAGIC
+    except OSError:
+        return False
+
+
+def _has_v1_head(path):
+    """Whether `path` begins as a V1 checkpoint does (so a missing footer means truncated)."""
+    try:
+        with open(path, "rb") as f:
+            return _V1_HEAD.match(f.read(16)) is not None
     except OSError:
         return False
 
@@ -118,13 +133,16 @@ def _strip_member_suffix(path):
 def _locate_prefix(path):
     """(prefix, 'V1' or 'V2', files holding it) of a checkpoint prefix or V1 file; WeightsError otherwise."""
     prefix = _strip_member_suffix(pathlib.Path(path))
-    journal.recover(prefix)
+    journal.check_settled(prefix)
     if _index(prefix).is_file():
         if not _has_table_magic(_index(prefix)):
             raise WeightsError(_index(prefix), "truncated or corrupt TF checkpoint index (its table footer "
                                                "is missing)")
         return prefix, "V2", [_index(prefix), *_data_files(prefix)]
     if prefix.is_file():
+        if not _has_table_magic(prefix) and _has_v1_head(prefix):
+            raise WeightsError(prefix, "truncated V1 checkpoint: it begins as one, but its table footer is "
+                                       "missing")
         if not _has_table_magic(prefix):
             raise WeightsError(prefix, "not a TF checkpoint (neither a V1 checkpoint file nor a V2 prefix), "
                                        "or a truncated one (its table footer is missing)")
@@ -218,7 +236,7 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
             if progress:
                 progress(tensors[name].nbytes)
         meta = plan.metadata(digest())
-    return canonical.Weights(tensors, meta, sources).validate(plan.where)
+    return canonical.Weights(tensors, meta, sources).validate(plan.where, canonical.source_label(sources))
 
 
 def read_header(path, use_ema=False, arch=None):
@@ -276,7 +294,7 @@ def _labeller(bound):
 def open_reader(prefix):
     """(TensorFlow's checkpoint reader, {variable: shape}) of the checkpoint at `prefix`; WeightsError if unreadable."""
     import tensorflow as tf
-    journal.recover(_strip_member_suffix(pathlib.Path(prefix)))
+    journal.check_settled(_strip_member_suffix(pathlib.Path(prefix)))
     try:
         reader = tf.train.load_checkpoint(str(prefix))
     except Exception as exc:  # TensorFlow raises several types (OpError, ValueError, ...)
@@ -483,6 +501,23 @@ def _check_slim_computes(weights, path):
                   f"{variant_text(changes)}{fold}", stacklevel=3)
 
 
+def _is_member(prefix):
+    """Whether a name in `prefix`'s folder is one of the files of a checkpoint at `prefix`."""
+    return lambda name: name.startswith(prefix.name) and _MEMBER.match(name, len(prefix.name)) is not None
+
+
+def recover(prefix):
+    """Finish an install at `prefix` that a killed process left (see `journal`); True if there was one.
+
+    The journal's every name is checked before anything is touched; one
+    naming a file that is not this checkpoint's, or a place outside its
+    folder, is refused with WeightsError.
+    """
+    prefix = pathlib.Path(prefix)
+    check_name(prefix)
+    return journal.recover(prefix, _is_member(prefix))
+
+
 def existing_files(path):
     """Files at `path` that belong to a checkpoint there (V1 file, V2 index and data shards)."""
     found = [p for p in (path, _index(path)) if p.is_file()]
@@ -499,7 +534,7 @@ def check_prefix(path, overwrite=False):
     if path.is_dir():
         raise WeightsError(path, "is a folder; give a checkpoint prefix such as folder/model.ckpt")
     if path.parent.is_dir():
-        journal.recover(path)
+        recover(path)
     existing = existing_files(path)
     if existing and not overwrite:
         names = ", ".join(p.name for p in existing)
@@ -575,7 +610,7 @@ def _install(tmp_prefix, path, version, overwrite):
     for source, _ in produced:
         fsync_path(source)
     fsync_folder(tmp_prefix.parent)
-    with journal.installing(path) as commit:
+    with journal.installing(path, _is_member(path)) as commit:
         old = existing_files(path)
         if old and not overwrite:
             raise WeightsError(path, f"already exists: another process wrote {old[0].name} meanwhile "

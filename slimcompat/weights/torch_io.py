@@ -18,7 +18,9 @@ A state_dict is keyed as torchvision's ResNets name their modules
 Every file carries the metadata (description, input convention, source) in
 the safetensors header, so reading it back gives exactly the canonical
 weights. A torchvision state_dict without it (saved from a torchvision model
-with `safetensors.torch.save_file`) is recognised by its names and shapes.
+with `safetensors.torch.save_file`) is recognised by its names and shapes. A
+header naming a key twice is refused (JSON parsers disagree on which one
+counts), and errors name tensors as the file does (`conv1.weight`).
 Reading and writing need numpy and the `safetensors` package, not PyTorch.
 """
 
@@ -52,17 +54,41 @@ _INFERENCE = dict(dropout=0.0, softmax=False, l2=0.0)
 _HEADER_LIMIT = 100 << 20
 
 
+class _Repeated(ValueError):
+    """A JSON object naming one key twice."""
+
+
+def _unique_keys(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Repeated(key)
+        seen[key] = value
+    return seen
+
+
+def _header(path):
+    """The JSON header of a safetensors file (u64 length, then JSON); ValueError if none, _Repeated on a
+    key named twice (json.loads would keep the last silently)."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) != 8:
+            raise ValueError("no header")
+        size = struct.unpack("<Q", head)[0]
+        if not 2 <= size <= _HEADER_LIMIT or f.read(1) != b"{":
+            raise ValueError("no header")
+        return json.loads(b"{" + f.read(size - 1), object_pairs_hook=_unique_keys)
+
+
 def is_torch_file(path):
-    """Whether `path` is a safetensors file (u64 header length, then a JSON header): read without safetensors."""
+    """Whether `path` is a safetensors file (u64 header length, then a JSON header): read without safetensors.
+
+    A header naming a key twice counts, so that `read` refuses it precisely.
+    """
     try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) != 8:
-                return False
-            size = struct.unpack("<Q", head)[0]
-            if not 2 <= size <= _HEADER_LIMIT or f.read(1) != b"{":
-                return False
-            header = json.loads(b"{" + f.read(size - 1))
+        header = _header(path)
+    except _Repeated:
+        return True
     except (OSError, ValueError):
         return False
     return isinstance(header, dict) and all(
@@ -170,6 +196,13 @@ def _load(path):
     """(tensors, metadata) of a safetensors file; WeightsError naming the file when it is not one."""
     if not path.is_file():
         raise WeightsError(path, "no such file")
+    try:
+        _header(path)
+    except _Repeated as exc:
+        raise WeightsError(path, f"its header names {exc.args[0]!r} twice; which entry is meant cannot be told: "
+                                 f"refusing") from None
+    except (OSError, ValueError):
+        pass  # the safetensors reader says what is wrong
     safetensors = require("safetensors", f"reading {path.name}")
     numpy_io = importlib.import_module("safetensors.numpy")
     try:
@@ -222,7 +255,7 @@ def read(path, arch=None, progress=None):
         progress(sum(t.nbytes for t in found.values()))
     meta = Metadata(description, convention, source_kind=SOURCE_KIND, source_file=path.name,
                     source_sha256=digest())
-    return canonical.Weights(found, meta, keys).validate(str(path))
+    return canonical.Weights(found, meta, keys).validate(str(path), canonical.source_label(keys))
 
 
 def _identify(path, tensors, candidates):
