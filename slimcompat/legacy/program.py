@@ -20,6 +20,9 @@ Evidence, each with file and line (`tf.placeholder at train.py:12`):
   `fit_generator` and friends, TF1 session handling in the Keras backend,
   Keras 1 arguments and spellings Keras 2.0-2.3 still took
   (slimcompat.keras2.keras1_args: `nb_epoch=`, `border_mode=`, `Convolution2D`).
+- Keras 2 too: tf.estimator (`tf.estimator`, `tensorflow_estimator`), which
+  TensorFlow dropped with the move to Keras 3; its premade estimators are
+  built on tf.keras 2.
 - Keras 3: `keras.ops`, `keras.config`, `keras.random`, `keras.src`, `keras_core`,
   and `.weights.h5` / `.keras` weight paths.
 - TensorFlow uses inside a top-level function of the launched file that the
@@ -52,6 +55,9 @@ _KERAS3_MODULES = ("keras.ops", "keras.config", "keras.random", "keras.src", "ke
 _KERAS2_CALLS = frozenset({"fit_generator", "evaluate_generator", "predict_generator"})
 _KERAS2_BACKEND = ("keras.backend.get_session", "keras.backend.set_session", "tensorflow.keras.backend.get_session",
                    "tensorflow.keras.backend.set_session", "tensorflow.python.keras")
+# tf.estimator: gone with Keras 3, its premade estimators built on tf.keras 2.
+_ESTIMATOR = ("tensorflow.estimator", "tensorflow.compat.v1.estimator", "tensorflow.compat.v2.estimator",
+              "tensorflow_estimator")
 _WEIGHT_CALLS = frozenset({"save_weights", "load_weights", "ModelCheckpoint"})
 _MODEL_CALLS = frozenset({"save", "load_model"})
 _LEGACY_WEIGHTS = (".ckpt", ".h5", ".hdf5")
@@ -234,7 +240,7 @@ class _Scan(ast.NodeVisitor):
         if any(full == m or full.startswith(m + ".") for m in _KERAS3_MODULES):
             program.keras3.append(evidence)
         if any(full == m or full.startswith(m + ".") for m, row in LEGACY.items() if not row.partial) \
-                or full.startswith(_KERAS2_BACKEND):
+                or full.startswith(_KERAS2_BACKEND) or _under(full, _ESTIMATOR):
             program.keras2.append(evidence)
         if full.startswith(("tensorflow.keras", "tensorflow.compat.v1.keras", "tensorflow.compat.v2.keras")):
             program.tf_keras.append(evidence)
@@ -349,6 +355,10 @@ def dotted_name(node, bindings):
     if parts is None:
         return None
     return ".".join([bindings.get(parts[0], parts[0]), *parts[1:]])
+
+
+def _under(full, modules):
+    return any(full == m or full.startswith(m + ".") for m in modules)
 
 
 def _given(call, argument, position=0):
