@@ -72,14 +72,15 @@ LEGACY = {
                                                 ("keras.applications.imagenet_utils",), names=_OBTAIN_INPUT_SHAPE),
     # Keras 2.2's keras/backend/common.py: epsilon, floatx, image_data_format and their setters.
     "keras.backend.common": Legacy(("tf_keras.backend",), ("keras.backend", "keras.config")),
-    "keras.backend.tensorflow_backend": Legacy(("tf_keras.backend",), ("keras.backend",),
+    "keras.backend.tensorflow_backend": Legacy(("tf_keras.backend", "tf_keras.src.backend"), ("keras.backend",),
                                                removed="removed in Keras 3 (TF1 session management)"),
     "keras_applications": Legacy("tf_keras.src.applications", ("keras.applications",)),
     "keras_applications.imagenet_utils": Legacy(("tf_keras.src.applications.imagenet_utils",),
                                                 ("keras.applications.imagenet_utils",), names=_OBTAIN_INPUT_SHAPE),
     # Keras 3's own backend module has 14 names; the Keras 2 backend functions (get_value, set_value,
-    # int_shape...) are Keras 3's too, under tf.keras.
-    "keras.backend": Legacy("tf_keras.backend", ("tensorflow.keras.backend",), partial=True),
+    # int_shape...) are Keras 3's too, under tf.keras. Keras 2.2's also had its TF1 graph functions
+    # (get_session, update), which tf-keras keeps out of its public backend.
+    "keras.backend": Legacy(("tf_keras.backend", "tf_keras.src.backend"), ("tensorflow.keras.backend",), partial=True),
     # Keras 3 keeps the Keras 2 preprocessing classes (ImageDataGenerator, Tokenizer) only under tf.keras.
     "keras.preprocessing.image": Legacy("tf_keras.preprocessing.image", ("tensorflow.keras.preprocessing.image",),
                                         partial=True),

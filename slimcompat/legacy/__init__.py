@@ -55,7 +55,8 @@ def enable(v1=True, graph_mode=True, policy=None):
     v1: `import tensorflow as tf` yields the v1 API (and `tf.contrib`) to the
         program's own code, as `policy` (default: code_policy()) decides.
     graph_mode: call `tf.compat.v1.disable_v2_behavior()`, as TF1 ran: graph
-        mode, reference variables, v1 control flow and TensorShape.
+        mode, reference variables, v1 control flow and TensorShape; and
+        `variable += value` gives a new tensor again (graph_variables).
     """
     activate()
     install_finder(contrib_finder())
@@ -73,3 +74,5 @@ def enable(v1=True, graph_mode=True, policy=None):
         import tensorflow.compat.v1 as tf1
         if tf1.executing_eagerly():
             tf1.disable_v2_behavior()
+        from slimcompat.legacy import graph_variables
+        graph_variables.install()

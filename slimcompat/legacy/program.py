@@ -20,6 +20,13 @@ Evidence, each with file and line (`tf.placeholder at train.py:12`):
   `fit_generator` and friends, TF1 session handling in the Keras backend,
   Keras 1 arguments and spellings Keras 2.0-2.3 still took
   (slimcompat.keras2.keras1_args: `nb_epoch=`, `border_mode=`, `Convolution2D`).
+- TF1 graph mode and Keras 2 both: the Keras backend's graph constructs
+  (`K.gradients`, `K.set_learning_phase`, `K.update`, `K.get_session`, ...),
+  as Keras 2.2's deep_dream.py and conv_filter_visualization.py used them; under
+  TF 2's eager execution they fail or mean something else.
+- Keras 2 too: tf.estimator (`tf.estimator`, `tensorflow_estimator`), which
+  TensorFlow dropped with the move to Keras 3; its premade estimators are
+  built on tf.keras 2.
 - Keras 3: `keras.ops`, `keras.config`, `keras.random`, `keras.src`, `keras_core`,
   and `.weights.h5` / `.keras` weight paths.
 - TensorFlow uses inside a top-level function of the launched file that the
@@ -52,6 +59,13 @@ _KERAS3_MODULES = ("keras.ops", "keras.config", "keras.random", "keras.src", "ke
 _KERAS2_CALLS = frozenset({"fit_generator", "evaluate_generator", "predict_generator"})
 _KERAS2_BACKEND = ("keras.backend.get_session", "keras.backend.set_session", "tensorflow.keras.backend.get_session",
                    "tensorflow.keras.backend.set_session", "tensorflow.python.keras")
+# Keras backend functions that build or run a TF1 graph (BACKEND_GRAPH under any of _BACKENDS).
+BACKEND_GRAPH = frozenset({"gradients", "set_learning_phase", "learning_phase", "get_session", "set_session",
+                           "placeholder", "update", "update_add", "update_sub"})
+_BACKENDS = ("keras.backend", "tensorflow.keras.backend", "tensorflow.compat.v1.keras.backend", "tf_keras.backend")
+# tf.estimator: gone with Keras 3, its premade estimators built on tf.keras 2.
+_ESTIMATOR = ("tensorflow.estimator", "tensorflow.compat.v1.estimator", "tensorflow.compat.v2.estimator",
+              "tensorflow_estimator")
 _WEIGHT_CALLS = frozenset({"save_weights", "load_weights", "ModelCheckpoint"})
 _MODEL_CALLS = frozenset({"save", "load_model"})
 _LEGACY_WEIGHTS = (".ckpt", ".h5", ".hdf5")
@@ -231,10 +245,14 @@ class _Scan(ast.NodeVisitor):
             program.tf_names.append((full, evidence))
         if full.startswith(_V1 + ".enable_eager_execution") or full == _TF + ".enable_eager_execution":
             program.eager = program.eager or evidence
+        backend, _, function = full.rpartition(".")
+        if backend in _BACKENDS and function in BACKEND_GRAPH:
+            program.tf1_imports.append(evidence)
+            program.keras2.append(evidence)
         if any(full == m or full.startswith(m + ".") for m in _KERAS3_MODULES):
             program.keras3.append(evidence)
         if any(full == m or full.startswith(m + ".") for m, row in LEGACY.items() if not row.partial) \
-                or full.startswith(_KERAS2_BACKEND):
+                or full.startswith(_KERAS2_BACKEND) or _under(full, _ESTIMATOR):
             program.keras2.append(evidence)
         if full.startswith(("tensorflow.keras", "tensorflow.compat.v1.keras", "tensorflow.compat.v2.keras")):
             program.tf_keras.append(evidence)
@@ -349,6 +367,10 @@ def dotted_name(node, bindings):
     if parts is None:
         return None
     return ".".join([bindings.get(parts[0], parts[0]), *parts[1:]])
+
+
+def _under(full, modules):
+    return any(full == m or full.startswith(m + ".") for m in modules)
 
 
 def _given(call, argument, position=0):

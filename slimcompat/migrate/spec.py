@@ -14,7 +14,7 @@ from tensorflow.tools.compatibility import tf_upgrade_v2
 
 from slimcompat.legacy.contrib import COVERED
 from slimcompat.legacy.program import analyse_tree
-from slimcompat.migrate import era, imports, keras1, keras3, keras_fixes, prelude, usages
+from slimcompat.migrate import era, imports, keras1, keras3, keras_fixes, prelude, usages, v1_only
 from slimcompat.migrate.resolve import CONTRIB
 
 __all__ = ["SlimChangeSpec"]
@@ -68,6 +68,8 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
         found = usages.scan(root_node, legacy, modern, top_level, handled=self.symbol_renames)
         logs += found.logs
         self.symbol_renames.update(found.renames)
+        v1_renames, v1_served = v1_only.scan(root_node, legacy, tf1_file, self.symbol_renames)
+        self.symbol_renames.update(v1_renames)
         needed = set(found.needed)
         if _uses_tf_slim(modern, needed):
             roots = [name for name, path in modern.items() if path == "tensorflow"]
@@ -85,6 +87,9 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
         for module in sorted(keras1_needs | era_needs):
             logs += prelude.add_before(root_node, module, "a rewritten Keras 1 argument or Keras 1.x-2.3 default needs it")
         logs += prelude.add(root_node, needed, tf1_file)
+        if v1_served:
+            logs += prelude.add_before(root_node, "slimcompat", "its runtime repairs serve tf.estimator and "
+                                       "TF1's tf.layers on TF 2.16+")
         if keras_runtime:
             logs += prelude.add_before(root_node, keras3.RUNTIME, "the Keras 2 code it calls or imports needs it")
         return root_node, logs, [log for log in logs if log[0] != "INFO"]

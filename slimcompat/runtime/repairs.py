@@ -1,4 +1,5 @@
-"""Repairs that make the released tf-slim 1.1.0 work on TensorFlow 2.16+.
+"""Repairs that make the released tf-slim 1.1.0 work on TensorFlow 2.16+ (and, through
+slimcompat.runtime.estimator, tensorflow-estimator 2.15.0).
 
 tf-slim 1.1.0 (2020) imports TensorFlow internals by their TF 2.3 paths. Since
 then TensorFlow split modules (`array_ops.stack` went to `array_ops_stack`,
@@ -13,6 +14,10 @@ only probed once that package is imported (slimcompat.runtime.activation), so
 that importing TensorFlow never imports tf_slim or tf_keras. A repair that
 fails says so once on stderr; the program goes on, and the symptom it names
 is what to expect.
+
+One more serves TF1 code under Keras 3: `tf.compat.v1.layers` (what
+`tf.layers` becomes after `migrate`) routes to Keras 3, which has no TF1
+layers; tf-keras still has them.
 """
 
 import dataclasses
@@ -21,7 +26,7 @@ import importlib.util
 import sys
 from typing import Callable, Optional
 
-from slimcompat.runtime import numpy2
+from slimcompat.runtime import estimator, numpy2
 from slimcompat.runtime.aliases import AliasFinder, find_spec_or_none, install_finder
 
 __all__ = ["Repair", "REPAIRS", "PACKAGES", "apply_all", "apply_loaded", "status"]
@@ -121,6 +126,23 @@ def _legacy_keras_fix():
     install_finder(AliasFinder(_LEGACY_KERAS, prefixes={_LEGACY_KERAS: _LEGACY_KERAS_NOW}))
 
 
+_V1_LAYERS = "tf_keras.api._v1.keras.__internal__.legacy.layers"
+
+
+def _v1_layers_needed():
+    """tf.compat.v1.layers routes to Keras 3 unless TF_USE_LEGACY_KERAS is set; Keras 3 has no TF1 layers."""
+    from tensorflow.python.util.lazy_loader import KerasLazyLoader
+    current = vars(importlib.import_module("tensorflow.compat.v1")).get("layers")
+    return (isinstance(current, KerasLazyLoader) and find_spec_or_none("tf_keras") is not None
+            and (not current._tfll_initialized or current._tfll_keras_version != "tf_keras"))  # pylint: disable=protected-access
+
+
+def _v1_layers_fix():
+    from tensorflow.python.util.lazy_loader import LazyLoader
+    v1 = importlib.import_module("tensorflow.compat.v1")
+    setattr(v1, "layers", LazyLoader("layers", vars(v1), _V1_LAYERS))
+
+
 REPAIRS = [
     Repair(
         name=f"{_LEGACY_KERAS} -> {_LEGACY_KERAS_NOW}",
@@ -133,6 +155,10 @@ REPAIRS = [
         numpy2.list_of_slices_rejected,
         "slim.assign_from_checkpoint on partitioned variables: IndexError: only integers, slices "
         "(`:`), ellipsis (`...`), numpy.newaxis (`None`) and integer or boolean arrays are valid indices"),
+    Repair(f"tf.compat.v1.layers <- {_V1_LAYERS}",
+           "tf.compat.v1.layers.dense (tf.layers in TF1 code) under Keras 3: AttributeError: `dense` is not "
+           "available with Keras 3", _v1_layers_needed, _v1_layers_fix),
+    *[Repair(*row) for row in estimator.repairs()],
 ]
 
 
