@@ -31,7 +31,7 @@ def _refuse_other_kinds(path):
         except WeightsRefusal:
             raise WeightsError(path, f"{convert.describe_kind(path, kind)} whose layer names follow no known naming, "
                                      f"not a canonical file; validate checks canonical files: if this is your own "
-                                     f"model's file, convert it with its code first "
+                                     f"model's file, convert it first, with its code "
                                      f"({keras_io.convert_command(path)})") from None
         except WeightsError:
             pass    # convert says precisely what is wrong with it
