@@ -3,8 +3,9 @@ are refused with the closest one before TensorFlow loads, and what a file record
 
 Sources: a canonical resnet_v1_18 of seeded random weights (slimcompat's own writer), its input size
 32x32x3 recorded as weights/SPEC.md says (an `input_shape` attribute, set here with h5py so that the
-same file reaches older readers, which ignore it, and this test shows what they do), a Keras-2 weight file whose layer names are a user's own (keras_files.write_keras2_h5), and a model file
-that imports TensorFlow at its top (never run by the refusals here).
+same file reaches older readers, which ignore it, and this test shows what they do), a Keras-2 weight
+file whose layer names are a user's own (keras_files.write_keras2_h5), and a model file that imports
+TensorFlow at its top (never run by the refusals here).
 """
 
 import os

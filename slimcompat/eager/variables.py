@@ -16,7 +16,7 @@ import numpy as np
 from slimcompat.arch import UnknownNameError, scheme
 from slimcompat.arch.conventions import source_input
 from slimcompat.arch.mapping import check_mapping
-from slimcompat.errors import SlimcompatError, WeightsError, WeightsRefusal
+from slimcompat.errors import SlimcompatError, WeightsRefusal
 from slimcompat.weights import canonical
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.slim_checkpoint import canonical_shape
