@@ -1,14 +1,27 @@
 """Error types: each message is complete on one line, and the CLI prints it so.
 
 Errors about a file name the file; errors about a tensor or layer name it and
-say what was expected and what was found.
+say what was expected and what was found. A refusal (`Refusal`) also names the
+way out: the flag or command that would work.
+
+`status` is the command's exit code: 2 (bad usage, a file that cannot be read)
+unless the class says otherwise; a refusal's is 3.
 """
 
-__all__ = ["SlimcompatError", "WeightsError", "MappingError"]
+__all__ = ["SlimcompatError", "WeightsError", "MappingError", "Refusal", "WeightsRefusal", "REFUSED"]
+
+REFUSED = 3
 
 
 class SlimcompatError(Exception):
     """An error the user can act on; its message is complete on one line."""
+
+
+class Refusal(SlimcompatError):
+    """Input that reads fine but is refused on its merits: the weights do not fit the target, or the target
+    would compute something else with them. Its own exit code, so scripts tell it from a typing mistake."""
+
+    status = REFUSED
 
 
 class WeightsError(SlimcompatError):
@@ -18,6 +31,10 @@ class WeightsError(SlimcompatError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+class WeightsRefusal(WeightsError, Refusal):
+    """A weight file refused on its merits (see Refusal), named as WeightsError names it."""
 
 
 class MappingError(WeightsError):

@@ -377,7 +377,7 @@ def test_convert_takes_the_model_code_for_a_seed003_checkpoint(seed003_checkpoin
     path, trained = seed003_checkpoint
     refused = slimcompat("convert", path, tmp_path / "no.h5", check=False)
     error = refused.stderr.strip().splitlines()[-1]
-    assert refused.returncode == 2 and "does not record" in error and "TF-format" in error and "resnet_v2" not in error
+    assert refused.returncode == 3 and "does not record" in error and "TF-format" in error and "resnet_v2" not in error
     assert not (tmp_path / "no.h5").exists()
     out = slimcompat("convert", path, tmp_path / "r18.h5", "--model", spec("003-resnet18"), "--input-shape",
                      "32,32,3").stdout
@@ -394,7 +394,7 @@ def test_convert_into_a_users_model_refuses_another_network_unless_allowed(tmp_p
     code = spec("001-resnet50")
     refused = slimcompat("convert", source, tmp_path / "mine.weights.h5", "--model", code, "--keras", "3",
                          "--to", "model", check=False)
-    assert refused.returncode == 2 and "stem stride 2 (model 1)" in refused.stderr and "Refused" in refused.stderr
+    assert refused.returncode == 3 and "stem stride 2 (model 1)" in refused.stderr and "Refused" in refused.stderr
     assert not (tmp_path / "mine.weights.h5").exists()
     allowed = slimcompat("convert", source, tmp_path / "mine.weights.h5", "--model", code, "--keras", "3",
                          "--to", "model", "--allow-differences").stdout

@@ -12,10 +12,14 @@ uses it:
 `SOURCE:name` picks another source's conventions (`keras1:resnet_v1_50`), and
 knobs may follow (`describe("resnet_v1_50", activation="elu")`, or on the
 command line `--variant activation=elu,bn_epsilon=1e-3`). A description also
-comes back from the JSON a canonical file records (`from_dict`).
+comes back from the JSON a canonical file records (`from_dict`). A name that
+means nothing is refused with the closest known ones (`known_names`), without
+any framework imported, so a command can check its names first.
 """
 
 import dataclasses
+import difflib
+import functools
 import json
 import re
 import typing
@@ -26,7 +30,7 @@ from slimcompat.arch.resnet import DEPTHS, ResNet
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["describe", "from_dict", "from_json", "parse_knobs", "FAMILIES", "all_descriptions", "EXAMPLES",
-           "default_source", "variant_text"]
+           "default_source", "variant_text", "known_names", "closest"]
 
 FAMILIES = {"resnet": ResNet, "inception10": Inception10}
 EXAMPLES = "resnet_v1_18, resnet_v2_50, resnext_50_32x4d, inception10, resnet50, resnext50_32x4d, ResNet50V2"
@@ -58,6 +62,33 @@ def _parse(name):
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def known_names():
+    """Every architecture name `describe` takes as typed, in each spelling (for suggestions)."""
+    names = ["inception10", "resnext_50_32x4d", "resnext_101_32x8d", "resnext_v2_50_32x4d", "resnext50_32x4d",
+             "resnext101_32x8d"]
+    for depth in DEPTHS:
+        names += [f"resnet_v1_{depth}", f"resnet_v2_{depth}", f"resnet{depth}", f"ResNet{depth}", f"ResNet{depth}V2"]
+    return tuple(name for name in names if _describable(name))
+
+
+def _describable(name):
+    try:
+        describe(name)
+    except SlimcompatError:
+        return False
+    return True
+
+
+def closest(text, names):
+    """`did you mean X?` for the name nearest to `text` (case aside), or '' when none is near."""
+    by_lower = {}
+    for name in names:
+        by_lower.setdefault(str(name).lower(), str(name))
+    found = difflib.get_close_matches(str(text).lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"did you mean {by_lower[found[0]]}?" if found else ""
+
+
 def default_source(name):
     """The source whose conventions a bare name implies ("slim", "torchvision", "keras"), or None."""
     parsed = _parse(str(name))
@@ -80,17 +111,19 @@ def describe(name, source=None, **knobs):
     text = str(name)
     if ":" in text:
         source, _, text = text.partition(":")
+    if source is not None and source not in SOURCES:
+        raise SlimcompatError(f"unknown source {source!r}; " + (closest(source, SOURCES) or
+                                                                  f"known: {', '.join(SOURCES)}"))
     parsed = _parse(text)
     if parsed is None:
-        raise SlimcompatError(f"unknown architecture {str(name)!r}; examples: {EXAMPLES}")
+        raise SlimcompatError(f"unknown architecture {str(name)!r}; " + (closest(text, known_names()) or
+                                                                         f"examples: {EXAMPLES}"))
     family_knobs, default_source = parsed
     family = FAMILIES[family_knobs.pop("family", "resnet")]
     if family is ResNet and family_knobs["depth"] not in DEPTHS:
         raise SlimcompatError(f"unknown ResNet depth {family_knobs['depth']} in {text!r}; known: "
-                              f"{', '.join(map(str, DEPTHS))}")
+                              f"{', '.join(map(str, DEPTHS))}; {closest(text, known_names())}".rstrip("; "))
     source = source or default_source
-    if source not in SOURCES:
-        raise SlimcompatError(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
     base = family(**family_knobs)
     return base.replace(**{**source_preset(source, base), **knobs})
 

@@ -45,13 +45,14 @@ def _check(args):
 def run(args):
     """Times the paths; TensorFlow is imported only here, so `slimcompat inspect` and friends stay fast."""
     _check(args)
+    description = arch_options.description(args)    # a misspelt --arch is refused before TensorFlow loads
     from slimcompat.eager import throughput
     unknown = sorted(set(args.paths or ()) - set(throughput.PATHS))
     if unknown:
         raise SlimcompatError(f"--paths: unknown {', '.join(unknown)}; known: {', '.join(throughput.PATHS)}")
     log = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
     try:
-        report = throughput.measure(arch_options.description(args), args.batch, args.image_size, args.steps, args.rounds, args.burn_in,
+        report = throughput.measure(description, args.batch, args.image_size, args.steps, args.rounds, args.burn_in,
                                     paths=tuple(args.paths or ()), jit=args.jit, log=log)
     except ValueError as exc:
         raise SlimcompatError(str(exc)) from None

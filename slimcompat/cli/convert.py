@@ -10,7 +10,7 @@ flipping colour order, re-expressing BatchNorm epsilon) happen only on request.
 
 import pathlib
 
-from slimcompat.cli import arch_options, convert_model, transform_options
+from slimcompat.cli import arch_options, convert_model, model_options, transform_options
 from slimcompat.cli.progress import progress_bar
 from slimcompat.errors import SlimcompatError
 from slimcompat.weights import convert
@@ -72,7 +72,9 @@ def run(args):
     if not (args.src and args.dst):
         raise SlimcompatError("convert needs SRC and DST (or --recover PREFIX)")
     convert_model.check(args)
+    arch = arch_options.description(args)     # names first: a misspelling is refused before TensorFlow loads
     if args.model:
+        model_options.check_code(args.model)
         return convert_model.run(args)
     src, dst = pathlib.Path(args.src), pathlib.Path(args.dst)
     dst_kind = convert.kind_for_destination(dst, args.dst_kind)
@@ -80,7 +82,7 @@ def run(args):
     convert.check_not_source(src, dst, src_kind, dst_kind)
     _check_destination(src, dst, dst_kind, args.force)
     with progress_bar(f"read {src.name}", quiet=args.quiet) as step:
-        weights = convert.load(src, src_kind, arch=arch_options.description(args), use_ema=args.ema,
+        weights = convert.load(src, src_kind, arch=arch, use_ema=args.ema,
                                progress=step)
     weights = transform_options.apply(weights, dst_kind, args)
     total = sum(t.nbytes for t in weights.tensors.values())

@@ -3,7 +3,10 @@
 A and B are each a model given as code (`PATH.py:NAME[(ARGS)]`, recognised by
 structure), a weight file (its recorded or detected description), or an
 architecture name (`resnet50`, `resnext50_32x4d`, `SOURCE:NAME`). Exit 0 when
-they compute the same network, 1 when they differ, 2 on bad usage.
+they compute the same network, 1 when they differ, 2 on bad usage (a misspelt
+name or model code is refused before TensorFlow loads), 3 when a model is
+refused (no description fits it). Costs are counted at --input-shape, else a
+model's own input size or a weight file's recorded one, else 224x224.
 """
 
 import pathlib
@@ -44,18 +47,32 @@ def resolve(text, args):
         from slimcompat.weights import canonical, convert
         kind = convert.detect(text)
         meta = canonical.read_header(text)[0] if kind == "canonical" else convert.load(text, kind).meta
-        return meta.description, f"{text} ({kind} file: {meta.description.name})", None
-    from slimcompat.arch import describe
+        return meta.description, f"{text} ({kind} file: {meta.description.name})", meta.input_shape[:2] or None
     from slimcompat.arch.registry import default_source
-    try:
-        d = describe(text)
-    except SlimcompatError as exc:
-        raise SlimcompatError(f"{text!r} is no model code (PATH.py:NAME), no existing file, and {exc}") from None
+    d = _named(text)
     source = text.partition(":")[0] if ":" in text else default_source(text)
     return d, f"{text} ({source} conventions: {d.name})", None
 
 
+def _named(text):
+    from slimcompat.arch import describe
+    try:
+        return describe(text)
+    except SlimcompatError as exc:
+        raise SlimcompatError(f"{text!r} is no model code (PATH.py:NAME), no existing file, and {exc}") from None
+
+
+def _check(text):
+    """Refuse a misspelt name or model code before anything imports TensorFlow."""
+    if _is_code(text):
+        model_options.check_code(text)
+    elif not _is_file(text):
+        _named(text)
+
+
 def run(args):
+    _check(args.a)
+    _check(args.b)
     from slimcompat.structure import diff, render
     a, a_label, a_hw = resolve(args.a, args)
     b, b_label, b_hw = resolve(args.b, args)

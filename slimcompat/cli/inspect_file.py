@@ -56,6 +56,7 @@ def describe(path, kind=None):
             "conv_bias": meta.conv_bias, "description": meta.description.to_dict(),
             "variant": {k: list(v) if isinstance(v, tuple) else v for k, v in variant.items()},
             "input": {"color": meta.input.color, "mean": list(meta.input.mean), "std": list(meta.input.std)},
+            "input_shape": list(meta.input_shape) or None,
             "source_kind": meta.source_kind, "source_file": meta.source_file,
             "source_sha256": meta.source_sha256}
 
@@ -85,8 +86,12 @@ def run(args):
          f"none (the conventions of {info['architecture']})"),
         ("input", f"{info['input']['color']}, (pixel - {info['input']['mean']}) / {info['input']['std']}"),
     ]
+    if info["input_shape"]:
+        rows.append(("input size", "x".join(map(str, info["input_shape"])) + " (recorded; the default of parity, "
+                                                                              "diff and to_keras_model)"))
     if info["source_kind"] and info["kind"] == "canonical":
-        rows.append(("source", f"{info['source_kind']} {info['source_file']} sha256 {info['source_sha256'][:16]}..."))
+        digest = f" sha256 {info['source_sha256'][:16]}..." if info["source_sha256"] else ""
+        rows.append(("source", f"{info['source_kind']} {info['source_file']}{digest}"))
     for key, value in rows:
         print(f"{key:<13} {value}")
     return 0

@@ -2,7 +2,9 @@
 
 Layer-name parity first (no forward pass), then every endpoint from one
 forward pass per side, then, on failure, the diagnosis of known causes. Exit 0
-within tolerance, 1 not, 2 on bad usage (our errors, argparse's).
+within tolerance, 1 not, 2 on bad usage (our errors, argparse's), 3 when refused
+(slimcompat.errors.Refusal: e.g. keras-stock for weights it has no model of).
+The batch is as large as the weights record, unless --size says otherwise.
 
 `--save-reference ref.npz` also writes A's endpoints (TensorFlow, CPU, float32;
 B may be left out to write only them); `slimcompat parity torch --reference
@@ -13,7 +15,7 @@ TensorFlow (slimcompat.parity.reference, torch_side).
 
 import warnings
 
-from slimcompat.cli import arch_options, parity_models, report_output
+from slimcompat.cli import arch_options, model_options, parity_models, report_output
 from slimcompat.errors import SlimcompatError
 from slimcompat.parity.implementation import IMPLEMENTATIONS, NATIVE_SOURCES, create
 
@@ -39,7 +41,8 @@ def add_arguments(parser):
                         help="feed the batch to both sides as model input, bypassing each side's preprocessing")
     parser.add_argument("--batch", type=int, default=2, help="random batch size (default 2)")
     parser.add_argument("--size", type=int, nargs="+", metavar="H [W]",
-                        help="random batch or image size (default 224; a user's model: its own input size)")
+                        help="random batch or image size (default: the size the weights record, a user's "
+                             "model's own input size, else 224)")
     parser.add_argument("--seed", type=int, default=0, help="random batch and random weights seed (default 0)")
     parser.add_argument("--device", default="CPU", help="TensorFlow device, e.g. CPU or GPU:0 (default CPU); with "
                                                         "--reference a PyTorch device: cpu, cuda, cuda:1, mps")
@@ -56,12 +59,17 @@ def add_arguments(parser):
     report_output.add_arguments(parser)
 
 
-def _batch(args):
-    from slimcompat.parity import inputs
-    args.size = args.size or [224]
-    if len(args.size) > 2 or min(args.size) < 32 or args.batch < 1:
+def _check_batch(args):
+    if args.size and (len(args.size) > 2 or min(args.size) < 32) or args.batch < 1:
         raise SlimcompatError(f"--size takes H or H W of at least 32 and --batch at least 1; "
                               f"found {args.size}, {args.batch}")
+
+
+def _batch(args, recorded=()):
+    """The batch: --input, else random at --size, else at the size the weights record (`recorded`), else 224."""
+    from slimcompat.parity import inputs
+    args.size = args.size or list(recorded[:2]) or [224]
+    _check_batch(args)
     size = (args.size[0], args.size[-1])
     if args.input:
         return inputs.load_batch(args.input, size, preprocess_inputs=not args.no_preprocess)
@@ -126,6 +134,10 @@ def _reference_report(args):
 
 
 def run(args):
+    arch_options.description(args)       # names first: a misspelling is refused before TensorFlow loads
+    for spec in (args.model_a, args.model_b):
+        if spec:
+            model_options.check_code(spec)
     from slimcompat.parity import check, environment, reference
     from slimcompat.weights import convert
     if parity_models.active(args):
@@ -138,9 +150,10 @@ def run(args):
     _check_options(args)
     if args.reference:
         return _render(args, _reference_report(args))
-    batch = _batch(args)
+    _check_batch(args)
     _check_device(args.device)
     weights = parity_models.weights(args, args.a, args.b) if parity_models.active(args) else _weights(args)
+    batch = _batch(args, weights.meta.input_shape)
     weights_b = convert.load(args.weights_b) if args.weights_b else None
     seed = None if args.weights else args.seed
     environment.configure(args.tf32)

@@ -1,13 +1,12 @@
 """`slimcompat validate FILE`: check a canonical file against weights/SPEC.md.
 
 Only canonical files have a spec to check against; given a slim checkpoint or
-a Keras file, it says what the file is and what to run instead.
+a Keras file, it says what the file is and the conversion that would work:
+with the model's code (`--model`) where the file's names are its own.
 """
 
-import pathlib
-
-from slimcompat.errors import WeightsError
-from slimcompat.weights import canonical, convert
+from slimcompat.errors import WeightsError, WeightsRefusal
+from slimcompat.weights import canonical, convert, keras_io
 
 __all__ = ["add_arguments", "run"]
 
@@ -26,10 +25,20 @@ def _refuse_other_kinds(path):
         return  # canonical.read says precisely what is wrong with it
     if kind == "canonical":
         return
-    target = pathlib.Path(path).name.split(".")[0] + ".h5"
+    if kind == "keras":
+        try:
+            keras_io.identify(path)
+        except WeightsRefusal:
+            raise WeightsError(path, f"{convert.describe_kind(path, kind)} whose layer names follow no known naming, "
+                                     f"not a canonical file; validate checks canonical files: if this is your own "
+                                     f"model's file, convert it first, with its code "
+                                     f"({keras_io.convert_command(path)})") from None
+        except WeightsError:
+            pass    # convert says precisely what is wrong with it
+    command = keras_io.convert_command(path, own_model=kind == "object")
     raise WeightsError(path, f"{convert.describe_kind(path, kind)}, not a canonical file; validate checks canonical "
-                             f"files: convert it first (slimcompat convert {path} {target}), or see what it "
-                             f"holds with slimcompat inspect {path}")
+                             f"files: convert it first ({command}), or see what it holds with slimcompat inspect "
+                             f"{path}")
 
 
 def run(args):

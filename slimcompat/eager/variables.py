@@ -16,7 +16,7 @@ import numpy as np
 from slimcompat.arch import UnknownNameError, scheme
 from slimcompat.arch.conventions import source_input
 from slimcompat.arch.mapping import check_mapping
-from slimcompat.errors import SlimcompatError, WeightsError
+from slimcompat.errors import SlimcompatError, WeightsRefusal
 from slimcompat.weights import canonical
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.slim_checkpoint import canonical_shape
@@ -89,7 +89,9 @@ def load_weights(layer, source, use_ema=False):
     strides = [f"{label} {theirs} (the layer: {mine})" for knob, label, mine, theirs in differences
                if knob in _STRIDES]
     if strides:
-        raise WeightsError(where, f"{'; '.join(strides)}: same shapes, another network; refusing to load")
+        raise WeightsRefusal(where, f"{'; '.join(strides)}: same shapes, another network; refusing to load (build "
+                                    f"the layer from the weights' own description: "
+                                    f"net_layer(weights.meta.description))")
     if differences:
         warnings.warn(f"{where}: " + "; ".join(f"{label} {theirs} differs from the layer's {mine}"
                                                for _, label, mine, theirs in differences)

@@ -10,7 +10,7 @@ a suspected cause.
 
 from slimcompat.arch import UnknownNameError, describe, endpoint_scheme, scheme
 from slimcompat.arch.conventions import source_input
-from slimcompat.errors import SlimcompatError
+from slimcompat.errors import Refusal
 from slimcompat.parity.conventions import Conventions
 from slimcompat.parity.implementation import Implementation, Variable, to_numpy_2d
 from slimcompat.weights.keras_io import stock_model_name
@@ -90,7 +90,7 @@ def stock(weights, input_shape, device="CPU"):
     meta = weights.meta
     name = stock_model_name(meta.description)
     if name is None:
-        raise SlimcompatError(f"keras.applications has no {meta.architecture}")
+        raise Refusal(f"keras.applications has no {meta.architecture}: compare keras-faithful instead")
     description = describe(name, num_classes=meta.num_classes)
     top = meta.num_classes is not None
     model = getattr(keras.applications, name)(weights=None, include_top=top, input_shape=input_shape,
@@ -106,7 +106,8 @@ def legacy(weights, input_shape, device="CPU"):
     """The Keras-1 ResNet50 of 2016 as published: Caffe names, epsilon 1e-3, stem pool without padding."""
     meta = weights.meta
     if meta.architecture != "resnet_v1_50":
-        raise SlimcompatError(f"the Keras-1 release has only ResNet50 (resnet_v1_50), not {meta.architecture}")
+        raise Refusal(f"the Keras-1 release has only ResNet50 (resnet_v1_50), not {meta.architecture}: compare "
+                      f"keras-faithful instead")
     description = describe("keras1:resnet_v1_50", num_classes=meta.num_classes)
     conventions = Conventions(description, source_input("keras1", description))
     return _built("keras-legacy", "Keras-1 ResNet50 as published (2016)", conventions, "keras1", device,

@@ -27,14 +27,14 @@ import dataclasses
 import numpy as np
 
 from slimcompat.arch.ops import BN_PARAMS
-from slimcompat.errors import SlimcompatError
+from slimcompat.errors import Refusal, SlimcompatError
 
 __all__ = ["Node", "Traced", "trace", "input_shape_of", "model_variables", "variable_name", "reachable",
            "plain_variable", "float32", "Param", "PARAM_UNARY", "PARAM_BINARY", "RecognitionError"]
 
 
-class RecognitionError(SlimcompatError):
-    """A model, or a part of it, that no description accounts for."""
+class RecognitionError(Refusal):
+    """A model, or a part of it, that no description accounts for (a refusal: exit 3)."""
 
 
 @dataclasses.dataclass(eq=False, repr=False)

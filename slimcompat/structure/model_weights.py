@@ -31,7 +31,7 @@ import numpy as np
 from slimcompat.arch.conventions import INPUTS, InputConvention
 from slimcompat.arch.layout import merge_groups, split_groups
 from slimcompat.arch.mapping import check_mapping
-from slimcompat.errors import MappingError, SlimcompatError, WeightsError
+from slimcompat.errors import MappingError, Refusal, SlimcompatError, WeightsError
 from slimcompat.structure import diff as structure_diff
 from slimcompat.structure.graph import variable_name
 from slimcompat.structure.recognize import recognize
@@ -44,7 +44,7 @@ __all__ = ["read", "write", "to_file", "from_file", "load_file", "save_file", "c
 DEFAULT_INPUT = "unit"
 
 
-class StructureMismatch(SlimcompatError):
+class StructureMismatch(Refusal):
     """Weights of another network than the model's, refused; `.diff` holds the differences."""
 
     def __init__(self, message, diff):
@@ -94,6 +94,8 @@ def read(model, recognition=None, input_shape=None, input_convention=None, sourc
 
     input_convention: what input the weights expect (an InputConvention or a
     name of slimcompat.arch.INPUTS); a model does not record it, default x / 255.
+    The input size the model was recognised at is recorded, as the default of
+    whatever builds the network from the file.
     """
     recognition = recognition or recognize(model, input_shape)
     if recognition.unused:
@@ -106,7 +108,8 @@ def read(model, recognition=None, input_shape=None, input_convention=None, sourc
         names = [variable_name(v) for v in variables]
         sources[name] = names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]} ({len(names)} groups)"
     meta = Metadata(recognition.description, convention_of(input_convention), source_kind="keras-model",
-                    source_file=source_file or _where(model))
+                    source_file=source_file or _where(model),
+                    input_shape=tuple(int(d) for d in recognition.input_shape))
     return Weights(tensors, meta, sources).validate(_where(model))
 
 
@@ -132,7 +135,7 @@ def write(model, weights, recognition=None, input_shape=None, allow_differences=
         raise StructureMismatch(
             f"{weights.meta.source_file or 'weights'}: a {theirs.name} that computes otherwise than "
             f"{_where(model)} ({mine.name}): {shown}; the shapes fit, so Keras would load them and compute "
-            f"something else. Refused (allow the differences to load anyway)", found)
+            f"something else. Refused: --allow-differences (allow_differences=True) loads them anyway", found)
     values = []
     for name, variables in recognition.tensors.items():
         value = np.asarray(weights.tensors[name])

@@ -58,7 +58,8 @@ def describe_kind(path, kind):
         labels = {"keras1": "Keras 1 weight file", "keras2": "Keras 2 weight file", "keras3": "Keras 3 weight file"}
         label = labels[keras_files.detect(path)]
         return f"a {label}" + (" (.keras model)" if str(path).endswith(".keras") else "")
-    return "a canonical weight file"
+    return {"torch": "a safetensors state_dict", "object": "a tf.keras TF-format checkpoint"}.get(
+        kind, "a canonical weight file")
 
 
 def kind_for_destination(path, to=None):

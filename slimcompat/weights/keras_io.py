@@ -28,13 +28,13 @@ import numpy as np
 from slimcompat.arch import all_descriptions, describe, scheme
 from slimcompat.arch.conventions import source_input
 from slimcompat.arch.templates import UnknownNameError
-from slimcompat.errors import MappingError, SlimcompatError, WeightsError
+from slimcompat.errors import MappingError, Refusal, SlimcompatError, WeightsError, WeightsRefusal
 from slimcompat.weights import canonical, keras_files
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.progress import announce
 
-__all__ = ["read", "write", "to_keras_model", "stock_differences", "stock_model_name"]
+__all__ = ["read", "identify", "write", "to_keras_model", "stock_differences", "stock_model_name", "convert_command"]
 
 META_ATTR = "slimcompat_metadata"
 META_MEMBER = "slimcompat.json"
@@ -48,6 +48,7 @@ _LAYER_SCHEMES = {"keras": "keras", "keras1": "keras1"}       # layer scheme: th
 _SOURCE_NAMES = {"keras1": "{0}_{1}:0", "keras2": "{0}/{1}:0", "keras3": "{0}/{1}"}
 _STOCK = ("ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2")
 _CONFIG_LIMIT = 64 << 20
+DEFAULT_INPUT_SHAPE = (224, 224, 3)
 
 
 def stock_model_name(description):
@@ -113,10 +114,21 @@ def _identify(path, kind, found, candidates):
             best = (score, candidate, missing, [_source_name(kind, u) for u in unexpected], mismatched)
     if best is None:
         layers = sorted({layer for layer, _ in found})
-        raise WeightsError(path, f"not a weight file of a described network: layer names such as "
-                                 f"{', '.join(layers[:3])} follow neither keras.applications nor Keras-1 naming")
+        raise WeightsRefusal(path, f"not a weight file of a described network: layer names such as "
+                                   f"{', '.join(layers[:3])} follow neither keras.applications nor Keras-1 "
+                                   f"naming; if this is your own model's file, give its code: "
+                                   f"{convert_command(path)}")
     _, candidate, missing, unexpected, mismatched = best
     raise MappingError(f"{path} (closest: {candidate.name})", missing, unexpected, mismatched)
+
+
+def convert_command(path, own_model=True):
+    """The command converting `path` to a canonical file beside it; through the model's code when `own_model`
+    (the way out when its names are unknown)."""
+    path = pathlib.Path(path)
+    stem = path.name.split(".")[0]
+    target = path.with_name(f"{stem}.h5" if f"{stem}.h5" != path.name else f"{stem}.canonical.h5")
+    return f"slimcompat convert {path} {target}" + (" --model PATH.py:NAME" if own_model else "")
 
 
 def _expected_name(kind, bound, canonical_name):
@@ -309,24 +321,35 @@ def _with_config_knobs(path, description):
         raise WeightsError(path, f"config.json: {exc}") from None
 
 
+def _identified(path, kind, found, arch):
+    """(description, input convention, recorded input shape, {canonical: (layer, param)}) of an open file."""
+    stored = _stored_metadata(path, kind)
+    candidates = _candidates(kind, stored.description if stored and arch is None else arch)
+    description, keys, layer_scheme = _identify(path, kind, found, candidates)
+    if stored is not None and arch is None:
+        if stored.description.tensors() != description.tensors():
+            raise WeightsError(path, f"its stored description ({stored.architecture}) does not match its "
+                                     f"tensors")
+        if path.suffix == ".keras":
+            _config_disagreement(path, stored.description)
+        return stored.description, stored.input, stored.input_shape, keys
+    if arch is None and path.suffix == ".keras":
+        description = _with_config_knobs(path, description)
+    return description, source_input(_LAYER_SCHEMES[layer_scheme], description), (), keys
+
+
+def identify(path, arch=None):
+    """The description a Keras weight file holds, from its names and shapes alone (no value read); the
+    errors `read` would raise about them."""
+    with keras_files.open_weights(pathlib.Path(path)) as (kind, _, found):
+        return _identified(pathlib.Path(path), kind, found, arch)[0]
+
+
 def read(path, arch=None, progress=None):
     """Canonical Weights from a Keras-1, Keras-2 or Keras 3 weight file (see module doc)."""
     path = pathlib.Path(path)
     with keras_files.open_weights(path) as (kind, _, found):
-        stored = _stored_metadata(path, kind)
-        candidates = _candidates(kind, stored.description if stored and arch is None else arch)
-        description, keys, layer_scheme = _identify(path, kind, found, candidates)
-        if stored is not None and arch is None:
-            if stored.description.tensors() != description.tensors():
-                raise WeightsError(path, f"its stored description ({stored.architecture}) does not match its "
-                                         f"tensors")
-            description, input_convention = stored.description, stored.input
-            if path.suffix == ".keras":
-                _config_disagreement(path, description)
-        else:
-            if arch is None and path.suffix == ".keras":
-                description = _with_config_knobs(path, description)
-            input_convention = source_input(_LAYER_SCHEMES[layer_scheme], description)
+        description, input_convention, input_shape, keys = _identified(path, kind, found, arch)
         names = list(description.tensors())
         announce(progress, sum(found[keys[n]].nbytes for n in names))
         with canonical.sha256_later(path) as digest:
@@ -335,7 +358,7 @@ def read(path, arch=None, progress=None):
     tensors = {n: values[keys[n]] for n in names}
     source_kind = "keras3-keras" if path.suffix == ".keras" else _SOURCE_KINDS[kind]
     meta = Metadata(description, input_convention, source_kind=source_kind, source_file=path.name,
-                    source_sha256=sha256)
+                    source_sha256=sha256, input_shape=input_shape)
     sources = {n: _source_name(kind, keys[n]) for n in tensors}
     return canonical.Weights(tensors, meta, sources).validate(str(path), canonical.source_label(sources))
 
@@ -356,27 +379,30 @@ def _refuse_stride(meta, target):
         return
     stock = describe(name)
     if (meta.stride_placement, meta.stage_strides) != (stock.stride_placement, stock.stage_strides):
-        raise SlimcompatError(
+        raise Refusal(
             f"{meta.architecture} weights stride at {meta.stride_placement}, {target} at {stock.stride_placement}: "
             f"the shapes match but the networks differ, so the weights would load and compute something else. "
             f"Keep a canonical file, or write a .keras model (it carries the faithful architecture)")
 
 
-def to_keras_model(weights, faithful=True, input_shape=(224, 224, 3)):
+def to_keras_model(weights, faithful=True, input_shape=None):
     """A Keras model holding `weights`.
 
     faithful: built from the description (every knob), computing what the
         source computed. Otherwise the stock keras.applications model, with a
         warning naming each difference.
+    input_shape: (H, W, C); default the one the weights record, else 224x224x3.
     """
     from slimcompat.nets import keras_net
     meta = weights.meta
+    input_shape = tuple(input_shape or meta.input_shape or DEFAULT_INPUT_SHAPE)
     if faithful:
         model = keras_net.build(meta.description, naming="keras", input_shape=input_shape)
         return keras_net.set_canonical_weights(model, meta.description, "keras", weights.tensors)
     model, stock = _stock_model(meta, input_shape)
     if stock.conv_bias and not meta.conv_bias:
-        raise SlimcompatError(f"{meta.architecture} weights have no conv biases; the stock Keras model needs them")
+        raise Refusal(f"{meta.architecture} weights have no conv biases; the stock Keras model needs them: build "
+                      f"the faithful model (to_keras_model(weights); parity: keras-faithful)")
     return keras_net.set_canonical_weights(model, stock, "keras", weights.tensors)
 
 
@@ -385,7 +411,8 @@ def _stock_model(meta, input_shape):
     _refuse_stride(meta, "keras.applications")
     name = stock_model_name(meta.description)
     if name is None:
-        raise SlimcompatError(f"keras.applications has no {meta.architecture}; use the faithful model")
+        raise Refusal(f"keras.applications has no {meta.architecture}: build the faithful model "
+                      f"(to_keras_model(weights); parity: keras-faithful)")
     differences = stock_differences(meta)
     if differences:
         warnings.warn(f"stock keras.applications.{name} differs from these weights' source: "

@@ -2,7 +2,9 @@
 
 The architecture description (slimcompat.arch: family and every knob, from
 depth to BatchNorm epsilon, activation and stem pooling), the input
-convention its weights expect, and where the tensors came from. Readers start
+convention its weights expect, the input size they were made at where one is
+known (a default for tools that build the model), and where the tensors came
+from. Readers start
 from a source's presets (`slimcompat.arch.conventions`) and the canonical file
 stores the result, so nothing is guessed later.
 """
@@ -19,6 +21,7 @@ __all__ = ["Metadata"]
 # Format version 1 recorded these knobs as flat attributes (ResNet-50..200 only).
 _V1_KNOBS = ("num_classes", "background_class", "bn_epsilon", "stride_placement", "stem_pool", "conv_bias")
 _SOURCE_FIELDS = ("source_kind", "source_file", "source_sha256")
+MAX_INPUT_SIDE = 8192      # a recorded input size is a default batch size: bounded before anything is allocated
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +33,7 @@ class Metadata:
     source_kind: str = ""
     source_file: str = ""
     source_sha256: str = ""
+    input_shape: tuple = ()     # (H, W, C) the weights were made at; () when unknown
 
     def __post_init__(self):
         if not hasattr(self.description, "plan"):
@@ -39,6 +43,11 @@ class Metadata:
         for field in _SOURCE_FIELDS:
             if not isinstance(getattr(self, field), str):
                 raise SlimcompatError(f"metadata field {field!r} must be a string, found {getattr(self, field)!r}")
+        shape = self.input_shape
+        if shape != () and not (isinstance(shape, tuple) and len(shape) == 3 and all(
+                isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_INPUT_SIDE for d in shape)):
+            raise SlimcompatError(f"metadata field 'input_shape' must be 3 integers H, W, C in 1..{MAX_INPUT_SIDE}, "
+                                  f"found {shape!r}")
 
     # The description's knobs most readers ask about, by their old names.
     @property
@@ -68,9 +77,12 @@ class Metadata:
 
     def to_attrs(self):
         """Flat {name: str} for HDF5 attributes (format version 2)."""
-        return {"architecture": self.description.name, "description": self.description.to_json(),
-                "input": json.dumps(self.input.to_dict()),
-                **{f: getattr(self, f) for f in _SOURCE_FIELDS}}
+        attrs = {"architecture": self.description.name, "description": self.description.to_json(),
+                 "input": json.dumps(self.input.to_dict()),
+                 **{f: getattr(self, f) for f in _SOURCE_FIELDS}}
+        if self.input_shape:
+            attrs["input_shape"] = json.dumps(list(self.input_shape))
+        return attrs
 
     @classmethod
     def from_attrs(cls, attrs, version=2):
@@ -87,7 +99,7 @@ class Metadata:
             if not isinstance(value, str):
                 raise SlimcompatError(f"metadata field {field!r} must be a string, found {value!r}")
             sources[field] = value
-        return cls(description, input_convention, **sources)
+        return cls(description, input_convention, **sources, input_shape=_input_shape(values.get("input_shape")))
 
 
 def _plain(value):
@@ -99,6 +111,16 @@ def _plain(value):
         except UnicodeDecodeError:
             raise SlimcompatError(f"metadata attribute is not UTF-8 text ({value[:20]!r})") from None
     return value
+
+
+def _input_shape(raw):
+    if raw is None:
+        return ()
+    try:
+        shape = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as exc:
+        raise SlimcompatError(f"metadata field 'input_shape' is not JSON ({exc})") from None
+    return tuple(shape) if isinstance(shape, list) else shape
 
 
 def _input(raw):

@@ -31,7 +31,7 @@ import re
 from slimcompat.arch import DEPTHS, Inception10, ResNet
 from slimcompat.arch.ops import BN_PARAMS
 from slimcompat.arch.conventions import INPUTS
-from slimcompat.errors import MappingError, SlimcompatError, WeightsError
+from slimcompat.errors import MappingError, SlimcompatError, WeightsError, WeightsRefusal
 
 __all__ = ["is_object_checkpoint", "read", "layers_of", "Layer", "candidates"]
 
@@ -321,13 +321,13 @@ def _refuse(path, layers):
     counts = f"{sum(l.kind == 'conv' for l in layers)} convs, {sum(l.kind == 'bn' for l in layers)} BatchNorms, " \
              f"{sum(l.kind == 'dense' for l in layers)} dense"
     if not found:
-        raise WeightsError(path, f"a tf.keras TF-format checkpoint ({counts}) whose object tree fits no described "
+        raise WeightsRefusal(path, f"a tf.keras TF-format checkpoint ({counts}) whose object tree fits no described "
                                  f"network; give the model's code (--model) to read it")
     names = sorted({d.name for d in found})
     unrecorded = [k for k in _UNRECORDED if any(k == name for name, *_ in found[0].knobs())]
     structure = _what_it_is(found[0])
     several = f" (and {len(found) - 1} other tensor layouts)" if len(found) > 1 else ""
-    raise WeightsError(path, f"a tf.keras TF-format checkpoint: its object tree and shapes fit {', '.join(names)} "
+    raise WeightsRefusal(path, f"a tf.keras TF-format checkpoint: its object tree and shapes fit {', '.join(names)} "
                              f"({structure}){several}, but a checkpoint does not record {', '.join(unrecorded)}, "
                              f"which decide what it computes: give the model's code (--model PATH.py:NAME) or the "
                              f"description (--arch {names[0]} --variant ...)")

@@ -33,7 +33,7 @@ from slimcompat.arch import describe, scheme
 from slimcompat.arch.conventions import source_input
 from slimcompat.arch.mapping import check_mapping
 from slimcompat.arch.registry import default_source, variant_text
-from slimcompat.errors import SlimcompatError, WeightsError
+from slimcompat.errors import SlimcompatError, WeightsError, WeightsRefusal
 from slimcompat.weights import canonical, journal
 from slimcompat.weights.atomic import check_destination, check_name, fsync_folder, fsync_path, partial_folder
 from slimcompat.weights.metadata import Metadata
@@ -362,7 +362,8 @@ def _choose_arch(names, arch, where):
         raise WeightsError(where, f"no slim network variables (no scope such as resnet_v2_50, resnet_v1_18, "
                                   f"resnext_50_32x4d or inception10; found {sample})")
     if len(scopes) > 1:
-        raise WeightsError(where, f"variables of several networks ({', '.join(scopes)}); pass arch to choose one")
+        raise WeightsError(where, f"variables of several networks ({', '.join(scopes)}); choose one with --arch "
+                                  f"NAME (arch= from Python)")
     return _describe(scopes[0], where)
 
 
@@ -491,7 +492,7 @@ def _check_slim_computes(weights, path):
     described = ", ".join(f"{k} {v}" for k, v in changes.items())
     structural = [f"{n} {ours}" for n, effect, ours, _ in diffs if n in _STRIDES or effect == "shape"]
     if structural and _TF_SLIM_NETS.match(meta.architecture):
-        raise WeightsError(path, f"{meta.architecture} weights with {described} would restore into tf_slim's "
+        raise WeightsRefusal(path, f"{meta.architecture} weights with {described} would restore into tf_slim's "
                                  f"{meta.architecture}, which has {', '.join(structural)}, and compute something "
                                  f"else; refusing (keep a canonical file)")
     fold = " (convert with --bn-epsilon {:g} to fold the epsilon)".format(slim.bn_epsilon) \

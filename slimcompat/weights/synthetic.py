@@ -17,7 +17,7 @@ from slimcompat.weights.metadata import Metadata
 
 __all__ = ["random_tensors", "random_weights"]
 
-_META_FIELDS = ("input", "source_kind", "source_file", "source_sha256")
+_META_FIELDS = ("input", "source_kind", "source_file", "source_sha256", "input_shape")
 
 
 def random_tensors(shapes, seed=0):
@@ -38,7 +38,7 @@ def random_tensors(shapes, seed=0):
 def random_weights(architecture="resnet_v2_50", source=None, seed=0, **changes):
     """Weights of `architecture`: a description used as it is, or a name described with `source`'s
     conventions (default: the name's own). `changes`: description knobs, or metadata fields
-    (input, source_kind, source_file, source_sha256)."""
+    (input, source_kind, source_file, source_sha256, input_shape)."""
     fields = {k: changes.pop(k) for k in _META_FIELDS if k in changes}
     if isinstance(architecture, str):
         source = source or default_source(architecture) or "slim"

@@ -34,7 +34,7 @@ import numpy as np
 
 from slimcompat.arch import INPUTS, describe
 from slimcompat.arch.layout import canonical_tensors, state_dict
-from slimcompat.errors import MappingError, SlimcompatError, WeightsError
+from slimcompat.errors import MappingError, Refusal, SlimcompatError, WeightsError
 from slimcompat.optional import require
 from slimcompat.weights import canonical
 from slimcompat.weights.atomic import atomic_output
@@ -143,11 +143,11 @@ def check_torchvision(meta):
     how = ("write the faithful PyTorch module's state_dict instead (--faithful; "
            "slimcompat.nets.torch_net.build loads it)")
     if name is None:
-        raise SlimcompatError(f"torchvision has no {meta.architecture} ({_kind(meta.description)}); {how}")
+        raise Refusal(f"torchvision has no {meta.architecture} ({_kind(meta.description)}); {how}")
     if differences:
         listed = "; ".join(f"{label}: {_show(mine)} (torchvision: {_show(theirs)})" for label, mine, theirs in
                            differences)
-        raise SlimcompatError(f"{meta.architecture} weights ({meta.source_kind or 'canonical'}) are not for "
+        raise Refusal(f"{meta.architecture} weights ({meta.source_kind or 'canonical'}) are not for "
                               f"torchvision's {name}, which would compute something else with them: {listed}. "
                               f"{how[0].upper()}{how[1:]}")
     if meta.input != INPUTS["torch"]:
