@@ -191,6 +191,7 @@ def run(program, mode, script, workdir, data, digests):
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
     seconds = time.monotonic() - start
+    (workdir / "output.txt").write_text(f"$ {' '.join(command)}\n{out}\n--- stderr ---\n{err}")
     events = [json.loads(line) for line in record.read_text().splitlines()] if record.is_file() else []
     shutil.rmtree(home, ignore_errors=True)
     return Outcome(mode, proc.returncode, seconds, out, err, events, _error_line(proc.returncode, err))
