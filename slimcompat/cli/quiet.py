@@ -44,7 +44,9 @@ NOISE = re.compile(r"WARNING: All log messages before absl::InitializeLog\(\) is
 _FRAMEWORK_NOISE = (r"`layer\.apply` is deprecated", r"`layer\.updates` will be removed")
 _DEPRECATIONS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 _DEPRECATED = re.compile(r"\bdeprecated\b|will be removed")
-_LOCATED = re.compile(r"From (.+?):\d+: ")  # TensorFlow's deprecation log lines (tensorflow/python/util/deprecation.py)
+_LOCATED = re.compile(r"From .+?:\d+: ")  # TensorFlow's deprecation log lines (tensorflow/python/util/deprecation.py)
+# TensorFlow's logging and decorators (deprecation, tf_should_use): frames between a notice and its caller.
+_PLUMBING = tuple(os.path.join("tensorflow", "python", sub) + os.sep for sub in ("util", "platform"))
 
 
 class _filtered_fd2:
@@ -107,13 +109,27 @@ def _deprecation(message, category):
     return issubclass(category, _DEPRECATIONS) or bool(_DEPRECATED.search(message))
 
 
+def _caller():
+    """The file of the code that called into TensorFlow's logging and decorators from here."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name not in (__file__, logging.__file__) and not any(part in name for part in _PLUMBING):
+            return name
+        frame = frame.f_back
+    return ""
+
+
 class _FrameworkNotices(logging.Filter):
-    """Drops TensorFlow's deprecation log lines located in framework code."""
+    """Drops TensorFlow's deprecation log lines when framework code called the deprecated function.
+
+    The caller is found on the stack rather than read from the line: behind a
+    second decorator (tf_should_use) TensorFlow names the decorator's file.
+    """
 
     def filter(self, record):
         message = record.getMessage()
-        located = _LOCATED.match(message)
-        return not (located and _DEPRECATED.search(message) and _framework(located.group(1)))
+        return not (_LOCATED.match(message) and _DEPRECATED.search(message) and _framework(_caller()))
 
 
 def apply_to_program(verbose=False):
