@@ -2,8 +2,8 @@
 
 Every subcommand module offers `add_arguments(parser)` and `run(args) -> int`;
 this file only wires them up, sets the quiet defaults (`quiet`, lighter for
-`run`; `--verbose` lifts them), and turns our errors, and the machine's (no space, a name the
-libraries cannot take), into one line and exit 2, or the error's own status (3:
+`run`; `--verbose` lifts them), and turns our errors, and the machine's (no
+space, a name the libraries cannot take), into one line and exit 2, or the error's own status (3:
 refused, slimcompat.errors.Refusal); Ctrl-C, anywhere, into one line and exit
 130 (128 + SIGINT, as shells report it). Writers leave nothing
 half-written on any exception, so an interrupted command has changed nothing.

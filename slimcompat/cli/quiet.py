@@ -25,6 +25,7 @@ and prints unchanged, as do its prints, warnings, logging and tracebacks.
 `--verbose` keeps all of it, as does TF_CPP_MIN_LOG_LEVEL=0 set by the user
 for the C++ lines.
 """
+
 import logging
 import os
 import re
@@ -76,7 +77,8 @@ def _one_line(message, category, filename, lineno, file=None, line=None):
 
 
 def _hold_start_up(level):
-    """Hide TensorFlow's C++ start-up lines; C++ logging below `level` unless the user chose a level."""
+    """Hide TensorFlow's C++ start-up lines, and later C++ lines below TF_CPP_MIN_LOG_LEVEL `level` unless the
+    user set a level."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", level)
     if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "0":
         from slimcompat.runtime.activation import around_import
