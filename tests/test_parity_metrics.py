@@ -21,7 +21,8 @@ def definition(a, b):
     worst = int(np.argmax(d))
     sample = d if d.size <= SAMPLE else d[:: d.size // SAMPLE]
     return {"max_abs": float(d[worst]), "mean_abs": float(np.mean(d)), "p99_abs": float(np.percentile(sample, 99)),
-            "scale": max(float(a.max()), -float(a.min())), "worst_index": [int(i) for i in np.unravel_index(worst, a.shape)],
+            "scale": max(float(a.max()), -float(a.min())),
+            "worst_index": [int(i) for i in np.unravel_index(worst, a.shape)],
             "worst_values": [float(a.ravel()[worst]), float(b.ravel()[worst])]}
 
 
