@@ -57,8 +57,7 @@ class KerasModel(Implementation):
             return model(model_input, training=False)
 
     def endpoints(self, model_input):
-        outputs = self._call(self._sub, model_input)
-        return to_numpy_2d({n: o.numpy() for n, o in zip(self._names, outputs)})
+        return to_numpy_2d(dict(zip(self._names, self._call(self._sub, model_input))))
 
     def forward(self, model_input):
         return self._call(self.model, model_input).numpy()

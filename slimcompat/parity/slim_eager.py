@@ -55,7 +55,7 @@ class SlimEager(Implementation):
         import tensorflow as tf
         with tf.device(self.device):
             out = self._function()(tf.constant(model_input))
-        return to_numpy_2d({k: v.numpy() for k, v in out.items()})
+        return to_numpy_2d(out)
 
     def forward(self, model_input):
         import tensorflow as tf
