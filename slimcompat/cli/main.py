@@ -1,9 +1,9 @@
 """The `slimcompat` command: one subcommand per concern, each in its module.
 
 Every subcommand module offers `add_arguments(parser)` and `run(args) -> int`;
-this file only wires them up, sets the quiet defaults (`quiet`; `--verbose`
-lifts them), and turns our errors, and the machine's (no space, a name the
-libraries cannot take), into one line and exit 2, or the error's own status (3:
+this file only wires them up, sets the quiet defaults (`quiet`, lighter for
+`run`; `--verbose` lifts them), and turns our errors, and the machine's (no
+space, a name the libraries cannot take), into one line and exit 2, or the error's own status (3:
 refused, slimcompat.errors.Refusal); Ctrl-C, anywhere, into one line and exit
 130 (128 + SIGINT, as shells report it). Writers leave nothing
 half-written on any exception, so an interrupted command has changed nothing.
@@ -51,7 +51,8 @@ options (before SCRIPT; also as environment variables):
                                if its bytes have this sha256 (SLIMCOMPAT_TRUST_FILE, ','-separated)
   --v1-code PATH|PACKAGE       code that gets the v1 API although installed (SLIMCOMPAT_V1_CODE)
   --v2-code PATH|PACKAGE       code that keeps TF 2 although it is the program's own (SLIMCOMPAT_V2_CODE)
-  --verbose                    say what was found in the source, and every file get_file answers"""
+  --verbose                    say what was found in the source, and every file get_file answers; show
+                               TensorFlow's start-up lines and the frameworks' notices about their own code"""
 _RUN_VALUED = {"--tf": "tf", "--keras": "keras", "--weights-dir": "weights_dirs", "--trust-file": "trusted",
                "--v1-code": "v1_code", "--v2-code": "v2_code"}
 
@@ -125,7 +126,9 @@ def _run_command(argv):
     if not argv or (argv[0] == "-m" and len(argv) < 2):
         print(_RUN_USAGE, file=sys.stderr)
         return 2
+    from slimcompat.cli import quiet
     from slimcompat.legacy import launcher
+    quiet.apply_to_program(verbose=options.verbose)
     try:
         if argv[0] == "-m":
             launcher.run_module(argv[1], argv[2:], options)

@@ -18,6 +18,7 @@ lookup from the caller's frame and cached per file, so a library imported later
 by the legacy script still works.
 """
 
+import functools
 import importlib
 import os
 import site
@@ -25,7 +26,7 @@ import sys
 import sysconfig
 import types
 
-__all__ = ["V1Module", "CodePolicy", "V1_CODE"]
+__all__ = ["V1Module", "CodePolicy", "V1_CODE", "is_installed"]
 
 # Our own modules kept in TF1 form on purpose (the example program): v1 wherever they are installed.
 V1_CODE = ("slimcompat.examples",)
@@ -44,7 +45,6 @@ class CodePolicy:
         self.program_roots = [_real(r) for r in program_roots]
         self.v1 = [*V1_CODE, *v1]
         self.v2 = list(v2)
-        self._installed = _installed_dirs()
         self._cache = {}
 
     def __repr__(self):
@@ -68,7 +68,7 @@ class CodePolicy:
             return override[1]
         if path is None:
             return name == "__main__"
-        if any(_under(path, d) for d in self._installed) or any(m in path.split(os.sep) for m in _INSTALLED_MARKERS):
+        if is_installed(path):
             return False
         return any(_under(path, root) for root in self.program_roots)
 
@@ -89,6 +89,13 @@ def _real(path):
     return os.path.realpath(os.path.abspath(os.fspath(path)))
 
 
+def is_installed(path):
+    """Whether file `path` sits in an installed location (site-packages, the standard library)."""
+    path = _real(path)
+    return any(_under(path, d) for d in _installed_dirs()) or any(m in path.split(os.sep) for m in _INSTALLED_MARKERS)
+
+
+@functools.lru_cache(maxsize=None)
 def _installed_dirs():
     found = set()
     try:
@@ -98,7 +105,7 @@ def _installed_dirs():
     found.add(site.getusersitepackages())
     paths = sysconfig.get_paths()
     found.update(paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths)
-    return sorted({_real(d) for d in found if d})
+    return tuple(sorted({_real(d) for d in found if d}))
 
 
 class V1Module(types.ModuleType):
