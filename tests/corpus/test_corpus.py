@@ -21,9 +21,7 @@ for _program in LIST["programs"]:
     if _program.get("skip"):
         continue
     for _mode in harness.MODES:
-        expected = _program.get("expect_fail", {})
-        marks = [pytest.mark.xfail(strict=True, reason=expected["reason"])] if _mode in expected.get("modes", ()) else []
-        PARAMS.append(pytest.param(_program["name"], _mode, id=f"{_program['name']}-{_mode}", marks=marks))
+        PARAMS.append(pytest.param(_program["name"], _mode, id=f"{_program['name']}-{_mode}"))
 
 
 @pytest.fixture(scope="module")
