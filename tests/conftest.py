@@ -1,9 +1,10 @@
-"""Shared helpers: run slimcompat or python in a fresh interpreter, as users do."""
+"""Shared helpers: run slimcompat or python in a fresh interpreter, as users do; GPU tests only where there is one."""
 
 import os
 import pathlib
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -43,6 +44,27 @@ def slimcompat(*args, **kwargs):
 
 
 @pytest.fixture
+def cli(capsys):
+    """cli(*args, check=True): `slimcompat ARGS` called in this process, as slimcompat() but without the
+    interpreter start; a CompletedProcess with the exit code and what it printed. Warning filters the command
+    sets are undone after it."""
+    from slimcompat.cli.main import main
+
+    def _cli(*args, check=True):
+        capsys.readouterr()
+        with warnings.catch_warnings():
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:   # argparse: --help, usage errors
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        out, err = capsys.readouterr()
+        if check and code != 0:
+            raise AssertionError(f"exit {code}: slimcompat {' '.join(map(str, args))}\n{out[-3000:]}\n{err[-5000:]}")
+        return subprocess.CompletedProcess(["slimcompat", *map(str, args)], code, out, err)
+    return _cli
+
+
+@pytest.fixture
 def write(tmp_path):
     """write(name, text) -> path of a file created under tmp_path."""
     def _write(name, text):
@@ -51,3 +73,19 @@ def write(tmp_path):
         path.write_text(text)
         return path
     return _write
+
+
+def _torch_sees_a_gpu():
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out `gpu` tests where PyTorch sees no GPU, whatever -m selected: they cannot pass there."""
+    gpu = [item for item in items if item.get_closest_marker("gpu")]
+    if gpu and not _torch_sees_a_gpu():
+        config.hook.pytest_deselected(items=gpu)
+        items[:] = [item for item in items if not item.get_closest_marker("gpu")]
