@@ -43,6 +43,44 @@ def slimcompat(*args, **kwargs):
     return run_python("-m", "slimcompat", *args, **kwargs)
 
 
+KERAS1_NAME = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+
+
+class Built:
+    """Fixture files built once per test session, each in a folder of its own, keyed by what they are.
+
+    Tests read them in place and copy one only to change it, so no test writes what another built.
+    """
+
+    def __init__(self, factory):
+        self._factory, self._files = factory, {}
+
+    def _once(self, key, build):
+        if key not in self._files:
+            self._files[key] = build(self._factory.mktemp("-".join(map(str, key))))
+        return self._files[key]
+
+    def slim_checkpoint(self, family, num_classes, seed=0):
+        """{'V2': prefix, 'V1': file} of slim_models.build_slim_checkpoint's net (outputs: slim_outputs)."""
+        from slimcompat.testing.slim_models import build_slim_checkpoint
+        return self._once(("slim", family, num_classes, seed),
+                          lambda folder: build_slim_checkpoint(folder, family, num_classes, seed=seed)[0])
+
+    def keras1_resnet50(self, include_top=True, seed=0):
+        """(path, {canonical name: array}) of the Keras-1 ResNet50 file as published (its _notop twin)."""
+        from slimcompat.testing.keras1_writer import write_keras1_resnet50
+
+        def build(folder):
+            path = folder / (KERAS1_NAME if include_top else KERAS1_NAME.replace(".h5", "_notop.h5"))
+            return path, write_keras1_resnet50(path, include_top=include_top, seed=seed)
+        return self._once(("keras1", include_top, seed), build)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    return Built(tmp_path_factory)
+
+
 @pytest.fixture
 def cli(capsys):
     """cli(*args, check=True): `slimcompat ARGS` called in this process, as slimcompat() but without the

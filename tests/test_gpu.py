@@ -17,11 +17,10 @@ import pytest
 
 from conftest import REPO
 from slimcompat.parity import reference, torch_side
+from slimcompat.testing import gpu_parity
 
 pytestmark = pytest.mark.gpu
 TOOL = REPO / "tools" / "gpu_parity.py"
-sys.path.insert(0, str(REPO / "tools"))
-import gpu_parity  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """A user's own model, whatever its names: recognised by structure, weights in and out, differences explained.
 
-The models are the seeds' own (tests/fixtures/seeds.py builds them from the team's extraction of the
+The models are the seeds' own (slimcompat/testing/seeds.py builds them from the team's extraction of the
 seed programs), Keras 3 and tf-keras, functional and subclassed, auto-named; plus keras.applications
 and slimcompat's own builder as references. Expected descriptions are the knob sets whose parameter
 counts equal the seed authors' printouts (tests/test_arch.py).

@@ -3,7 +3,7 @@
 Real sources: tf_slim resnet_v2_50 and resnext_50_32x4d checkpoints saved by
 Saver, the Keras-1 ResNet50 file as published (fixture writer). torchvision
 does not install beside the pinned torch, so its ResNets are rebuilt from
-their documented structure (fixtures/torchvision_resnet.py) to check the
+their documented structure (slimcompat/testing/torchvision_resnet.py) to check the
 torchvision-named output. Batches 2 x 64 x 64 (seeded). Run with -s for the
 measured figures.
 """
