@@ -53,46 +53,46 @@ def sources(tmp_path_factory):
 
 # ---------------------------------------------------------------- errors and messages
 
-def test_validate_says_what_a_non_canonical_file_is_and_what_to_run(sources):
+def test_validate_says_what_a_non_canonical_file_is_and_what_to_run(sources, cli):
     ckpt = sources / "resnet_v2_50.ckpt"
-    line = one_line_error(slimcompat("validate", ckpt, check=False), "a slim checkpoint (V2",
+    line = one_line_error(cli("validate", ckpt, check=False), "a slim checkpoint (V2",
                           f"slimcompat convert {ckpt}", f"slimcompat inspect {ckpt}")
     assert "no such file" not in line
-    one_line_error(slimcompat("validate", sources / "dense.h5", check=False), "a Keras 2 weight file",
+    one_line_error(cli("validate", sources / "dense.h5", check=False), "a Keras 2 weight file",
                    "convert it first")
-    assert "valid slimcompat-canonical" in slimcompat("validate", sources / "resnet_v2_50.h5").stdout
+    assert "valid slimcompat-canonical" in cli("validate", sources / "resnet_v2_50.h5").stdout
 
 
 @pytest.mark.parametrize("force", [[], ["--force"]])
-def test_convert_onto_a_folder_is_one_line(sources, tmp_path, force):
+def test_convert_onto_a_folder_is_one_line(sources, tmp_path, force, cli):
     folder = tmp_path / "out"
     folder.mkdir()
     for src, suggestion in [(sources / "resnet_v2_50.h5", "resnet_v2_50.h5"),
                             (sources / "resnet_v2_50.ckpt", "resnet_v2_50.h5")]:
-        line = one_line_error(slimcompat("convert", src, folder, *force, check=False), "is a folder",
+        line = one_line_error(cli("convert", src, folder, *force, check=False), "is a folder",
                               folder / suggestion)
         assert "Errno" not in line and "--force" not in line
     assert list(folder.iterdir()) == []
 
 
-def test_convert_refuses_to_rewrite_its_own_source(sources, tmp_path):
+def test_convert_refuses_to_rewrite_its_own_source(sources, tmp_path, cli):
     src = tmp_path / "w.h5"
     src.write_bytes((sources / "resnet_v2_50.h5").read_bytes())
     before = sha(src)
     (tmp_path / "link.h5").symlink_to(src)
     (tmp_path / "hard.h5").hardlink_to(src)
     for dst in (src, tmp_path / "." / "w.h5", tmp_path / "link.h5", tmp_path / "hard.h5"):
-        one_line_error(slimcompat("convert", src, dst, "--force", check=False), "is the source itself")
+        one_line_error(cli("convert", src, dst, "--force", check=False), "is the source itself")
     assert sha(src) == before and (tmp_path / "link.h5").is_symlink()
     ckpt = sources / "resnet_v2_50.ckpt"
-    one_line_error(slimcompat("convert", ckpt, ckpt, "--force", check=False), "is the source itself")
+    one_line_error(cli("convert", ckpt, ckpt, "--force", check=False), "is the source itself")
 
 
-def test_a_ckpt_h5_name_is_written_as_a_canonical_file(sources, tmp_path):
+def test_a_ckpt_h5_name_is_written_as_a_canonical_file(sources, tmp_path, cli):
     assert convert.kind_for_destination("model.ckpt.h5") == "canonical"
     assert convert.kind_for_destination("model.ckpt-1000") == "slim"
     assert convert.kind_for_destination("model.ckpt") == "slim"
-    slimcompat("convert", sources / "resnet_v2_50.h5", tmp_path / "model.ckpt.h5", "--quiet")
+    cli("convert", sources / "resnet_v2_50.h5", tmp_path / "model.ckpt.h5", "--quiet")
     assert canonical.is_canonical(tmp_path / "model.ckpt.h5")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.ckpt.h5"]
 
@@ -204,8 +204,8 @@ def test_commands_start_quietly_and_verbose_brings_the_lines_back(sources):
     assert noise(loud.stderr) == noise(plain.stderr), loud.stderr
 
 
-def test_doctor_reports_tf32_as_parity_does_names_the_distribution_and_ends_with_a_verdict():
-    out = slimcompat("doctor")
+def test_doctor_reports_tf32_as_parity_does_names_the_distribution_and_ends_with_a_verdict(cli):
+    out = cli("doctor")
     lines = out.stdout.strip().splitlines()
     providers = environment.tensorflow_distribution()
     tf_line = next(line for line in lines if line.strip().startswith("tensorflow "))
