@@ -77,7 +77,7 @@ class Built:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory):
+def fixture_files(tmp_path_factory):
     return Built(tmp_path_factory)
 
 

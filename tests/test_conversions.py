@@ -34,16 +34,16 @@ def keras_logits(weights, faithful=True):
 
 
 @pytest.fixture(scope="module")
-def slim_v2(built):
+def slim_v2(fixture_files):
     """(V2 checkpoint prefix, slim logits [2, 1001]) of a real tf_slim resnet_v2_50."""
-    prefix = built.slim_checkpoint("resnet_v2", 1001, seed=3)["V2"]
+    prefix = fixture_files.slim_checkpoint("resnet_v2", 1001, seed=3)["V2"]
     return prefix, slim_outputs("resnet_v2", 1001, prefix, images=IMAGES).reshape(len(IMAGES), -1)
 
 
 @pytest.fixture(scope="module")
-def legacy(built):
+def legacy(fixture_files):
     """Path of a Keras-1 ResNet50 weight file in the published layout (shared: read it, never change it)."""
-    return built.keras1_resnet50(seed=5)[0]
+    return fixture_files.keras1_resnet50(seed=5)[0]
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import slimcompat
-from fixtures.keras1_writer import write_keras1_resnet50
-from fixtures.slim_models import build_slim_checkpoint
 from fixtures.weights import random_weights
 from slimcompat.parity import check, environment, inputs, render_html, render_json, render_text
 from slimcompat.parity.endpoints import endpoint_of
@@ -35,10 +32,8 @@ def found(report):
 
 
 @pytest.fixture(scope="module")
-def slim_ckpt(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("slim")
-    paths, _ = build_slim_checkpoint(folder, "resnet_v2", 1001, seed=3, images=np.zeros(SHAPE, np.float32))
-    return paths["V2"]
+def slim_ckpt(fixture_files):
+    return fixture_files.slim_checkpoint("resnet_v2", 1001, seed=3)["V2"]
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +42,8 @@ def weights(slim_ckpt):
 
 
 @pytest.fixture(scope="module")
-def legacy_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("keras1") / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
-    write_keras1_resnet50(path, seed=5)
-    return path
+def legacy_file(fixture_files):
+    return fixture_files.keras1_resnet50(seed=5)[0]
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +198,8 @@ def test_name_parity_lists_every_kind_of_break():
     assert result["shape_mismatch"][0]["shape_a"] == [1001] and result["shape_mismatch"][0]["shape_b"] == [1000]
 
 
-def test_reports_and_exit_codes_from_the_command_line(slim_ckpt, tmp_path):
-    out = slimcompat("parity", "slim-graph", "keras-stock", "--weights", slim_ckpt, "--size", "64",
+def test_reports_and_exit_codes_from_the_command_line(slim_ckpt, tmp_path, cli):
+    out = cli("parity", "slim-graph", "keras-stock", "--weights", slim_ckpt, "--size", "64",
                      "--json", tmp_path / "r.json", "--html", tmp_path / "r.html", check=False)
     assert out.returncode == 1, out.stderr
     assert "<- FIRST DIVERGENCE" in next(line for line in out.stdout.splitlines() if line.startswith("stem "))
@@ -216,13 +209,13 @@ def test_reports_and_exit_codes_from_the_command_line(slim_ckpt, tmp_path):
     page = (tmp_path / "r.html").read_text()
     assert page.count("<svg") == 1 and page.count("<circle") >= 19 and "<script" not in page
     assert "src=" not in page and "href=" not in page
-    ok = slimcompat("parity", "slim-graph", "keras-faithful", "--size", "64", "--json", "-", check=False)
+    ok = cli("parity", "slim-graph", "keras-faithful", "--size", "64", "--json", "-", check=False)
     report = json.loads(ok.stdout)
     assert ok.returncode == 0 and report["verdict"] == "pass", ok.stderr
     assert report["a"]["weights"] == "(random, seed 0)" and report["a"]["architecture"] == "resnet_v2_50"
     for bad in (["slim-graph", "nothing"], ["slim-graph", "keras-stock", "--weights", slim_ckpt, "--arch", "x"],
                 ["slim-graph", "keras-stock", "--weights", tmp_path / "missing.h5"]):
-        assert slimcompat("parity", *bad, check=False).returncode == 2
+        assert cli("parity", *bad, check=False).returncode == 2
 
 
 def test_renderers_survive_a_load_failure(built, weights):
