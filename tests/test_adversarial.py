@@ -350,6 +350,7 @@ def _restored(prefix):
     return float(w.flat[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("old_version,new_version", [("V2", "V2"), ("V1", "V2"), ("V2", "V1")])
 def test_sigkill_at_any_step_of_an_overwrite_loses_nothing(tmp_path, old_version, new_version):
     old_dir, new_dir, work = tmp_path / "old", tmp_path / "new", tmp_path / "work"

@@ -54,6 +54,7 @@ def small_canonical(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_slim_v2_to_faithful_keras_gives_the_slim_outputs(slim_v2, tmp_path, cli):
     prefix, slim_logits = slim_v2
     cli("convert", prefix, tmp_path / "w.h5", "--quiet")
@@ -70,6 +71,7 @@ def test_slim_v2_to_faithful_keras_gives_the_slim_outputs(slim_v2, tmp_path, cli
     assert stock_error > 1e-3
 
 
+@pytest.mark.slow
 def test_background_class_needs_an_explicit_flag(slim_v2, tmp_path, cli):
     prefix, slim_logits = slim_v2
     out = cli("convert", prefix, tmp_path / "k.h5", "--to", "keras", check=False)
@@ -80,6 +82,7 @@ def test_background_class_needs_an_explicit_flag(slim_v2, tmp_path, cli):
     assert relative(keras_logits(weights), slim_logits[:, 1:]) < 1e-5
 
 
+@pytest.mark.slow
 def test_slim_round_trip_through_a_canonical_file_is_bit_identical(slim_v2, tmp_path, cli):
     prefix, _ = slim_v2
     cli("convert", prefix, tmp_path / "w.h5", "--quiet")
@@ -123,6 +126,7 @@ def test_keras2_era_file_with_caffe_layer_names_is_read(legacy, tmp_path):
     assert all(np.array_equal(again.tensors[n], weights.tensors[n]) for n in weights.tensors)
 
 
+@pytest.mark.slow
 def test_modern_keras_h5_loads_into_stock_keras_by_position(legacy, tmp_path):
     import keras
     with pytest.warns(UserWarning, match="BatchNorm epsilon 0.001"):
@@ -134,6 +138,7 @@ def test_modern_keras_h5_loads_into_stock_keras_by_position(legacy, tmp_path):
     assert all(np.array_equal(got[n], want[n]) for n in want)
 
 
+@pytest.mark.slow
 def test_legacy_resnet50_as_published_versus_modern(legacy):
     published = keras_net.build(KERAS1, naming="keras1", input_shape=IMAGES.shape[1:])
     published.load_weights(legacy)
@@ -152,6 +157,7 @@ def test_legacy_resnet50_as_published_versus_modern(legacy):
     assert epsilon_only_error > 1e-3 and stock_error > 1e-3
 
 
+@pytest.mark.slow
 def test_bn_epsilon_folding_keeps_the_outputs(legacy):
     weights = convert.load(legacy)
     folded = transforms.set_bn_epsilon(weights, 1.001e-5)
@@ -160,6 +166,7 @@ def test_bn_epsilon_folding_keeps_the_outputs(legacy):
                               weights.tensors["stem/conv/bn/moving_variance"])
 
 
+@pytest.mark.slow
 def test_flip_color_is_explicit_and_exact(legacy, tmp_path, cli):
     cli("convert", legacy, tmp_path / "rgb.h5", "--flip-color", "--quiet")
     flipped = canonical.read(tmp_path / "rgb.h5")
@@ -182,6 +189,7 @@ def test_stride_placement_is_never_mapped_across(legacy, tmp_path, cli):
     assert out.returncode == 2 and "last_unit_3x3" in out.stderr and not (tmp_path / "v1_keras.h5").exists()
 
 
+@pytest.mark.slow
 def test_slim_v1_weights_build_a_faithful_keras_model_and_save_as_keras(tmp_path, cli):
     weights = canonical.read(_slim_v1_canonical(tmp_path / "v1.h5"))
     cli("convert", tmp_path / "v1.h5", tmp_path / "v1.keras", "--quiet")
@@ -254,6 +262,7 @@ def test_bad_input_is_one_line_nonzero_and_leaves_nothing(legacy, small_canonica
     assert list(out_dir.iterdir()) == [] and _digest(src) == before
 
 
+@pytest.mark.slow
 def test_wrong_architecture_flag_and_unusable_paths(slim_v2, legacy, tmp_path, cli):
     prefix, _ = slim_v2
     out = cli("convert", prefix, tmp_path / "w.h5", "--arch", "resnet_v2_101", check=False)
@@ -295,6 +304,7 @@ def test_the_bar_shows_on_a_terminal_or_when_asked_and_never_when_told_not_to(sm
     assert all(canonical.is_canonical(tmp_path / f"{n}.h5") for n in "abcde")
 
 
+@pytest.mark.slow
 def test_inspect_reads_every_kind(slim_v2, legacy, tmp_path, cli):
     prefix, _ = slim_v2
     for path, kind, tensors in [(prefix, "slim", 272), (legacy, "keras", 320)]:
@@ -307,6 +317,7 @@ def test_inspect_reads_every_kind(slim_v2, legacy, tmp_path, cli):
     assert "keras3-weights-h5" in cli("inspect", tmp_path / "m.weights.h5", "--json").stdout
 
 
+@pytest.mark.slow
 def test_mapping_errors_name_tensors_as_the_source_file_does(legacy, tmp_path, slim_v2, cli):
     import h5py
     bad = tmp_path / "bad.h5"

@@ -25,6 +25,7 @@ from slimcompat.eager.graph import GraphNet
 from slimcompat.errors import MappingError, SlimcompatError
 from slimcompat.weights import convert
 
+pytestmark = pytest.mark.slow   # ResNet-50 graphs and layers, fresh interpreters: default tier only
 v1 = tf.compat.v1
 TESTS = pathlib.Path(__file__).resolve().parent
 CLASSES = 10
@@ -255,7 +256,6 @@ def test_fit_takes_the_same_sgd_steps_as_the_tf1_graph():
         assert _close(variable.numpy(), tf1_values[name]), name
 
 
-@pytest.mark.slow
 def test_sgd_steps_match_tf1_graph_resnet_v2_50():
     layer = se.resnet_layer("resnet_v2_50", 5)
     x, y = _data((4, 32, 32, 3))

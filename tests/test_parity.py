@@ -69,6 +69,7 @@ def worst(report):
     return max(r["relative"] for r in report["endpoints"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", DEVICES)
 def test_slim_graph_and_faithful_keras_agree_at_every_endpoint(built, device):
     report = run(built, "slim-graph", "keras-faithful", device)
@@ -81,6 +82,7 @@ def test_slim_graph_and_faithful_keras_agree_at_every_endpoint(built, device):
     assert report["environment"]["tf32"] is False and report["diagnosis"] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", DEVICES)
 def test_slim_graph_and_slim_eager_are_identical(built, device):
     report = run(built, "slim-graph", "slim-eager", device)
@@ -92,6 +94,7 @@ def test_slim_graph_and_slim_eager_are_identical(built, device):
     assert report["ok"] and worst(report) <= 1e-6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", DEVICES)
 def test_stock_resnet50v2_diverges_first_at_the_stem_pool(built, device):
     report = run(built, "slim-graph", "keras-stock", device)
@@ -105,6 +108,7 @@ def test_stock_resnet50v2_diverges_first_at_the_stem_pool(built, device):
     assert "FAIL: first divergence at stem; cause found: stem pooling padding" in render_text.render(report)
 
 
+@pytest.mark.slow
 def test_a_stock_side_is_never_rebuilt_the_other_side_is(built):
     """keras.applications cannot be rebuilt with another knob: as B, A (the slim graph) is rebuilt with B's
     stem pool instead; as A, B (the slim graph, rebuildable with any knob) takes A's."""
@@ -118,6 +122,7 @@ def test_a_stock_side_is_never_rebuilt_the_other_side_is(built):
     assert "B rebuilt with A's stem pooling padding" in causes["stem_pool"]["evidence"]
 
 
+@pytest.mark.slow
 def test_legacy_keras_resnet50_versus_modern_names_both_causes(legacy_file):
     weights = convert.load(legacy_file)
     batch = inputs.random_batch(SHAPE, seed=2)
@@ -137,6 +142,7 @@ PERTURBED = ["stem/conv/kernel", "stage1/unit1/shortcut/kernel", "stage1/unit3/c
              "stage3/unit4/conv2/bn/gamma", "stage4/unit2/preact/moving_mean", "postnorm/beta", "logits/bias"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tensor", PERTURBED)
 def test_a_single_perturbed_weight_is_found_where_it_sits(built, weights, tensor):
     tensors = dict(weights.tensors)
@@ -156,6 +162,7 @@ def test_a_single_perturbed_weight_is_found_where_it_sits(built, weights, tensor
     assert finding["first_endpoint"] == report["first_divergence"]
 
 
+@pytest.mark.slow
 def test_stride_placement_shows_as_unit_resolutions(tmp_path):
     weights = random_weights("resnet_v1_50", "slim", conv_bias=True)
     report = check.parity("keras-faithful", "keras-stock", weights, BATCH)
@@ -166,6 +173,7 @@ def test_stride_placement_shows_as_unit_resolutions(tmp_path):
     assert {"stride_placement", "stem_pool"} <= found(report)
 
 
+@pytest.mark.slow
 def test_background_class_offset_is_named(built, weights):
     report = run(built, "slim-graph", "keras-faithful", weights_b=transforms.drop_background(weights))
     names = report["names"]
@@ -173,6 +181,7 @@ def test_background_class_offset_is_named(built, weights):
     assert report["first_divergence"] == "logits" and found(report) == {"background"}
 
 
+@pytest.mark.slow
 def test_colour_order_and_preprocessing_are_named(built, weights):
     flipped = transforms.flip_color(weights)
     assert run(built, "slim-graph", "keras-faithful", weights_b=flipped)["ok"]  # its own preprocessing knows
@@ -198,6 +207,7 @@ def test_name_parity_lists_every_kind_of_break():
     assert result["shape_mismatch"][0]["shape_a"] == [1001] and result["shape_mismatch"][0]["shape_b"] == [1000]
 
 
+@pytest.mark.slow
 def test_reports_and_exit_codes_from_the_command_line(slim_ckpt, tmp_path, cli):
     out = cli("parity", "slim-graph", "keras-stock", "--weights", slim_ckpt, "--size", "64",
                      "--json", tmp_path / "r.json", "--html", tmp_path / "r.html", check=False)
@@ -218,6 +228,7 @@ def test_reports_and_exit_codes_from_the_command_line(slim_ckpt, tmp_path, cli):
         assert cli("parity", *bad, check=False).returncode == 2
 
 
+@pytest.mark.slow
 def test_renderers_survive_a_load_failure(built, weights):
     v1 = random_weights("resnet_v1_50", "slim")
     report = check.parity("keras-stock", "keras-faithful", v1, BATCH)
@@ -227,6 +238,7 @@ def test_renderers_survive_a_load_failure(built, weights):
     assert "weights did not load" in render_html.render(report)
 
 
+@pytest.mark.slow
 def test_tf32_is_off_for_parity_runs_unless_asked(weights):
     check.parity("keras-faithful", "keras-faithful", weights, inputs.random_batch((1, 32, 32, 3)), tf32=True)
     assert tf.config.experimental.tensor_float_32_execution_enabled()

@@ -52,6 +52,7 @@ def save_reference(path, weights, key, seed=None):
     return reference.save(path, a, BATCH, a.endpoints(BATCH.for_side(a)), environment.record("CPU"), seed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["resnet_v2_50", "resnet50 (Keras-1 file)", "resnext_50_32x4d"])
 def test_pytorch_cpu_matches_the_tensorflow_reference_at_every_endpoint(sources, model, tmp_path):
     source, key = sources[model]
@@ -96,6 +97,7 @@ def test_every_family_and_variant_runs_in_pytorch_as_in_tensorflow(name, knobs):
         assert torch.allclose(output.sum(dim=1), torch.ones(2))
 
 
+@pytest.mark.slow
 def test_torchvision_export_of_the_keras1_weights_is_refused_naming_each_difference(sources, tmp_path, cli):
     source, _ = sources["resnet50 (Keras-1 file)"]
     out = cli("convert", source, tmp_path / "r50.safetensors", "--quiet", check=False)
@@ -187,6 +189,7 @@ def test_canonical_to_torch_to_canonical_is_bit_exact(name, dtype, tmp_path):
     assert all(np.array_equal(module[n], t.astype(np.float32)) for n, t in weights.tensors.items())
 
 
+@pytest.mark.slow
 def test_round_trip_through_the_command_line(sources, tmp_path, cli):
     source, _ = sources["resnext_50_32x4d"]
     cli("convert", source, tmp_path / "a.h5", "--quiet")
@@ -199,6 +202,7 @@ def test_round_trip_through_the_command_line(sources, tmp_path, cli):
     assert "torch (torch-safetensors)" in shown and "resnext_50_32x4d" in shown
 
 
+@pytest.mark.slow
 def test_parity_against_a_reference_runs_without_tensorflow(sources, tmp_path, cli):
     """The whole path a GPU machine without TensorFlow runs: TF side writes the reference, PyTorch checks it."""
     source, _ = sources["resnet_v2_50"]
