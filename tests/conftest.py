@@ -10,9 +10,11 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "slimcompat" / "examples" / "legacy_resnet_v2.py"
+# Timeouts only stop a hung child: a loaded machine may be many times slower than a quiet one.
+HANG = 3600
 
 
-def run_python(*args, cwd=None, timeout=600, check=True, env=None):
+def run_python(*args, cwd=None, timeout=HANG, check=True, env=None):
     """`python ARGS` in a fresh process, `env` added to the environment (None removes a variable)."""
     env = {k: v for k, v in {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}.items() if v is not None}
     proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env,
@@ -30,7 +32,7 @@ def start_python(*args, cwd=None, env=None):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def finish(proc, timeout=600, check=True):
+def finish(proc, timeout=HANG, check=True):
     """Wait for a start_python() process; CompletedProcess, an AssertionError on failure if `check`."""
     out, err = proc.communicate(timeout=timeout)
     if check and proc.returncode != 0:

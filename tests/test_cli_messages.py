@@ -2,7 +2,7 @@
 
 Sources: canonical files of seeded random weights (slimcompat's own writer), a
 tf_slim-named slim checkpoint saved by Saver from them (slim_checkpoint.write),
-a Keras-1 ResNet50 file (fixture writer) and a Keras-2 weights file written by
+a Keras-1 ResNet50 notop file (the session's shared one) and a Keras-2 weights file written by
 keras_files.write_keras2_h5.
 """
 
@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from conftest import run_python, slimcompat
-from fixtures.keras1_writer import write_keras1_resnet50
 from fixtures.weights import random_weights
 from slimcompat.cli import quiet
 from slimcompat.cli.inspect_file import describe
@@ -46,7 +45,6 @@ def sources(tmp_path_factory):
                              source_file="resnet_v2_50.ckpt")
     canonical.write(root / "resnet_v2_50.h5", weights)
     slim_checkpoint.write(root / "resnet_v2_50.ckpt", weights)
-    write_keras1_resnet50(root / "keras1.h5", include_top=False, seed=1)
     keras_files.write_keras2_h5(root / "dense.h5", [("dense", [("kernel", np.zeros((2, 3), np.float32))])])
     return root
 
@@ -121,7 +119,7 @@ def test_a_pickled_npy_input_is_one_line(tmp_path, capsys):
     assert len(err) == 1 and "pickled" in err[0] and str(path) in err[0]
 
 
-def test_convert_reports_a_total_before_the_first_tensor(sources):
+def test_convert_reports_a_total_before_the_first_tensor(sources, fixture_files):
     class Bar:
         def __init__(self):
             self.total, self.seen, self.total_at_first_call = None, 0, "never called"
@@ -131,7 +129,8 @@ def test_convert_reports_a_total_before_the_first_tensor(sources):
                 self.total_at_first_call = self.total
             self.seen += n
 
-    for path in (sources / "resnet_v2_50.h5", sources / "resnet_v2_50.ckpt", sources / "keras1.h5"):
+    for path in (sources / "resnet_v2_50.h5", sources / "resnet_v2_50.ckpt",
+                 fixture_files.keras1_resnet50(include_top=False)[0]):
         bar = Bar()
         weights = convert.load(path, progress=bar)
         expected = sum(t.nbytes for t in weights.tensors.values())

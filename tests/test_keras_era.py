@@ -168,13 +168,11 @@ def test_seed003_resnet18_runs_and_resumes_after_migrate(migrated, tmp_path):
 # ---------------------------------------------------------------- seed 004
 
 @pytest.fixture(scope="module")
-def keras1_file(tmp_path_factory):
+def keras1_file(fixture_files):
     """A stand-in for the 2016 Keras-1 ResNet50 file, as published in layout, not in values (so its
-    md5 is not the published one), in a folder the user would name with --weights-dir."""
-    from fixtures.keras1_writer import write_keras1_resnet50
-    folder = tmp_path_factory.mktemp("weights")
-    path = folder / WEIGHTS_NAME
-    write_keras1_resnet50(path)
+    md5 is not the published one), alone in a folder the user would name with --weights-dir (shared: read only)."""
+    path, _ = fixture_files.keras1_resnet50()
+    assert path.name == WEIGHTS_NAME and [p.name for p in path.parent.iterdir()] == [WEIGHTS_NAME]
     return path
 
 
