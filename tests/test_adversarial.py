@@ -25,7 +25,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import slimcompat
+from conftest import HANG
 from fixtures.keras1_writer import write_keras1_resnet50
 from fixtures.weights import random_weights
 from slimcompat.errors import MappingError, WeightsError
@@ -111,12 +111,12 @@ def test_truncated_data_file_is_one_line_naming_a_tensor(copy, tmp_path):
     one_line(info, "v2.ckpt", "truncated or corrupt")
 
 
-def test_truncated_index_from_the_command_line(copy, tmp_path):
+def test_truncated_index_from_the_command_line(copy, tmp_path, cli):
     prefix = copy("v2.ckpt")
     index = tmp_path / "v2.ckpt.index"
     index.write_bytes(index.read_bytes()[:-20])
-    cli_one_line(slimcompat("convert", prefix, tmp_path / "out.h5", check=False), "truncated or corrupt")
-    cli_one_line(slimcompat("validate", prefix, check=False), "truncated or corrupt")
+    cli_one_line(cli("convert", prefix, tmp_path / "out.h5", check=False), "truncated or corrupt")
+    cli_one_line(cli("validate", prefix, check=False), "truncated or corrupt")
     assert not (tmp_path / "out.h5").exists()
 
 
@@ -218,7 +218,7 @@ def _external_storage(f, name, shape, dtype):
 
 
 @pytest.mark.parametrize("attack", ["external link", "virtual dataset", "soft link", "external storage"])
-def test_values_from_outside_the_file_are_refused(copy, tmp_path, attack):
+def test_values_from_outside_the_file_are_refused(copy, tmp_path, attack, cli):
     makers = {"external link": _external_link(tmp_path / "other.h5"), "virtual dataset": _virtual(tmp_path / "gone.h5"),
               "soft link": _soft_link, "external storage": _external_storage}
     h5 = copy("w.h5")
@@ -229,8 +229,8 @@ def test_values_from_outside_the_file_are_refused(copy, tmp_path, attack):
         with pytest.raises(WeightsError) as info:
             convert.load(path)
         one_line(info, path.name, attack.split()[-1], "refusing")
-    cli_one_line(slimcompat("validate", h5, check=False), "refusing")
-    cli_one_line(slimcompat("inspect", keras, check=False), "refusing")
+    cli_one_line(cli("validate", h5, check=False), "refusing")
+    cli_one_line(cli("inspect", keras, check=False), "refusing")
 
 
 # ---------------------------------------------------------------- bombs
@@ -239,7 +239,7 @@ def _declare_huge(f, name, shape, dtype):
     f.create_dataset(name, shape=(1 << 40,), dtype=np.float32, chunks=(1 << 20,), compression="gzip")
 
 
-def test_terabyte_declarations_are_refused_before_reading(copy):
+def test_terabyte_declarations_are_refused_before_reading(copy, cli):
     h5 = copy("w.h5")
     _replace(h5, f"tensors/{KERNEL}", _declare_huge)
     keras = copy("k1.h5")
@@ -248,8 +248,8 @@ def test_terabyte_declarations_are_refused_before_reading(copy):
         with pytest.raises(WeightsError) as info:
             convert.load(path)
         one_line(info, path.name, "4.0 TiB", "refusing before reading")
-        cli_one_line(slimcompat("inspect", path, check=False), "4.0 TiB")
-    cli_one_line(slimcompat("validate", h5, check=False), "4.0 TiB")
+        cli_one_line(cli("inspect", path, check=False), "4.0 TiB")
+    cli_one_line(cli("validate", h5, check=False), "4.0 TiB")
 
 
 def test_names_and_shapes_are_checked_before_any_value_is_read(copy, monkeypatch):
@@ -283,12 +283,12 @@ def _keras_zip(path, weights_member, declared=None):
     return path
 
 
-def test_zip_bombs_are_refused_without_inflating(tmp_path, monkeypatch):
+def test_zip_bombs_are_refused_without_inflating(tmp_path, monkeypatch, cli):
     lying = _keras_zip(tmp_path / "lying.keras", b"\0" * 1000, declared=0xFFFFFFF0)
     with pytest.raises(WeightsError) as info:
         convert.load(lying)
     one_line(info, "lying.keras", "model.weights.h5", "refusing")
-    cli_one_line(slimcompat("inspect", lying, check=False), "refusing")
+    cli_one_line(cli("inspect", lying, check=False), "refusing")
     monkeypatch.setattr(keras_files, "MAX_INFLATED", 1 << 20)
     bomb = _keras_zip(tmp_path / "bomb.keras", b"\0" * (16 << 20))
     assert bomb.stat().st_size < 100_000
@@ -350,6 +350,7 @@ def _restored(prefix):
     return float(w.flat[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("old_version,new_version", [("V2", "V2"), ("V1", "V2"), ("V2", "V1")])
 def test_sigkill_at_any_step_of_an_overwrite_loses_nothing(tmp_path, old_version, new_version):
     old_dir, new_dir, work = tmp_path / "old", tmp_path / "new", tmp_path / "work"
@@ -363,7 +364,7 @@ def test_sigkill_at_any_step_of_an_overwrite_loses_nothing(tmp_path, old_version
         shutil.rmtree(work)
         shutil.copytree(old_dir, work)
         proc = subprocess.run([sys.executable, "-c", _KILLER, str(prefix), str(new_dir), new_version, str(kill_at)],
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=HANG)
         if proc.returncode == 0:
             assert "completed" in proc.stdout and _restored(prefix) == 2.0
             break
@@ -427,7 +428,7 @@ def test_two_writers_racing_for_a_new_name_exactly_one_wins(tmp_path, kind):
     racers = [subprocess.Popen([sys.executable, "-c", _RACER, kind, str(target), me, str(tmp_path / "barrier"),
                                 str(payload)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
               for me in ("a", "b")]
-    results = [(r.wait(timeout=120), r.stdout.read(), r.stderr.read()) for r in racers]
+    results = [(r.wait(timeout=HANG), r.stdout.read(), r.stderr.read()) for r in racers]
     codes = sorted(code for code, _, _ in results)
     assert codes == [0, 2], results
     loser = next(out for code, out, _ in results if code == 2)
@@ -480,7 +481,7 @@ def test_a_live_writers_partial_folder_is_not_cleaned(tmp_path):
     try:
         assert name and atomic.clean_partials(prefix) == [] and (tmp_path / name).is_dir()
     finally:
-        live.communicate("go\n", timeout=60)
+        live.communicate("go\n", timeout=HANG)
     assert live.returncode == 3 and not (tmp_path / name).exists()
 
 

@@ -5,17 +5,7 @@ import pytest
 from slimcompat.arch import DEPTHS, Inception10, ResNet, UnknownNameError, describe, from_dict, parse_knobs, scheme
 from slimcompat.arch.schemes import round_trip_failures
 from slimcompat.errors import SlimcompatError
-
-# The seeds' own models, described by the variants their authors wrote (tests/seed_programs has the code).
-SEED_001_RESNET18 = dict(stem_stride=1, stage_strides=(2, 2, 2, 2), stride_placement="first_unit_3x3",
-                         padding="same", projection="first", shortcut_act=True, residual_act=True, add_act=False,
-                         conv_bias=True, bn_epsilon=1e-3, dropout=0.5, softmax=True)
-SEED_002_RESNEXT = dict(stride_placement="first_unit_3x3", stage_strides=(1, 2, 2, 2), padding="same",
-                        projection="all", shortcut_bn=False, shortcut_act=True, residual_act=True, add_act=False,
-                        conv_bias=True, bn_epsilon=1e-3, softmax=True)
-SEED_003_RESNET18 = dict(stem_kernel=3, stem_stride=1, stem_pool="none", stage_strides=(2, 2, 2, 2),
-                         stride_placement="first_unit_3x3", padding="same", projection="first", bn_epsilon=1e-3,
-                         num_classes=10, softmax=True)
+from slimcompat.testing.seeds import SEED_001_RESNET18, SEED_002_RESNEXT, SEED_003_RESNET18
 
 
 @pytest.mark.parametrize("name,knobs,expected,trainable", [

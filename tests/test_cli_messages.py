@@ -2,7 +2,7 @@
 
 Sources: canonical files of seeded random weights (slimcompat's own writer), a
 tf_slim-named slim checkpoint saved by Saver from them (slim_checkpoint.write),
-a Keras-1 ResNet50 file (fixture writer) and a Keras-2 weights file written by
+a Keras-1 ResNet50 notop file (the session's shared one) and a Keras-2 weights file written by
 keras_files.write_keras2_h5.
 """
 
@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from conftest import run_python, slimcompat
-from fixtures.keras1_writer import write_keras1_resnet50
 from fixtures.weights import random_weights
 from slimcompat.cli import quiet
 from slimcompat.cli.inspect_file import describe
@@ -46,53 +45,52 @@ def sources(tmp_path_factory):
                              source_file="resnet_v2_50.ckpt")
     canonical.write(root / "resnet_v2_50.h5", weights)
     slim_checkpoint.write(root / "resnet_v2_50.ckpt", weights)
-    write_keras1_resnet50(root / "keras1.h5", include_top=False, seed=1)
     keras_files.write_keras2_h5(root / "dense.h5", [("dense", [("kernel", np.zeros((2, 3), np.float32))])])
     return root
 
 
 # ---------------------------------------------------------------- errors and messages
 
-def test_validate_says_what_a_non_canonical_file_is_and_what_to_run(sources):
+def test_validate_says_what_a_non_canonical_file_is_and_what_to_run(sources, cli):
     ckpt = sources / "resnet_v2_50.ckpt"
-    line = one_line_error(slimcompat("validate", ckpt, check=False), "a slim checkpoint (V2",
+    line = one_line_error(cli("validate", ckpt, check=False), "a slim checkpoint (V2",
                           f"slimcompat convert {ckpt}", f"slimcompat inspect {ckpt}")
     assert "no such file" not in line
-    one_line_error(slimcompat("validate", sources / "dense.h5", check=False), "a Keras 2 weight file",
+    one_line_error(cli("validate", sources / "dense.h5", check=False), "a Keras 2 weight file",
                    "convert it first")
-    assert "valid slimcompat-canonical" in slimcompat("validate", sources / "resnet_v2_50.h5").stdout
+    assert "valid slimcompat-canonical" in cli("validate", sources / "resnet_v2_50.h5").stdout
 
 
 @pytest.mark.parametrize("force", [[], ["--force"]])
-def test_convert_onto_a_folder_is_one_line(sources, tmp_path, force):
+def test_convert_onto_a_folder_is_one_line(sources, tmp_path, force, cli):
     folder = tmp_path / "out"
     folder.mkdir()
     for src, suggestion in [(sources / "resnet_v2_50.h5", "resnet_v2_50.h5"),
                             (sources / "resnet_v2_50.ckpt", "resnet_v2_50.h5")]:
-        line = one_line_error(slimcompat("convert", src, folder, *force, check=False), "is a folder",
+        line = one_line_error(cli("convert", src, folder, *force, check=False), "is a folder",
                               folder / suggestion)
         assert "Errno" not in line and "--force" not in line
     assert list(folder.iterdir()) == []
 
 
-def test_convert_refuses_to_rewrite_its_own_source(sources, tmp_path):
+def test_convert_refuses_to_rewrite_its_own_source(sources, tmp_path, cli):
     src = tmp_path / "w.h5"
     src.write_bytes((sources / "resnet_v2_50.h5").read_bytes())
     before = sha(src)
     (tmp_path / "link.h5").symlink_to(src)
     (tmp_path / "hard.h5").hardlink_to(src)
     for dst in (src, tmp_path / "." / "w.h5", tmp_path / "link.h5", tmp_path / "hard.h5"):
-        one_line_error(slimcompat("convert", src, dst, "--force", check=False), "is the source itself")
+        one_line_error(cli("convert", src, dst, "--force", check=False), "is the source itself")
     assert sha(src) == before and (tmp_path / "link.h5").is_symlink()
     ckpt = sources / "resnet_v2_50.ckpt"
-    one_line_error(slimcompat("convert", ckpt, ckpt, "--force", check=False), "is the source itself")
+    one_line_error(cli("convert", ckpt, ckpt, "--force", check=False), "is the source itself")
 
 
-def test_a_ckpt_h5_name_is_written_as_a_canonical_file(sources, tmp_path):
+def test_a_ckpt_h5_name_is_written_as_a_canonical_file(sources, tmp_path, cli):
     assert convert.kind_for_destination("model.ckpt.h5") == "canonical"
     assert convert.kind_for_destination("model.ckpt-1000") == "slim"
     assert convert.kind_for_destination("model.ckpt") == "slim"
-    slimcompat("convert", sources / "resnet_v2_50.h5", tmp_path / "model.ckpt.h5", "--quiet")
+    cli("convert", sources / "resnet_v2_50.h5", tmp_path / "model.ckpt.h5", "--quiet")
     assert canonical.is_canonical(tmp_path / "model.ckpt.h5")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.ckpt.h5"]
 
@@ -121,7 +119,7 @@ def test_a_pickled_npy_input_is_one_line(tmp_path, capsys):
     assert len(err) == 1 and "pickled" in err[0] and str(path) in err[0]
 
 
-def test_convert_reports_a_total_before_the_first_tensor(sources):
+def test_convert_reports_a_total_before_the_first_tensor(sources, fixture_files):
     class Bar:
         def __init__(self):
             self.total, self.seen, self.total_at_first_call = None, 0, "never called"
@@ -131,7 +129,8 @@ def test_convert_reports_a_total_before_the_first_tensor(sources):
                 self.total_at_first_call = self.total
             self.seen += n
 
-    for path in (sources / "resnet_v2_50.h5", sources / "resnet_v2_50.ckpt", sources / "keras1.h5"):
+    for path in (sources / "resnet_v2_50.h5", sources / "resnet_v2_50.ckpt",
+                 fixture_files.keras1_resnet50(include_top=False)[0]):
         bar = Bar()
         weights = convert.load(path, progress=bar)
         expected = sum(t.nbytes for t in weights.tensors.values())
@@ -204,8 +203,8 @@ def test_commands_start_quietly_and_verbose_brings_the_lines_back(sources):
     assert noise(loud.stderr) == noise(plain.stderr), loud.stderr
 
 
-def test_doctor_reports_tf32_as_parity_does_names_the_distribution_and_ends_with_a_verdict():
-    out = slimcompat("doctor")
+def test_doctor_reports_tf32_as_parity_does_names_the_distribution_and_ends_with_a_verdict(cli):
+    out = cli("doctor")
     lines = out.stdout.strip().splitlines()
     providers = environment.tensorflow_distribution()
     tf_line = next(line for line in lines if line.strip().startswith("tensorflow "))

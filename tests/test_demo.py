@@ -2,7 +2,11 @@
 
 import re
 
+import pytest
+
 from conftest import slimcompat
+
+pytestmark = pytest.mark.slow   # the whole demo, minutes: default tier only
 
 
 def test_demo_runs_migrates_converts_and_checks_parity_on_the_example(tmp_path):

@@ -19,6 +19,8 @@ from slimcompat.arch import describe, layout
 from slimcompat.parity import check, inputs
 from slimcompat.weights import canonical, convert, keras_io
 
+pytestmark = pytest.mark.slow   # a graph, a layer and a model per family: default tier only
+
 SHAPE = (2, 64, 64, 3)
 IMAGES = np.random.default_rng(4).uniform(-1, 1, SHAPE).astype(np.float32)
 ELU = {"activation": "elu", "bn_epsilon": 1e-3, "l2": 1e-4}

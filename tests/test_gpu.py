@@ -1,8 +1,7 @@
 """PyTorch on the GPU against CPU TensorFlow references: CUDA float32 with TF32 off and on, and bfloat16.
 
-Marked `gpu`: deselected by default (setup.cfg), run with `pytest -m gpu` on a
-machine where PyTorch sees a GPU; there they fail, never skip, when it does
-not. The references are TensorFlow's CPU float32 endpoints of resnet_v2_50
+Marked `gpu`: collected only where PyTorch sees a GPU (tests/conftest.py), in
+every tier that selects them; `pytest -m gpu` runs them alone. The references are TensorFlow's CPU float32 endpoints of resnet_v2_50
 (tf_slim checkpoint), resnet50 (the Keras-1 file) and resnext_50_32x4d (tf_slim
 checkpoint) for a 2 x 64 x 64 batch, made by `tools/gpu_parity.py make` here
 when TensorFlow is installed (with no GPU visible to it), else read from
@@ -18,11 +17,10 @@ import pytest
 
 from conftest import REPO
 from slimcompat.parity import reference, torch_side
+from slimcompat.testing import gpu_parity
 
 pytestmark = pytest.mark.gpu
 TOOL = REPO / "tools" / "gpu_parity.py"
-sys.path.insert(0, str(REPO / "tools"))
-import gpu_parity  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +35,7 @@ def references(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cuda():
-    assert torch_side.torch.cuda.is_available(), "these tests need a GPU PyTorch sees (deselect with -m 'not gpu')"
+    assert torch_side.torch.cuda.is_available(), "these tests need a GPU PyTorch sees"
     return "cuda:0"
 
 

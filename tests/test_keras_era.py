@@ -68,6 +68,7 @@ def test_migrate_leaves_tf2_files_alone_and_rewrites_keras2_code(migrated, capsy
     assert again.changes == [] and again.errors == []
 
 
+@pytest.mark.programs
 @pytest.mark.parametrize("name", PLAIN)
 def test_tf2_programs_run_eager_on_keras2_and_plain_after_migrate(name, migrated, tmp_path):
     """Under `run`: TF2 eager with tf-keras (graph mode broke summary() and predict); after migrate
@@ -121,6 +122,7 @@ def _as_multiset(arrays):
     return sorted((a.shape, a.dtype.str, a.tobytes()) for a in arrays)
 
 
+@pytest.mark.programs
 def test_seed003_trained_on_tf_keras_resumes_on_keras3_after_migrate(migrated, tmp_path):
     """Trained under `run` (tf-keras, as TF 2.1 users did), migrated, run on Keras 3 with plain python:
     the first run's checkpoint is loaded, every array equal to what it saved, and evaluating right
@@ -150,7 +152,7 @@ def test_seed003_trained_on_tf_keras_resumes_on_keras3_after_migrate(migrated, t
     assert "written before migration" not in third.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.programs
 def test_seed003_resnet18_runs_and_resumes_after_migrate(migrated, tmp_path):
     """The ResNet18 program (AveragePooling2D() rewritten) both ways; slow: the program itself prints
     all 11 million weights to weights.txt (about 1.5 min a run here)."""
@@ -166,13 +168,11 @@ def test_seed003_resnet18_runs_and_resumes_after_migrate(migrated, tmp_path):
 # ---------------------------------------------------------------- seed 004
 
 @pytest.fixture(scope="module")
-def keras1_file(tmp_path_factory):
+def keras1_file(fixture_files):
     """A stand-in for the 2016 Keras-1 ResNet50 file, as published in layout, not in values (so its
-    md5 is not the published one), in a folder the user would name with --weights-dir."""
-    from fixtures.keras1_writer import write_keras1_resnet50
-    folder = tmp_path_factory.mktemp("weights")
-    path = folder / WEIGHTS_NAME
-    write_keras1_resnet50(path)
+    md5 is not the published one), alone in a folder the user would name with --weights-dir (shared: read only)."""
+    path, _ = fixture_files.keras1_resnet50()
+    assert path.name == WEIGHTS_NAME and [p.name for p in path.parent.iterdir()] == [WEIGHTS_NAME]
     return path
 
 
@@ -212,6 +212,7 @@ def _check_arrays_landed(arrays_npz, h5_path):
     return count
 
 
+@pytest.mark.programs
 def test_seed004_get_file_refuses_the_stand_in_unless_vouched(keras1_file, tmp_path):
     home = {"HOME": str(tmp_path), **ENV}
     refused = slimcompat("run", "--weights-dir", keras1_file.parent, SEEDS / "seed004_resnet50_elu.py",
@@ -233,6 +234,7 @@ def test_seed004_get_file_refuses_the_stand_in_unless_vouched(keras1_file, tmp_p
     assert wrong.returncode == 1 and f"is not the vouched {'0' * 64}" in wrong.stderr
 
 
+@pytest.mark.programs
 def test_seed004_weights_land_exactly_under_run_and_after_migrate(keras1_file, migrated, tmp_path):
     """All 320 arrays of the Keras-1 file land by name in the ELU model, under `run` (tf-keras) and in
     the migrated program on Keras 3; the Keras 3 predictions equal the tf-keras ones."""

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import run_python
-from fixtures.keras1_writer import ARCH as KERAS1_ARCH, write_keras1_resnet50
+from fixtures.keras1_writer import ARCH as KERAS1_ARCH
 from slimcompat.errors import WeightsError
 from slimcompat.nets.keras_net import build, canonical_weights
 from slimcompat.weights import keras_files
@@ -114,9 +114,8 @@ def test_tf_keras_h5_reads_back_and_round_trips(tmp_path):
 
 
 @pytest.mark.parametrize("include_top", [True, False], ids=["top", "notop"])
-def test_keras1_fixture_follows_weight_names_order(tmp_path, include_top):
-    path = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
-    written = write_keras1_resnet50(path, include_top=include_top, seed=3)
+def test_keras1_fixture_follows_weight_names_order(fixture_files, include_top):
+    path, written = fixture_files.keras1_resnet50(include_top=include_top)
     with h5py.File(path) as f:
         assert set(f.attrs) == {"layer_names"}
         assert list(f["bn_conv1"]) == sorted(f["bn_conv1"])  # h5py lists datasets alphabetically...
@@ -138,10 +137,9 @@ def test_keras1_fixture_follows_weight_names_order(tmp_path, include_top):
         assert np.array_equal(tensors[(layer, param)], value), canonical_name
 
 
-def test_keras1_fixture_loads_by_keras_topological_order(tmp_path):
+def test_keras1_fixture_loads_by_keras_topological_order(fixture_files):
     """Keras pairs weighted layers by position: the fixture's order is the one Keras computes."""
-    path = tmp_path / "k1.h5"
-    written = write_keras1_resnet50(path, seed=4)
+    path, written = fixture_files.keras1_resnet50()
     model = build(KERAS1_ARCH, naming="keras1", input_shape=SMALL)
     model.load_weights(path)
     loaded = canonical_weights(model, KERAS1_ARCH, "keras1")
@@ -176,9 +174,8 @@ def test_broken_files_fail_with_one_line_naming_the_file(files, tmp_path):
         keras_files.detect(tmp_path / "cut.weights.h5")
 
 
-def test_reading_imports_no_framework(tmp_path):
-    path = tmp_path / "k1.h5"
-    write_keras1_resnet50(path, include_top=False)
+def test_reading_imports_no_framework(fixture_files):
+    path, _ = fixture_files.keras1_resnet50(include_top=False)
     code = ("import sys\n"
             "from slimcompat.weights import keras_files\n"
             f"kind, order, tensors = keras_files.read({str(path)!r})\n"

@@ -127,6 +127,7 @@ PROGRAMS = {
 }
 
 
+@pytest.mark.programs
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_tf1_programs_run_unmodified(name, tmp_path):
     """slim.learning.train, contrib.layers + optimize_loss, streaming metrics and evaluate_once,

@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import EXAMPLE
+from conftest import EXAMPLE, HANG
 from slimcompat import migrate
 
 FLAGS = ["--batch_size", "2", "--image_size", "32", "--num_batches", "0", "--seed", "3"]
@@ -24,7 +24,7 @@ def _start(*args, cwd):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _finish(proc, timeout=300):
+def _finish(proc, timeout=HANG):
     out, err = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.args}\n{out[-2000:]}\n{err[-4000:]}"
     return out

@@ -13,9 +13,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import slimcompat
-from fixtures.keras1_writer import write_keras1_resnet50
-from fixtures.slim_models import build_slim_checkpoint
 from fixtures.weights import random_weights
 from slimcompat.parity import check, environment, inputs, render_html, render_json, render_text
 from slimcompat.parity.endpoints import endpoint_of
@@ -35,10 +32,8 @@ def found(report):
 
 
 @pytest.fixture(scope="module")
-def slim_ckpt(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("slim")
-    paths, _ = build_slim_checkpoint(folder, "resnet_v2", 1001, seed=3, images=np.zeros(SHAPE, np.float32))
-    return paths["V2"]
+def slim_ckpt(fixture_files):
+    return fixture_files.slim_checkpoint("resnet_v2", 1001, seed=3)["V2"]
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +42,8 @@ def weights(slim_ckpt):
 
 
 @pytest.fixture(scope="module")
-def legacy_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("keras1") / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
-    write_keras1_resnet50(path, seed=5)
-    return path
+def legacy_file(fixture_files):
+    return fixture_files.keras1_resnet50(seed=5)[0]
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +69,7 @@ def worst(report):
     return max(r["relative"] for r in report["endpoints"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", DEVICES)
 def test_slim_graph_and_faithful_keras_agree_at_every_endpoint(built, device):
     report = run(built, "slim-graph", "keras-faithful", device)
@@ -88,6 +82,7 @@ def test_slim_graph_and_faithful_keras_agree_at_every_endpoint(built, device):
     assert report["environment"]["tf32"] is False and report["diagnosis"] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", DEVICES)
 def test_slim_graph_and_slim_eager_are_identical(built, device):
     report = run(built, "slim-graph", "slim-eager", device)
@@ -99,6 +94,7 @@ def test_slim_graph_and_slim_eager_are_identical(built, device):
     assert report["ok"] and worst(report) <= 1e-6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", DEVICES)
 def test_stock_resnet50v2_diverges_first_at_the_stem_pool(built, device):
     report = run(built, "slim-graph", "keras-stock", device)
@@ -112,6 +108,7 @@ def test_stock_resnet50v2_diverges_first_at_the_stem_pool(built, device):
     assert "FAIL: first divergence at stem; cause found: stem pooling padding" in render_text.render(report)
 
 
+@pytest.mark.slow
 def test_a_stock_side_is_never_rebuilt_the_other_side_is(built):
     """keras.applications cannot be rebuilt with another knob: as B, A (the slim graph) is rebuilt with B's
     stem pool instead; as A, B (the slim graph, rebuildable with any knob) takes A's."""
@@ -125,6 +122,7 @@ def test_a_stock_side_is_never_rebuilt_the_other_side_is(built):
     assert "B rebuilt with A's stem pooling padding" in causes["stem_pool"]["evidence"]
 
 
+@pytest.mark.slow
 def test_legacy_keras_resnet50_versus_modern_names_both_causes(legacy_file):
     weights = convert.load(legacy_file)
     batch = inputs.random_batch(SHAPE, seed=2)
@@ -144,6 +142,7 @@ PERTURBED = ["stem/conv/kernel", "stage1/unit1/shortcut/kernel", "stage1/unit3/c
              "stage3/unit4/conv2/bn/gamma", "stage4/unit2/preact/moving_mean", "postnorm/beta", "logits/bias"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tensor", PERTURBED)
 def test_a_single_perturbed_weight_is_found_where_it_sits(built, weights, tensor):
     tensors = dict(weights.tensors)
@@ -163,6 +162,7 @@ def test_a_single_perturbed_weight_is_found_where_it_sits(built, weights, tensor
     assert finding["first_endpoint"] == report["first_divergence"]
 
 
+@pytest.mark.slow
 def test_stride_placement_shows_as_unit_resolutions(tmp_path):
     weights = random_weights("resnet_v1_50", "slim", conv_bias=True)
     report = check.parity("keras-faithful", "keras-stock", weights, BATCH)
@@ -173,6 +173,7 @@ def test_stride_placement_shows_as_unit_resolutions(tmp_path):
     assert {"stride_placement", "stem_pool"} <= found(report)
 
 
+@pytest.mark.slow
 def test_background_class_offset_is_named(built, weights):
     report = run(built, "slim-graph", "keras-faithful", weights_b=transforms.drop_background(weights))
     names = report["names"]
@@ -180,6 +181,7 @@ def test_background_class_offset_is_named(built, weights):
     assert report["first_divergence"] == "logits" and found(report) == {"background"}
 
 
+@pytest.mark.slow
 def test_colour_order_and_preprocessing_are_named(built, weights):
     flipped = transforms.flip_color(weights)
     assert run(built, "slim-graph", "keras-faithful", weights_b=flipped)["ok"]  # its own preprocessing knows
@@ -205,8 +207,9 @@ def test_name_parity_lists_every_kind_of_break():
     assert result["shape_mismatch"][0]["shape_a"] == [1001] and result["shape_mismatch"][0]["shape_b"] == [1000]
 
 
-def test_reports_and_exit_codes_from_the_command_line(slim_ckpt, tmp_path):
-    out = slimcompat("parity", "slim-graph", "keras-stock", "--weights", slim_ckpt, "--size", "64",
+@pytest.mark.slow
+def test_reports_and_exit_codes_from_the_command_line(slim_ckpt, tmp_path, cli):
+    out = cli("parity", "slim-graph", "keras-stock", "--weights", slim_ckpt, "--size", "64",
                      "--json", tmp_path / "r.json", "--html", tmp_path / "r.html", check=False)
     assert out.returncode == 1, out.stderr
     assert "<- FIRST DIVERGENCE" in next(line for line in out.stdout.splitlines() if line.startswith("stem "))
@@ -216,15 +219,16 @@ def test_reports_and_exit_codes_from_the_command_line(slim_ckpt, tmp_path):
     page = (tmp_path / "r.html").read_text()
     assert page.count("<svg") == 1 and page.count("<circle") >= 19 and "<script" not in page
     assert "src=" not in page and "href=" not in page
-    ok = slimcompat("parity", "slim-graph", "keras-faithful", "--size", "64", "--json", "-", check=False)
+    ok = cli("parity", "slim-graph", "keras-faithful", "--size", "64", "--json", "-", check=False)
     report = json.loads(ok.stdout)
     assert ok.returncode == 0 and report["verdict"] == "pass", ok.stderr
     assert report["a"]["weights"] == "(random, seed 0)" and report["a"]["architecture"] == "resnet_v2_50"
     for bad in (["slim-graph", "nothing"], ["slim-graph", "keras-stock", "--weights", slim_ckpt, "--arch", "x"],
                 ["slim-graph", "keras-stock", "--weights", tmp_path / "missing.h5"]):
-        assert slimcompat("parity", *bad, check=False).returncode == 2
+        assert cli("parity", *bad, check=False).returncode == 2
 
 
+@pytest.mark.slow
 def test_renderers_survive_a_load_failure(built, weights):
     v1 = random_weights("resnet_v1_50", "slim")
     report = check.parity("keras-stock", "keras-faithful", v1, BATCH)
@@ -234,6 +238,7 @@ def test_renderers_survive_a_load_failure(built, weights):
     assert "weights did not load" in render_html.render(report)
 
 
+@pytest.mark.slow
 def test_tf32_is_off_for_parity_runs_unless_asked(weights):
     check.parity("keras-faithful", "keras-faithful", weights, inputs.random_batch((1, 32, 32, 3)), tf32=True)
     assert tf.config.experimental.tensor_float_32_execution_enabled()

@@ -13,6 +13,8 @@ import tensorflow as tf
 
 from conftest import REPO, slimcompat
 
+pytestmark = pytest.mark.programs
+
 PROGRAMS = REPO / "tests" / "research_slim"
 SPLITS = {"train": 12, "validation": 8}
 COMMON = ["--dataset_name=tiny", "--model_name=tiny_cnn", "--batch_size=4", "--num_preprocessing_threads=1"]

@@ -22,7 +22,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from fixtures.crafted import (declared_canonical, described_canonical, described_safetensors, inflating_member,
+from slimcompat.testing.crafted import (declared_canonical, described_canonical, described_safetensors, inflating_member,
                               write_reference)
 from fixtures.weights import random_weights
 from slimcompat.arch import FAMILIES, describe, ops

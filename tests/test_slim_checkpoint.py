@@ -22,6 +22,8 @@ from slimcompat.weights import canonical, slim_checkpoint
 from slimcompat.arch import INPUTS, describe
 from slimcompat.weights.metadata import Metadata
 
+pytestmark = pytest.mark.slow   # real ResNet-50 checkpoints: default tier only
+
 CLASSES = {"resnet_v1": 1000, "resnet_v2": 1001}
 V2_CONV1 = "resnet_v2_50/block1/unit_1/bottleneck_v2/conv1/weights"
 EMA = "/ExponentialMovingAverage"
@@ -51,13 +53,12 @@ def save_arrays(prefix, arrays, version="V2"):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """{family: (paths, outputs)} of real slim resnet_v1_50 (1000 classes) and resnet_v2_50 (1001)."""
-    root = tmp_path_factory.mktemp("slim")
+def built(fixture_files):
+    """{family: (paths, outputs)} of real slim resnet_v1_50 (1000 classes) and resnet_v2_50 (1001), shared."""
     out = {}
-    for seed, family in enumerate(("resnet_v1", "resnet_v2")):
-        (root / family).mkdir()
-        out[family] = build_slim_checkpoint(root / family, family, CLASSES[family], seed=seed)
+    for seed, family in ((0, "resnet_v1"), (3, "resnet_v2")):
+        paths = fixture_files.slim_checkpoint(family, CLASSES[family], seed=seed)
+        out[family] = paths, slim_outputs(family, CLASSES[family], paths["V2"])
     return out
 
 

@@ -1,6 +1,6 @@
 """A user's own model, whatever its names: recognised by structure, weights in and out, differences explained.
 
-The models are the seeds' own (tests/fixtures/seeds.py builds them from the team's extraction of the
+The models are the seeds' own (slimcompat/testing/seeds.py builds them from the team's extraction of the
 seed programs), Keras 3 and tf-keras, functional and subclassed, auto-named; plus keras.applications
 and slimcompat's own builder as references. Expected descriptions are the knob sets whose parameter
 counts equal the seed authors' printouts (tests/test_arch.py).
@@ -13,8 +13,6 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import slimcompat
-from fixtures.keras1_writer import write_keras1_resnet50
 from fixtures.seeds import EXPECTED, SPECS, randomize, seed_model, spec
 from slimcompat.arch import ResNet, describe
 from slimcompat.errors import MappingError, SlimcompatError
@@ -24,6 +22,8 @@ from slimcompat.structure import model_code, model_weights
 from slimcompat.weights import object_tree
 from slimcompat.structure.diff import harmonize
 from slimcompat.weights import canonical, convert, keras_io
+
+pytestmark = pytest.mark.slow   # the seeds' models at full size: default tier only
 
 
 def _recognised(key, keras="2"):
@@ -275,9 +275,9 @@ def test_seed002_checkpoint_without_code_takes_each_run_of_group_convs_as_one_ke
     assert "(32 groups)" in from_tree.sources["stage4/unit3/conv2/kernel"]
 
 
-def test_imagenet_weights_into_seed001_resnet50_are_refused_then_loaded_when_allowed(tmp_path):
-    write_keras1_resnet50(tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
-    weights = convert.load(tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
+def test_imagenet_weights_into_seed001_resnet50_are_refused_then_loaded_when_allowed(fixture_files):
+    source, _ = fixture_files.keras1_resnet50()
+    weights = convert.load(source)
     model = seed_model("001-resnet50", "3")
     found = recognize(model)
     before = [np.asarray(v).copy() for v in model.weights]
@@ -289,7 +289,7 @@ def test_imagenet_weights_into_seed001_resnet50_are_refused_then_loaded_when_all
         assert said in message
     assert all(np.array_equal(np.asarray(v), b) for v, b in zip(model.weights, before))   # nothing assigned
     with pytest.raises(model_weights.StructureMismatch):
-        model_weights.from_file(model, tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
+        model_weights.from_file(model, source)
     report = model_weights.write(model, weights, found, allow_differences=True)
     assert {r.knob for r in report.differences} == {"stem_stride", "stem_pool", "stage_strides", "shortcut_act",
                                                     "residual_act", "add_act"}
@@ -373,13 +373,13 @@ def test_parity_of_a_user_model_names_structural_causes():
 
 # ----------------------------------------------------------------- the command line
 
-def test_convert_takes_the_model_code_for_a_seed003_checkpoint(seed003_checkpoint, tmp_path):
+def test_convert_takes_the_model_code_for_a_seed003_checkpoint(seed003_checkpoint, tmp_path, cli):
     path, trained = seed003_checkpoint
-    refused = slimcompat("convert", path, tmp_path / "no.h5", check=False)
+    refused = cli("convert", path, tmp_path / "no.h5", check=False)
     error = refused.stderr.strip().splitlines()[-1]
     assert refused.returncode == 3 and "does not record" in error and "TF-format" in error and "resnet_v2" not in error
     assert not (tmp_path / "no.h5").exists()
-    out = slimcompat("convert", path, tmp_path / "r18.h5", "--model", spec("003-resnet18"), "--input-shape",
+    out = cli("convert", path, tmp_path / "r18.h5", "--model", spec("003-resnet18"), "--input-shape",
                      "32,32,3").stdout
     assert "resnet_v1_18: 11,187,914 parameters" in out
     weights = canonical.read(tmp_path / "r18.h5")
@@ -388,15 +388,14 @@ def test_convert_takes_the_model_code_for_a_seed003_checkpoint(seed003_checkpoin
     assert all(np.array_equal(weights.tensors[n], np.asarray(v[0])) for n, v in found.tensors.items())
 
 
-def test_convert_into_a_users_model_refuses_another_network_unless_allowed(tmp_path):
-    source = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
-    write_keras1_resnet50(source)
+def test_convert_into_a_users_model_refuses_another_network_unless_allowed(fixture_files, tmp_path, cli):
+    source, _ = fixture_files.keras1_resnet50()
     code = spec("001-resnet50")
-    refused = slimcompat("convert", source, tmp_path / "mine.weights.h5", "--model", code, "--keras", "3",
+    refused = cli("convert", source, tmp_path / "mine.weights.h5", "--model", code, "--keras", "3",
                          "--to", "model", check=False)
     assert refused.returncode == 3 and "stem stride 2 (model 1)" in refused.stderr and "Refused" in refused.stderr
     assert not (tmp_path / "mine.weights.h5").exists()
-    allowed = slimcompat("convert", source, tmp_path / "mine.weights.h5", "--model", code, "--keras", "3",
+    allowed = cli("convert", source, tmp_path / "mine.weights.h5", "--model", code, "--keras", "3",
                          "--to", "model", "--allow-differences").stdout
     assert "although the networks differ" in allowed and "activation after the add: weights True, model False" \
         in allowed
@@ -407,8 +406,8 @@ def test_convert_into_a_users_model_refuses_another_network_unless_allowed(tmp_p
     assert all(np.array_equal(np.asarray(v[0]), k1.tensors[n]) for n, v in found.tensors.items())
 
 
-def test_diff_command_writes_table_json_and_html(tmp_path):
-    proc = slimcompat("diff", spec("001-resnet18"), "resnet18", "--json", tmp_path / "d.json", "--html",
+def test_diff_command_writes_table_json_and_html(tmp_path, cli):
+    proc = cli("diff", spec("001-resnet18"), "resnet18", "--json", tmp_path / "d.json", "--html",
                       tmp_path / "d.html", check=False)
     assert proc.returncode == 1, proc.stderr
     assert "stem stride" in proc.stdout and "DIFFERENT:" in proc.stdout.splitlines()[-1]
@@ -418,14 +417,14 @@ def test_diff_command_writes_table_json_and_html(tmp_path):
     assert sum(r["params"] for r in report["rows"]) == 9_216
     page = (tmp_path / "d.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "stem stride" in page
-    same = slimcompat("diff", "resnet_v2_50", "resnet_v2_50", check=False)
+    same = cli("diff", "resnet_v2_50", "resnet_v2_50", check=False)
     assert same.returncode == 0 and same.stdout.strip().splitlines()[-1].startswith("SAME")
-    bad = slimcompat("diff", "resnet_v2_50", "vgg16", check=False)
+    bad = cli("diff", "resnet_v2_50", "vgg16", check=False)
     assert bad.returncode == 2 and "vgg16" in bad.stderr
 
 
-def test_parity_command_takes_a_users_model():
-    proc = slimcompat("parity", "--model-a", spec("003-inception10"), "keras-faithful", "--batch", "1", check=False)
+def test_parity_command_takes_a_users_model(cli):
+    proc = cli("parity", "--model-a", spec("003-inception10"), "keras-faithful", "--batch", "1", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PASS" in proc.stdout.splitlines()[-1] and "A = model" in proc.stdout
-    assert slimcompat("parity", "--model-a", spec("003-inception10"), check=False).returncode == 2
+    assert cli("parity", "--model-a", spec("003-inception10"), check=False).returncode == 2

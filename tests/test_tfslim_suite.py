@@ -1,4 +1,4 @@
-"""tf-slim's own shipped test suite, run with slimcompat active (slow: ~8 min).
+"""tf-slim's own shipped test suite, run with slimcompat active (~8 min: tier `tfslim`).
 
 Every failure must be one CANNOT_PASS lists with its reason, every listed
 failure must still fail (a stale list would hide progress or regressions),
@@ -12,7 +12,7 @@ import pytest
 
 from conftest import REPO, run_python
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.tfslim
 TOOL = REPO / "tools" / "tfslim_suite.py"
 sys.path.insert(0, str(REPO / "tools"))
 import tfslim_suite  # noqa: E402

@@ -3,7 +3,7 @@
 Real sources: tf_slim resnet_v2_50 and resnext_50_32x4d checkpoints saved by
 Saver, the Keras-1 ResNet50 file as published (fixture writer). torchvision
 does not install beside the pinned torch, so its ResNets are rebuilt from
-their documented structure (fixtures/torchvision_resnet.py) to check the
+their documented structure (slimcompat/testing/torchvision_resnet.py) to check the
 torchvision-named output. Batches 2 x 64 x 64 (seeded). Run with -s for the
 measured figures.
 """
@@ -14,9 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import run_python, slimcompat
-from fixtures.keras1_writer import write_keras1_resnet50
-from fixtures.slim_models import build_slim_checkpoint
+from conftest import run_python
 from fixtures.torchvision_resnet import resnet as torchvision_resnet
 from fixtures.weights import random_weights
 from slimcompat.arch import describe
@@ -25,8 +23,8 @@ from slimcompat.nets import torch_net
 from slimcompat.parity import environment, inputs, reference, torch_side
 from slimcompat.parity.implementation import create
 from slimcompat.parity.metrics import compare
+from slimcompat.testing.seeds import SEED_001_RESNET18, SEED_002_RESNEXT
 from slimcompat.weights import canonical, convert, torch_io
-from test_arch import SEED_001_RESNET18, SEED_002_RESNEXT
 
 SHAPE = (2, 64, 64, 3)
 BATCH = inputs.random_batch(SHAPE, seed=1)
@@ -39,13 +37,11 @@ def nchw(images):
 
 
 @pytest.fixture(scope="module")
-def sources(tmp_path_factory):
+def sources(fixture_files):
     """{model: (source file, TensorFlow reference implementation)} of the three models the issue names."""
-    zeros = np.zeros(SHAPE, np.float32)
-    v2, _ = build_slim_checkpoint(tmp_path_factory.mktemp("v2"), "resnet_v2", 1001, seed=3, images=zeros)
-    resnext, _ = build_slim_checkpoint(tmp_path_factory.mktemp("x"), "resnext_50_32x4d", 1000, seed=4, images=zeros)
-    keras1 = tmp_path_factory.mktemp("keras1") / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
-    write_keras1_resnet50(keras1, seed=5)
+    v2 = fixture_files.slim_checkpoint("resnet_v2", 1001, seed=3)
+    resnext = fixture_files.slim_checkpoint("resnext_50_32x4d", 1000, seed=4)
+    keras1, _ = fixture_files.keras1_resnet50(seed=5)
     return {"resnet_v2_50": (v2["V2"], "slim-graph"), "resnet50 (Keras-1 file)": (keras1, "keras-legacy"),
             "resnext_50_32x4d": (resnext["V2"], "slim-graph")}
 
@@ -56,6 +52,7 @@ def save_reference(path, weights, key, seed=None):
     return reference.save(path, a, BATCH, a.endpoints(BATCH.for_side(a)), environment.record("CPU"), seed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["resnet_v2_50", "resnet50 (Keras-1 file)", "resnext_50_32x4d"])
 def test_pytorch_cpu_matches_the_tensorflow_reference_at_every_endpoint(sources, model, tmp_path):
     source, key = sources[model]
@@ -100,9 +97,10 @@ def test_every_family_and_variant_runs_in_pytorch_as_in_tensorflow(name, knobs):
         assert torch.allclose(output.sum(dim=1), torch.ones(2))
 
 
-def test_torchvision_export_of_the_keras1_weights_is_refused_naming_each_difference(sources, tmp_path):
+@pytest.mark.slow
+def test_torchvision_export_of_the_keras1_weights_is_refused_naming_each_difference(sources, tmp_path, cli):
     source, _ = sources["resnet50 (Keras-1 file)"]
-    out = slimcompat("convert", source, tmp_path / "r50.safetensors", "--quiet", check=False)
+    out = cli("convert", source, tmp_path / "r50.safetensors", "--quiet", check=False)
     assert out.returncode == 3 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     message = out.stderr.strip()
     for difference in ("stem pooling padding: valid (torchvision: pad1)",
@@ -112,7 +110,7 @@ def test_torchvision_export_of_the_keras1_weights_is_refused_naming_each_differe
         assert difference in message
     assert "torchvision's resnet50" in message and "--faithful" in message and "projection" not in message
     assert list(tmp_path.iterdir()) == []
-    assert slimcompat("convert", source, tmp_path / "r50.safetensors", "--faithful", "--quiet").returncode == 0
+    assert cli("convert", source, tmp_path / "r50.safetensors", "--faithful", "--quiet").returncode == 0
 
 
 @pytest.mark.parametrize("name,expected", [
@@ -191,25 +189,27 @@ def test_canonical_to_torch_to_canonical_is_bit_exact(name, dtype, tmp_path):
     assert all(np.array_equal(module[n], t.astype(np.float32)) for n, t in weights.tensors.items())
 
 
-def test_round_trip_through_the_command_line(sources, tmp_path):
+@pytest.mark.slow
+def test_round_trip_through_the_command_line(sources, tmp_path, cli):
     source, _ = sources["resnext_50_32x4d"]
-    slimcompat("convert", source, tmp_path / "a.h5", "--quiet")
-    slimcompat("convert", tmp_path / "a.h5", tmp_path / "a.safetensors", "--faithful", "--quiet")
-    slimcompat("convert", tmp_path / "a.safetensors", tmp_path / "b.h5", "--quiet")
+    cli("convert", source, tmp_path / "a.h5", "--quiet")
+    cli("convert", tmp_path / "a.h5", tmp_path / "a.safetensors", "--faithful", "--quiet")
+    cli("convert", tmp_path / "a.safetensors", tmp_path / "b.h5", "--quiet")
     a, b = canonical.read(tmp_path / "a.h5"), canonical.read(tmp_path / "b.h5")
     assert all(np.array_equal(a.tensors[n], b.tensors[n]) for n in a.tensors)
     assert b.meta.description == a.meta.description and b.meta.source_kind == "torch-safetensors"
-    shown = slimcompat("inspect", tmp_path / "a.safetensors").stdout
+    shown = cli("inspect", tmp_path / "a.safetensors").stdout
     assert "torch (torch-safetensors)" in shown and "resnext_50_32x4d" in shown
 
 
-def test_parity_against_a_reference_runs_without_tensorflow(sources, tmp_path):
+@pytest.mark.slow
+def test_parity_against_a_reference_runs_without_tensorflow(sources, tmp_path, cli):
     """The whole path a GPU machine without TensorFlow runs: TF side writes the reference, PyTorch checks it."""
     source, _ = sources["resnet_v2_50"]
-    out = slimcompat("parity", "slim-graph", "keras-faithful", "--weights", source, "--size", "64",
+    out = cli("parity", "slim-graph", "keras-faithful", "--weights", source, "--size", "64",
                      "--save-reference", tmp_path / "ref.npz")
     assert "PASS" in out.stdout
-    slimcompat("convert", source, tmp_path / "w.safetensors", "--faithful", "--quiet")
+    cli("convert", source, tmp_path / "w.safetensors", "--faithful", "--quiet")
     script = (f"import sys\nfor m in {BLOCK_TF!r}: sys.modules[m] = None\n"
               "from slimcompat.cli.main import main\nrc = main(sys.argv[1:])\n"
               f"loaded = [m for m in sys.modules if m.split('.')[0] in {BLOCK_TF!r} and sys.modules[m] is not None]\n"
@@ -242,7 +242,7 @@ def test_a_reference_of_random_weights_regenerates_them_and_other_weights_fail(t
         torch_side.check_reference(no_seed)
 
 
-def test_bad_files_and_options_are_one_line_errors(tmp_path):
+def test_bad_files_and_options_are_one_line_errors(tmp_path, cli):
     path = convert.save(tmp_path / "w.safetensors", random_weights("resnet18"), "torch")
     truncated = tmp_path / "cut.safetensors"
     truncated.write_bytes(path.read_bytes()[:5000])
@@ -261,7 +261,7 @@ def test_bad_files_and_options_are_one_line_errors(tmp_path):
                          "CPU float32"),
                         (["parity", "torch", "--reference", tmp_path / "x.npz", "--device", "cuda:7"], "no such"),
                         (["convert", truncated, tmp_path / "x.h5"], "not a readable safetensors file")]:
-        out = slimcompat(*args, check=False)
+        out = cli(*args, check=False)
         assert out.returncode == 2 and words in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
     with pytest.raises(SlimcompatError, match="'cuda:7' is not visible to PyTorch"):
         torch_side.torch_device("cuda:7")

@@ -1,7 +1,7 @@
 """Probe: crafted files that declare gigabytes, each read by the command line in a fresh process.
 
-Builds each file of the issue-17 probe in a temporary folder (the builders of
-tests/fixtures/crafted.py), then runs `slimcompat COMMAND FILE` in-process in
+Builds each crafted file of the security probe in a temporary folder (the builders of
+slimcompat/testing/crafted.py), then runs `slimcompat COMMAND FILE` in-process in
 a child interpreter and prints the child's exit code, its one line, its peak
 RSS (resource.getrusage ru_maxrss) above that of a child reading a small
 valid file the same way (imports included in both), and the documented bound
@@ -31,7 +31,7 @@ import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(REPO))
 
 _CHILD = """
 import resource, sys, time
@@ -49,7 +49,7 @@ MILLION_UNITS = {"family": "resnet", "depth": 3_000_002, "block": "bottleneck", 
 
 def _cases():
     """{name: (build(folder) -> (path, command), documented bound in bytes or None, bound in words)}."""
-    from fixtures import crafted
+    from slimcompat.testing import crafted
     from slimcompat.arch.description import MAX_PARAMETERS
     from slimcompat.parity import reference
     from slimcompat.weights.hdf5_walk import MAX_FILTERED_BYTES

@@ -65,6 +65,9 @@ def _parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(_VERBOSE, action="store_true", default=argparse.SUPPRESS,
                         help="show TensorFlow's start-up and C++ log lines and framework warnings")
+    common.add_argument("--progress", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                        help="progress bars even when stderr is not a terminal, or (--no-progress) never; "
+                             "default: on a terminal only")
     parser = argparse.ArgumentParser(
         prog="slimcompat", parents=[common],
         description="Run TF1 slim-style code and its weights on TensorFlow 2.")
@@ -163,6 +166,8 @@ def main(argv=None):
         if launching:
             return _run_command(argv[1:])
         args = _parser().parse_args(argv)
+        from slimcompat.cli import progress
+        progress.choose(getattr(args, "progress", None))
         module = importlib.import_module(SUBCOMMANDS[args.command][0])
         return module.run(args)
     except (SlimcompatError, OSError, UnicodeError) as exc:
