@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+from conftest import slimcompat
 from slimcompat.legacy.program import analyse_tree
 
 
@@ -63,3 +64,22 @@ def test_tf2_dataset_iteration_is_not_tf1_evidence():
         make_one_shot_iterator = None
     """)
     assert program.tf1_imports == []
+
+
+def test_an_optimizers_lr_is_its_learning_rate_under_run(write):
+    """tf-keras drops `lr=` with a warning (RMSprop(lr=1e-6) trained at 0.001: mnist_irnn's loss went to 1e23)."""
+    program = write("lr.py", textwrap.dedent("""
+        import warnings
+        from keras.optimizers import RMSprop, SGD
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            optimizers = [RMSprop(lr=1e-6), RMSprop(0.5, lr=2e-6), SGD(lr=0.3, momentum=0.9),
+                          RMSprop(learning_rate=4e-6)]
+        print(["legacy" in type(o).__module__ for o in optimizers])
+        print(["%.3g" % float(o.learning_rate) for o in optimizers])
+        print(sum("Update your `RMSprop` call to the Keras 2 API: lr=1e-06 -> learning_rate=1e-06" in str(w.message)
+                  for w in caught))
+    """))
+    out = slimcompat("run", program, cwd=program.parent).stdout.splitlines()
+    assert out[-3:] == ["[False, False, False, False]",
+                        "['1e-06', '2e-06', '0.3', '4e-06']", "1"]
