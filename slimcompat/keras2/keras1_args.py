@@ -5,7 +5,7 @@ Keras 2.0 renamed most layer and training arguments (`output_dim` -> `units`,
 and, up to 2.3, still took the Keras 1 spellings with a warning ("Update your
 `Dense` call to the Keras 2 API"). Programs of 2017-2019 use them. tf-keras
 refuses them (`Keyword argument not understood`), refuses the optimizers'
-`decay`, and reads Keras 1's positional `Convolution2D(64, 3, 3)` as kernel 3
+`decay`, drops their `lr` (Keras 2.0-2.2's learning rate) with a warning, and reads Keras 1's positional `Convolution2D(64, 3, 3)` as kernel 3
 with strides 3 where Keras 2.0-2.3 read a 3x3 kernel with strides 1: silently
 another network.
 
@@ -300,8 +300,32 @@ def _predict_proba(self, x, batch_size=32, verbose=0):
     return self.predict(x, batch_size=batch_size, verbose=verbose)
 
 
+def _learning_rate_from_lr(init, name):
+    """An optimizer's __init__ reading Keras 2.0-2.2's `lr=` as Keras 2.3 did: the learning rate, over any other.
+
+    tf-keras' optimizers take `lr`, warn, and drop it: the program's
+    `RMSprop(lr=1e-6)` would train at the default 0.001.
+    """
+    if getattr(init, "_slimcompat_keras1", False):
+        return init
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if "lr" in kwargs:
+            rate = kwargs.pop("lr")
+            if args:
+                args = (rate,) + args[1:]
+            else:
+                kwargs["learning_rate"] = rate
+            _warn(name, [(_shown("lr", rate), _shown("learning_rate", rate))], 2)
+        init(self, *args, **kwargs)
+
+    __init__._slimcompat_keras1 = True
+    return __init__
+
+
 def _patch_optimizers(optimizers):
-    """`decay` gets the legacy optimizer, which has it; Keras 2's lowercase names are served."""
+    """`decay` gets the legacy optimizer, which has it; `lr` is the learning rate; lowercase names are served."""
     for name, legacy_only in OPTIMIZERS.items():
         cls, legacy = getattr(optimizers, name), getattr(optimizers.legacy, name)
         if getattr(cls.__new__, "_slimcompat_keras1", False):
@@ -315,5 +339,6 @@ def _patch_optimizers(optimizers):
 
         __new__._slimcompat_keras1 = True
         cls.__new__ = staticmethod(__new__)
+        cls.__init__ = _learning_rate_from_lr(cls.__init__, name)
         if not hasattr(optimizers, name.lower()):
             setattr(optimizers, name.lower(), cls)

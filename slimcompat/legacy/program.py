@@ -9,7 +9,8 @@ imports (files beside it, as `import x` would find them), never by running them.
 
 Evidence, each with file and line (`tf.placeholder at train.py:12`):
 
-- TF1: `tensorflow.contrib`, tf_slim, and any `tf.X` that TensorFlow 2's API
+- TF1: `tensorflow.contrib`, tf_slim, the Dataset methods TF 2 dropped
+  (`dataset.make_one_shot_iterator()`), and any `tf.X` that TensorFlow 2's API
   lacks but `tf.compat.v1` has (`tf.Session`, `tf.train.Saver`, `tf.app.flags`),
   checked against the installed TensorFlow once it is imported; through a
   `tf.compat.v1` name only the graph-building constructs in GRAPH_ONLY count
@@ -18,6 +19,8 @@ Evidence, each with file and line (`tf.placeholder at train.py:12`):
   weight paths Keras 3 refuses (`.ckpt`, `.h5` in save_weights/ModelCheckpoint),
   layers called without an argument Keras 3 requires (`AveragePooling2D()`),
   `fit_generator` and friends, TF1 session handling in the Keras backend,
+  the optimizers' `lr=` and `decay=` (Keras 2.0-2.2 spelled the learning rate
+  `lr`; tf-keras still takes both, Keras 3 refuses them),
   Keras 1 arguments and spellings Keras 2.0-2.3 still took
   (slimcompat.keras2.keras1_args: `nb_epoch=`, `border_mode=`, `Convolution2D`).
 - TF1 graph mode and Keras 2 both: the Keras backend's graph constructs
@@ -41,7 +44,7 @@ import importlib.util
 import os
 from typing import List, Optional
 
-from slimcompat.keras2.keras1_args import KERAS1_SPELLINGS, POSITIONAL_KERNEL, ambiguity, keras1_keywords
+from slimcompat.keras2.keras1_args import KERAS1_SPELLINGS, OPTIMIZERS, POSITIONAL_KERNEL, ambiguity, keras1_keywords
 from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY
 
 __all__ = ["Evidence", "Program", "analyse", "analyse_tree", "module_file", "name_parts", "dotted_name",
@@ -57,6 +60,8 @@ GRAPH_ONLY = frozenset({
 _KERAS3_MODULES = ("keras.ops", "keras.config", "keras.random", "keras.src", "keras.tree", "keras.export",
                    "keras_core")
 _KERAS2_CALLS = frozenset({"fit_generator", "evaluate_generator", "predict_generator"})
+# Methods only TF1's Dataset had (TF 2: tf.compat.v1.data.make_one_shot_iterator(dataset)).
+_TF1_DATASET_METHODS = frozenset({"make_one_shot_iterator", "make_initializable_iterator"})
 _KERAS2_BACKEND = ("keras.backend.get_session", "keras.backend.set_session", "tensorflow.keras.backend.get_session",
                    "tensorflow.keras.backend.set_session", "tensorflow.python.keras")
 # Keras backend functions that build or run a TF1 graph (BACKEND_GRAPH under any of _BACKENDS).
@@ -290,6 +295,12 @@ class _Scan(ast.NodeVisitor):
                 self._name(f"{found[0]}.{node.args[1].value}", node, f"{found[1]}.{node.args[1].value}")
         if name in _KERAS2_CALLS:
             self.program.keras2.append(self._evidence(f".{name}()", node))
+        if name in _TF1_DATASET_METHODS and isinstance(func, ast.Attribute):
+            self.program.tf1_imports.append(self._evidence(f".{name}()", node))
+        if name in OPTIMIZERS:
+            refused = sorted({"lr", OPTIMIZERS[name]} & {k.arg for k in node.keywords})
+            if refused:
+                self.program.keras2.append(self._evidence(f"{name}({refused[0]}=...)", node))
         if name:
             self._keras1(name, node)
         if name in KERAS3_REQUIRED and not _given(node, *KERAS3_REQUIRED[name][:1]):

@@ -1,0 +1,85 @@
+"""Fixes found by the corpus tier (tests/corpus), each shown on the smallest source that has it.
+
+The corpus runs the era's programs in subprocesses and takes minutes; these
+check the decision each failure came from, in-process and from source alone.
+"""
+
+import ast
+import textwrap
+
+import pytest
+
+from conftest import slimcompat
+from slimcompat.legacy.program import analyse_tree
+
+
+def _program(source):
+    return analyse_tree(ast.parse(textwrap.dedent(source)), "main.py")
+
+
+@pytest.mark.parametrize("call, construct", [
+    ("SGD(lr=0.01, momentum=0.9)", "SGD(lr=...)"),            # Keras 2.2.4 examples/mnist_net2net.py
+    ("keras.optimizers.RMSprop(decay=1e-5)", "RMSprop(decay=...)"),
+    ("Nadam(schedule_decay=0.004)", "Nadam(schedule_decay=...)"),
+])
+def test_an_optimizer_given_lr_or_decay_is_keras2(call, construct):
+    """Keras 3 refuses `lr=` and `decay=` ("Argument(s) not recognized"); tf-keras takes them: Keras 2 is meant."""
+    program = _program(f"""
+        import keras
+        from keras.optimizers import SGD, Nadam
+        model = keras.Sequential([keras.layers.Dense(1)])
+        model.compile(optimizer={call}, loss="mse")
+    """)
+    version, evidence = program.keras_version()
+    assert (version, evidence.construct, evidence.line) == ("2", construct, 5)
+
+
+def test_an_optimizer_given_learning_rate_stays_keras3():
+    program = _program("""
+        import keras
+        model = keras.Sequential([keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
+        lr = 0.1
+        print(dict(lr=lr))
+    """)
+    assert program.keras_version() == ("3", None)
+
+
+@pytest.mark.parametrize("method", ["make_one_shot_iterator", "make_initializable_iterator"])
+def test_tf1_dataset_methods_are_tf1_evidence(method):
+    """`dataset.make_one_shot_iterator()` exists only on TF1's Dataset (Keras 2.2.4 examples/mnist_dataset_api.py)."""
+    program = _program(f"""
+        import tensorflow as tf
+        dataset = tf.data.Dataset.from_tensor_slices([1, 2, 3]).batch(2)
+        iterator = dataset.{method}()
+    """)
+    assert [(e.construct, e.line) for e in program.tf1_imports] == [(f".{method}()", 4)]
+
+
+def test_tf2_dataset_iteration_is_not_tf1_evidence():
+    program = _program("""
+        import tensorflow as tf
+        dataset = tf.data.Dataset.from_tensor_slices([1, 2, 3]).batch(2)
+        iterator = iter(dataset)
+        make_one_shot_iterator = None
+    """)
+    assert program.tf1_imports == []
+
+
+def test_an_optimizers_lr_is_its_learning_rate_under_run(write):
+    """tf-keras drops `lr=` with a warning (RMSprop(lr=1e-6) trained at 0.001: mnist_irnn's loss went to 1e23)."""
+    program = write("lr.py", textwrap.dedent("""
+        import warnings
+        from keras.optimizers import RMSprop, SGD
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            optimizers = [RMSprop(lr=1e-6), RMSprop(0.5, lr=2e-6), SGD(lr=0.3, momentum=0.9),
+                          RMSprop(learning_rate=4e-6)]
+        print(["legacy" in type(o).__module__ for o in optimizers])
+        print(["%.3g" % float(o.learning_rate) for o in optimizers])
+        print(sum("Update your `RMSprop` call to the Keras 2 API: lr=1e-06 -> learning_rate=1e-06" in str(w.message)
+                  for w in caught))
+    """))
+    out = slimcompat("run", program, cwd=program.parent).stdout.splitlines()
+    assert out[-3:] == ["[False, False, False, False]",
+                        "['1e-06', '2e-06', '0.3', '4e-06']", "1"]
