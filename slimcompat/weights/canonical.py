@@ -218,7 +218,7 @@ def write(path, weights: Weights, overwrite=False, progress=None):
                 value = weights.tensors[name]
                 parent, _, leaf = name.rpartition("/")
                 group = _group(groups, parent)
-                if direct and value.size:  # the same bytes as HDF5's Fletcher-32 filter writes, copied once
+                if direct and value.ndim and value.size:  # the bytes HDF5's filter writes, copied once
                     direct(group.create_dataset(leaf, value.shape, value.dtype, chunks=value.shape, fletcher32=True),
                            value)
                 else:
