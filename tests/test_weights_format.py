@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 
 import h5py
 import numpy as np
@@ -214,3 +215,56 @@ def test_a_grouped_kernel_is_stored_once_hwio(tmp_path):
     with h5py.File(tmp_path / "w.h5", "r") as f:
         assert f["tensors/stage1/unit1/conv2/kernel"].shape == (3, 3, 4, 128)
         assert f["tensors/stage4/unit3/conv2/kernel"].shape == (3, 3, 32, 1024)
+
+
+def test_values_whose_sum_overflows_are_finite_and_inf_minus_inf_is_not(tmp_path):
+    w = make_weights()
+    w.tensors["logits/bias"] = np.full(w.tensors["logits/bias"].shape, 3e38, np.float32)
+    w.tensors["postnorm/beta"] = np.full(w.tensors["postnorm/beta"].shape, 6e4, np.float16)
+    canonical.write(tmp_path / "w.h5", w)
+    r = canonical.read(tmp_path / "w.h5")
+    assert np.array_equal(r.tensors["logits/bias"], w.tensors["logits/bias"])
+    assert r.tensors["postnorm/beta"].dtype == np.float16
+    bad = make_weights()
+    bad.tensors["logits/bias"][:2] = [np.inf, -np.inf]  # their sum is NaN, not Inf
+    with pytest.raises(WeightsError, match="logits/bias: 2 NaN or Inf values"):
+        canonical.write(tmp_path / "bad.h5", bad)
+
+
+def test_values_are_scanned_once_per_array_and_a_replaced_array_again(tmp_path, monkeypatch):
+    canonical.write(tmp_path / "w.h5", make_weights())
+    w = canonical.read(tmp_path / "w.h5")
+    scanned = []
+    check = canonical.check_values
+    monkeypatch.setattr(canonical, "check_values", lambda name, *a, **k: scanned.append(name) or check(name, *a, **k))
+    canonical.write(tmp_path / "again.h5", w)
+    assert scanned == []
+    replaced = w.tensors["stage2/unit1/conv2/kernel"].copy()
+    replaced[0, 0, 0, 0] = np.nan
+    w.tensors["stage2/unit1/conv2/kernel"] = replaced
+    with pytest.raises(WeightsError, match="stage2/unit1/conv2/kernel: 1 NaN or Inf"):
+        canonical.write(tmp_path / "bad.h5", w)
+    assert scanned == ["stage2/unit1/conv2/kernel"] and not (tmp_path / "bad.h5").exists()
+    dropped = transforms.drop_background(canonical.read(tmp_path / "w.h5"))
+    scanned.clear()
+    canonical.write(tmp_path / "dropped.h5", dropped)
+    assert sorted(scanned) == ["logits/bias", "logits/kernel"]  # a transform's new arrays only
+
+
+def test_chunks_written_directly_are_the_bytes_of_the_checksum_filter(tmp_path, monkeypatch):
+    from slimcompat.weights import hdf5_chunks
+    w = make_weights()
+    w.tensors["logits/bias"] = w.tensors["logits/bias"].astype(np.float64)
+    w.tensors["stem/conv/kernel"] = np.asfortranarray(w.tensors["stem/conv/kernel"])
+    w.tensors["postnorm/gamma"] = w.tensors["postnorm/gamma"].astype(">f4")
+    if sys.platform.startswith("linux"):
+        assert hdf5_chunks.writer(w.tensors.values()) is not None
+    canonical.write(tmp_path / "direct.h5", w)
+    monkeypatch.setattr(hdf5_chunks, "writer", lambda arrays: None)
+    canonical.write(tmp_path / "filter.h5", w)
+    with h5py.File(tmp_path / "direct.h5", "r") as d, h5py.File(tmp_path / "filter.h5", "r") as f:
+        for name in w.tensors:
+            a, b = d["tensors/" + name], f["tensors/" + name]
+            assert (a.dtype, a.chunks, a.fletcher32) == (b.dtype, b.chunks, b.fletcher32)
+            assert a.id.read_direct_chunk((0,) * a.ndim) == b.id.read_direct_chunk((0,) * b.ndim)
+            assert np.array_equal(a[()], w.tensors[name])  # HDF5 verifies the checksum as it reads

@@ -26,13 +26,13 @@ import numpy as np
 
 from slimcompat.arch.mapping import check_mapping
 from slimcompat.errors import SlimcompatError, WeightsError
-from slimcompat.weights import hdf5_walk
+from slimcompat.weights import hdf5_chunks, hdf5_walk
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.progress import announce
 
-__all__ = ["FORMAT", "VERSION", "Weights", "write", "read", "read_header", "is_canonical", "sha256",
-           "sha256_later", "source_label"]
+__all__ = ["FORMAT", "VERSION", "Weights", "check_values", "write", "read", "read_header", "is_canonical",
+           "sha256", "sha256_later", "source_label"]
 
 FORMAT = "slimcompat-canonical"
 VERSION = 2
@@ -48,25 +48,55 @@ class Weights:
     tensors: Dict[str, np.ndarray]
     meta: Metadata
     sources: Dict[str, str] = dataclasses.field(default_factory=dict)
+    # {name: the array object whose values were found finite}: scanned once, however often validated.
+    _checked: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict, init=False, repr=False,
+                                                        compare=False)
 
-    def validate(self, where="<weights>", label=str):
+    def validate(self, where="<weights>", label=str, checked=()):
         """Raise WeightsError/MappingError unless the tensors fit the metadata exactly.
 
         label(canonical name): how a message shows a tensor (a reader passes the name its file uses).
+        checked: names whose arrays the caller has just passed through `check_values` (a reader, as
+        it reads each). Values are scanned once per array object: validating again, as a writer
+        does, skips arrays already found finite, so replace an array rather than change it in place.
         """
         expected = self.meta.description.tensors()
         check_mapping(expected, {n: np.shape(t) for n, t in self.tensors.items()}, where, label=label)
+        self._checked.update((n, self.tensors[n]) for n in checked)
         for name, value in self.tensors.items():
-            if value.dtype.type not in _FLOATS:
-                raise WeightsError(where, f"tensor {label(name)}: expected a float dtype, found {value.dtype}")
-            if not np.isfinite(value).all():
-                bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
-                raise WeightsError(where, f"tensor {label(name)}: {bad} NaN or Inf values")
+            if self._checked.get(name) is not value:
+                check_values(name, value, where, label)
+                self._checked[name] = value
         return self
+
+    def derive(self, tensors, meta):
+        """Weights of `tensors` and `meta`, same sources: arrays kept from these stay checked (a transform's result)."""
+        derived = Weights(tensors, meta, dict(self.sources))
+        derived._checked = {n: a for n, a in self._checked.items() if tensors.get(n) is a}
+        return derived
 
     @property
     def parameter_count(self):
         return int(sum(np.size(t) for t in self.tensors.values()))
+
+
+def check_values(name, value, where, label=str):
+    """Raise WeightsError unless `value` is a float array without NaN or Inf.
+
+    A sum is finite only if every term is (NaN and Inf propagate through
+    addition), so a finite sum settles it in one pass without the bool array
+    np.isfinite makes; a non-finite sum (bad values, or finite ones whose sum
+    overflows) is followed by the exact count.
+    """
+    if value.dtype.type not in _FLOATS:
+        raise WeightsError(where, f"tensor {label(name)}: expected a float dtype, found {value.dtype}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(value, axis=None)
+    if not np.isfinite(total):
+        bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+        if bad:
+            raise WeightsError(where, f"tensor {label(name)}: {bad} NaN or Inf values")
+    return value
 
 
 def source_label(sources):
@@ -183,11 +213,16 @@ def write(path, weights: Weights, overwrite=False, progress=None):
             groups = {"": f.create_group(_TENSORS)}
             names = list(weights.meta.description.tensors())
             groups[""].attrs[_SOURCES] = json.dumps({n: weights.sources.get(n, "") for n in names})
+            direct = hdf5_chunks.writer(weights.tensors.values())
             for name in names:
                 value = weights.tensors[name]
                 parent, _, leaf = name.rpartition("/")
-                _group(groups, parent).create_dataset(leaf, data=value, chunks=value.shape or None,
-                                                      fletcher32=value.ndim > 0)
+                group = _group(groups, parent)
+                if direct and value.ndim and value.size:  # the bytes HDF5's filter writes, copied once
+                    direct(group.create_dataset(leaf, value.shape, value.dtype, chunks=value.shape, fletcher32=True),
+                           value)
+                else:
+                    group.create_dataset(leaf, data=value, chunks=value.shape or None, fletcher32=value.ndim > 0)
                 if progress:
                     progress(value.nbytes)
     return pathlib.Path(path)

@@ -227,16 +227,18 @@ def read(path, use_ema=False, arch=None, progress=None) -> canonical.Weights:
     """
     plan = _Plan(path, use_ema, arch)
     tensors, sources = {}, {}
+    label = canonical.source_label(plan.sources)
     with canonical.sha256_later(*sorted(plan.files, key=lambda p: p.name)) as digest:
         announce(progress, plan.nbytes)
         for name, shape in plan.arch.tensors().items():
-            source = plan.origin[plan.bound.tensor(name)]
-            tensors[name] = get_tensor(plan.reader, source, plan.where).reshape(shape)
+            source = plan.sources[name]
+            value = get_tensor(plan.reader, source, plan.where).reshape(shape)
+            tensors[name] = canonical.check_values(name, value, plan.where, label)  # while still in the cache
             sources[name] = source
             if progress:
                 progress(tensors[name].nbytes)
         meta = plan.metadata(digest())
-    return canonical.Weights(tensors, meta, sources).validate(plan.where, canonical.source_label(sources))
+    return canonical.Weights(tensors, meta, sources).validate(plan.where, label, checked=tensors)
 
 
 def read_header(path, use_ema=False, arch=None):
@@ -247,7 +249,7 @@ def read_header(path, use_ema=False, arch=None):
     """
     plan = _Plan(path, use_ema, arch)
     dtypes = plan.reader.get_variable_to_dtype_map()
-    shapes = {name: (shape, dtypes[plan.origin[plan.bound.tensor(name)]].as_numpy_dtype)
+    shapes = {name: (shape, dtypes[plan.sources[name]].as_numpy_dtype)
               for name, shape in plan.arch.tensors().items()}
     return plan.metadata(None), shapes
 
@@ -269,11 +271,13 @@ class _Plan:
         model = [n for n in model if _scope_of(n) in (None, self.arch.name)]
         self.bound = scheme("slim", self.arch)
         self.arch = _with_classes(self.arch, _num_classes(shapes, self.bound, model))
-        expected = {self.bound.tensor(c): slim_shape(c, s) for c, s in self.arch.tensors().items()}
+        names = {c: self.bound.tensor(c) for c in self.arch.tensors()}
+        expected = {names[c]: slim_shape(c, s) for c, s in self.arch.tensors().items()}
         check_mapping(expected, {n: tuple(shapes[n]) for n in model}, self.where, label=_labeller(self.bound))
-        self.origin = _ema_sources(expected, shapes, self.where) if use_ema else {n: n for n in expected}
+        origin = _ema_sources(expected, shapes, self.where) if use_ema else {n: n for n in expected}
+        self.sources = {c: origin[n] for c, n in names.items()}  # canonical name: checkpoint variable read
         dtypes = self.reader.get_variable_to_dtype_map()
-        self.nbytes = sum(math.prod(shapes[s]) * dtypes[s].size for s in self.origin.values())
+        self.nbytes = sum(math.prod(shapes[s]) * dtypes[s].size for s in self.sources.values())
 
     def metadata(self, sha256):
         return Metadata(self.arch, source_input("slim", self.arch),

@@ -21,15 +21,14 @@ def drop_background(weights: Weights) -> Weights:
     tensors = dict(weights.tensors)
     tensors["logits/kernel"] = np.ascontiguousarray(tensors["logits/kernel"][:, 1:])
     tensors["logits/bias"] = np.ascontiguousarray(tensors["logits/bias"][1:])
-    return Weights(tensors, meta.replace(num_classes=meta.num_classes - 1, background_class=False),
-                   dict(weights.sources))
+    return weights.derive(tensors, meta.replace(num_classes=meta.num_classes - 1, background_class=False))
 
 
 def flip_color(weights: Weights) -> Weights:
     """Reverse the first conv's input channels (RGB <-> BGR); the input convention follows."""
     tensors = dict(weights.tensors)
     tensors["stem/conv/kernel"] = np.ascontiguousarray(tensors["stem/conv/kernel"][:, :, ::-1, :])
-    return Weights(tensors, weights.meta.replace(input=weights.meta.input.flipped()), dict(weights.sources))
+    return weights.derive(tensors, weights.meta.replace(input=weights.meta.input.flipped()))
 
 
 def set_bn_epsilon(weights: Weights, epsilon: float) -> Weights:
@@ -49,5 +48,5 @@ def set_bn_epsilon(weights: Weights, epsilon: float) -> Weights:
             if (shifted + epsilon <= 0).any():
                 raise SlimcompatError(f"tensor {name}: moving_variance + epsilon would not stay positive")
             tensors[name] = shifted.astype(value.dtype)
-    return Weights(tensors, weights.meta.replace(bn_epsilon=float(epsilon)), dict(weights.sources))
+    return weights.derive(tensors, weights.meta.replace(bn_epsilon=float(epsilon)))
 
