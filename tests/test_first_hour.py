@@ -110,5 +110,6 @@ def test_ci_runs_only_the_readme_commands_and_the_venv_is_ignored():
                 if line and not line.startswith("#")][-2:]
     assert commands == ["bash tools/test.sh", "bash tools/test.sh programs"]
     readme = (REPO / "README.md").read_text()
-    assert "bash tools/test.sh     #" in readme and "| `programs` |" in readme
+    assert "bash tools/test.sh     #" in readme and "bash tools/test.sh programs" in readme
+    assert "| `programs` |" in (REPO / "docs" / "testing.md").read_text()
     assert ".venv/" in (REPO / ".gitignore").read_text().splitlines()

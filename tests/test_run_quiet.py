@@ -80,10 +80,12 @@ def test_verbose_brings_the_start_up_lines_and_notices_back(runs):
     assert [line for line in OWN_LINES if line not in loud_err] == [], loud_err
 
 
-def test_a_notice_is_held_back_by_who_called_not_by_its_wording(monkeypatch, tmp_path):
+def test_a_notice_is_held_back_by_who_called_not_by_its_wording(monkeypatch, tmp_path, request):
     """Framework-located deprecations go; the program's deprecations, and other framework warnings, stay."""
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # the user's level: no start-up capture is set up
     logger = logging.getLogger("tensorflow")
+    request.addfinalizer(lambda level=logger.level: logger.setLevel(level))
+    logger.setLevel(logging.WARNING)  # as in a fresh process: in-process commands before this one set ERROR
     monkeypatch.setattr(logger, "filters", list(logger.filters))
     monkeypatch.setattr(logger, "handlers", [])
     monkeypatch.setattr(logger, "propagate", False)
