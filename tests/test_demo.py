@@ -6,7 +6,7 @@ import pytest
 
 from conftest import slimcompat
 
-pytestmark = pytest.mark.slow   # the whole demo, minutes: default tier only
+pytestmark = pytest.mark.programs   # the whole demo, minutes: tier programs
 
 
 def test_demo_runs_migrates_converts_and_checks_parity_on_the_example(tmp_path):

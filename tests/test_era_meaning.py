@@ -13,6 +13,8 @@ import pytest
 
 from conftest import run_python, slimcompat
 
+pytestmark = pytest.mark.programs  # whole era programs under run and migrated: tier programs
+
 # A Keras 1/2.2 program as its author published it: string optimizer, 'val_acc', history['acc'].
 ERA_PROGRAM = """
 import json, os, sys

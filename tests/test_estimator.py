@@ -13,6 +13,8 @@ import pytest
 
 from conftest import run_python, slimcompat
 
+pytestmark = pytest.mark.programs  # whole era programs under run and migrated: tier programs
+
 # Written for this test in the style of the TF 1.x "Creating Estimators in tf.estimator" tutorials.
 TUTORIAL = textwrap.dedent('''
     """Three-class toy data, a two-layer network, trained, evaluated and exported with tf.estimator."""

@@ -11,6 +11,8 @@ from conftest import run_python, slimcompat
 from slimcompat.keras2 import keras1_args
 from slimcompat.legacy.program import analyse
 
+pytestmark = pytest.mark.programs  # whole era programs under run and migrated: tier programs
+
 # A program of 2017 in Keras 1 style (as keras/examples/mnist_cnn.py was), which Keras 2.2 ran with warnings.
 KERAS1_PROGRAM = """
 import json, sys

@@ -42,6 +42,7 @@ def test_tf1_script_runs_unmodified(write):
     assert "OK (2, 1, 1, 7) 267 ['--flag', 'value']" in out.stdout
 
 
+@pytest.mark.slow
 def test_same_script_fails_on_plain_python(write):
     script = write("legacy.py", TF1_SCRIPT)
     out = run_python(script, check=False)
@@ -63,6 +64,7 @@ def test_uncovered_contrib_attribute_names_the_module(write):
     assert out.returncode == 1 and "tensorflow.contrib.rnn" in out.stderr
 
 
+@pytest.mark.slow
 def test_v2_libraries_still_see_the_v2_api_inside_a_legacy_script(write):
     script = write("mixed.py", textwrap.dedent("""
         import tensorflow as tf
@@ -74,6 +76,7 @@ def test_v2_libraries_still_see_the_v2_api_inside_a_legacy_script(write):
     assert "keras keras" in slimcompat("run", script).stdout
 
 
+@pytest.mark.slow
 def test_run_module_runs_a_legacy_test_suite_under_pytest(write, tmp_path):
     write("test_legacy_model.py", textwrap.dedent("""
         import tensorflow as tf
@@ -97,6 +100,7 @@ def test_run_module_runs_a_legacy_test_suite_under_pytest(write, tmp_path):
     assert "1 failed, 1 passed" in out.stdout
 
 
+@pytest.mark.slow
 def test_enable_from_code_without_the_launcher(write):
     script = write("own.py", textwrap.dedent("""
         import slimcompat.legacy
@@ -109,6 +113,7 @@ def test_enable_from_code_without_the_launcher(write):
     assert "(1, 4, 4, 3)" in run_python(script).stdout
 
 
+@pytest.mark.slow
 def test_example_program_runs_through_run_and_is_deterministic(tmp_path):
     flags = ["--batch_size=2", "--image_size=32", "--num_batches=2", "--seed=5"]
     slimcompat("run", EXAMPLE, *flags, f"--save_logits={tmp_path / 'a.npy'}")

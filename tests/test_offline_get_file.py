@@ -10,6 +10,8 @@ import pytest
 
 from conftest import slimcompat
 
+pytestmark = pytest.mark.programs  # whole era programs under run and migrated: tier programs
+
 ORIGIN = "https://example.invalid/releases/"  # never reachable: any download attempt fails the test
 
 

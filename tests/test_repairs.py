@@ -3,7 +3,11 @@
 import json
 import textwrap
 
+import pytest
+
 from conftest import run_python, slimcompat
+
+pytestmark = pytest.mark.slow  # fresh interpreters per check: default tier, not quick
 
 
 def test_import_slimcompat_does_not_import_tensorflow():

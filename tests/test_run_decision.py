@@ -7,6 +7,8 @@ import pytest
 from conftest import run_python, slimcompat
 from slimcompat.legacy.program import analyse
 
+pytestmark = pytest.mark.slow  # each test starts programs under run: default tier, not quick
+
 
 def _program(write, source, name="main.py"):
     return analyse(write(name, textwrap.dedent(source)))

@@ -63,6 +63,7 @@ def _notices(text):
     return [notice for notice in FRAMEWORK_NOTICES if notice in text]
 
 
+@pytest.mark.slow
 def test_run_holds_back_start_up_lines_and_framework_notices_and_keeps_the_programs_own(runs):
     quiet_err, loud_err, _ = runs
     assert _noise(quiet_err) == [] and _notices(quiet_err) == [], quiet_err
@@ -72,6 +73,7 @@ def test_run_holds_back_start_up_lines_and_framework_notices_and_keeps_the_progr
     assert all(line in lines for line in quiet_err.splitlines()), "quiet run printed a line --verbose does not"
 
 
+@pytest.mark.slow
 def test_verbose_brings_the_start_up_lines_and_notices_back(runs):
     _, loud_err, plain_err = runs
     start_up = _noise(plain_err)  # what this machine's TensorFlow prints at import; C++ info lines may follow
