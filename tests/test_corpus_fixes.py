@@ -83,3 +83,15 @@ def test_an_optimizers_lr_is_its_learning_rate_under_run(write):
     out = slimcompat("run", program, cwd=program.parent).stdout.splitlines()
     assert out[-3:] == ["[False, False, False, False]",
                         "['1e-06', '2e-06', '0.3', '4e-06']", "1"]
+
+
+def test_tf1_summaries_migrate_to_the_graph_ops_merge_all_collects(tmp_path, capsys):
+    """`tf.summary.scalar` in TF1 code is the v1 graph op; TF 2's namesake is TensorBoard's eager writer."""
+    from slimcompat.cli.main import main
+    source = tmp_path / "tf1.py"
+    source.write_text("import tensorflow as tf\nx = tf.placeholder(tf.float32, [])\n"
+                      "tf.summary.scalar('x', x)\ntf.summary.histogram('h', x)\nmerged = tf.summary.merge_all()\n")
+    assert main(["migrate", str(source), str(tmp_path / "tf2.py")]) == 0, capsys.readouterr().out
+    migrated = (tmp_path / "tf2.py").read_text()
+    for name in ("scalar", "histogram", "merge_all"):
+        assert f"tf.compat.v1.summary.{name}(" in migrated, migrated
