@@ -14,7 +14,6 @@ copy `slimcompat migrate` wrote.
 
 import concurrent.futures
 import dataclasses
-import hashlib
 import json
 import os
 import pathlib
@@ -26,6 +25,8 @@ import sys
 import tarfile
 import tempfile
 import time
+
+from slimcompat.weights.canonical import sha256
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -43,14 +44,6 @@ def cache_dir():
 def load_list():
     with open(LIST) as handle:
         return json.load(handle)
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fetch(corpus, cache=None):
