@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import warnings
@@ -81,6 +82,22 @@ class Built:
 @pytest.fixture(scope="session")
 def fixture_files(tmp_path_factory):
     return Built(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def module_tmp(tmp_path_factory):
+    """module_tmp(name): a new folder for files a module's tests share, removed when the module's tests end.
+
+    Without this a run would keep every module's files until pytest's next runs prune them (gigabytes).
+    """
+    made = []
+
+    def mktemp(name):
+        made.append(tmp_path_factory.mktemp(name))
+        return made[-1]
+    yield mktemp
+    for folder in made:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

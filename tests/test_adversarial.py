@@ -51,9 +51,9 @@ def cli_one_line(out, *words):
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(module_tmp):
     """Pristine sources to damage copies of: canonical, Keras-1 h5, slim V2 and V1 checkpoints."""
-    root = tmp_path_factory.mktemp("pristine")
+    root = module_tmp("pristine")
     weights = random_weights("resnet_v2_50", "slim", seed=4)
     canonical.write(root / "w.h5", weights)
     write_keras1_resnet50(root / "k1.h5", include_top=False, seed=2)

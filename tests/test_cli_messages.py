@@ -39,8 +39,8 @@ def sha(path):
 
 
 @pytest.fixture(scope="module")
-def sources(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sources")
+def sources(module_tmp):
+    root = module_tmp("sources")
     weights = random_weights("resnet_v2_50", "slim", seed=8, source_kind="slim-checkpoint-v2",
                              source_file="resnet_v2_50.ckpt")
     canonical.write(root / "resnet_v2_50.h5", weights)

@@ -47,9 +47,9 @@ def legacy(fixture_files):
 
 
 @pytest.fixture(scope="module")
-def small_canonical(tmp_path_factory):
+def small_canonical(module_tmp):
     """A canonical resnet_v1_18 of 10 classes: the smallest file that shows a reader's refusals."""
-    path = tmp_path_factory.mktemp("small") / "r18.h5"
+    path = module_tmp("small") / "r18.h5"
     canonical.write(path, random_weights("resnet_v1_18", "slim", num_classes=10))
     return path
 

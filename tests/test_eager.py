@@ -65,9 +65,9 @@ def _close(a, b, rel=1e-5):
 # ---------------------------------------------------------------- loading and naming
 
 @pytest.fixture(scope="module")
-def slim_v2(tmp_path_factory):
+def slim_v2(module_tmp):
     """A real slim resnet_v2_50 checkpoint (random weights, distinct BatchNorm values) and its TF1 outputs."""
-    folder = tmp_path_factory.mktemp("slim_v2")
+    folder = module_tmp("slim_v2")
     paths, logits = build_slim_checkpoint(folder, "resnet_v2", CLASSES, seed=3)
     return paths, np.squeeze(logits, (1, 2))
 

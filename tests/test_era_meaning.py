@@ -54,8 +54,8 @@ json.dump({
 
 
 @pytest.fixture(scope="module")
-def era_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("era")
+def era_run(module_tmp):
+    folder = module_tmp("era")
     program = folder / "era_program.py"
     program.write_text(textwrap.dedent(ERA_PROGRAM))
     result = slimcompat("run", program, folder / "out.json", folder, cwd=folder)

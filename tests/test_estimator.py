@@ -116,8 +116,8 @@ def _check_export(export):
 
 
 @pytest.fixture(scope="module")
-def tutorial(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("estimator")
+def tutorial(module_tmp):
+    folder = module_tmp("estimator")
     (folder / "tutorial.py").write_text(TUTORIAL)
     return folder
 

@@ -32,8 +32,8 @@ model.fit(None)
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    root = tmp_path_factory.mktemp("first_hour")
+def files(module_tmp):
+    root = module_tmp("first_hour")
     canonical.write(root / "r18_32.h5", random_weights("resnet_v1_18", "slim", seed=3))
     with h5py.File(root / "r18_32.h5", "a") as f:
         f.attrs["input_shape"] = "[32, 32, 3]"

@@ -24,9 +24,9 @@ TOOL = REPO / "tools" / "gpu_parity.py"
 
 
 @pytest.fixture(scope="module")
-def references(tmp_path_factory):
+def references(module_tmp):
     given = os.environ.get("SLIMCOMPAT_GPU_REFERENCES")
-    folder = given or tmp_path_factory.mktemp("references")
+    folder = given or module_tmp("references")
     if not given:   # TensorFlow on the CPU: no GPU visible to it
         env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")
         subprocess.run([sys.executable, str(TOOL), "make", str(folder)], env=env, check=True, capture_output=True)

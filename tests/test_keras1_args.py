@@ -57,9 +57,9 @@ json.dump({
 
 
 @pytest.fixture(scope="module")
-def keras1_run(tmp_path_factory):
+def keras1_run(module_tmp):
     """The Keras 1 program, run once through `slimcompat run`: (its folder, the run, what it wrote)."""
-    folder = tmp_path_factory.mktemp("keras1")
+    folder = module_tmp("keras1")
     program = folder / "keras1_mnist.py"
     program.write_text(textwrap.dedent(KERAS1_PROGRAM))
     result = slimcompat("run", program, folder / "run.json", cwd=folder)

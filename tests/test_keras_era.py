@@ -37,9 +37,9 @@ def _total_params(text, kind="Total"):
 
 
 @pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
+def migrated(module_tmp):
     """(folder of the migrated seed programs, the migrate Report)."""
-    out = tmp_path_factory.mktemp("migrated")
+    out = module_tmp("migrated")
     report = migrate.migrate_paths([SEEDS], output_dir=out)
     return out, report
 

@@ -50,8 +50,8 @@ def stock():
 
 
 @pytest.fixture(scope="module")
-def files(stock, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("keras")
+def files(stock, module_tmp):
+    folder = module_tmp("keras")
     stock.save_weights(folder / "r50.weights.h5")
     stock.save(folder / "r50.keras")
     return folder

@@ -43,9 +43,9 @@ def _snapshot(root):
 
 
 @pytest.fixture(scope="module")
-def migrated_example(tmp_path_factory):
+def migrated_example(module_tmp):
     """The example migrated into out/, next to an untouched copy of the original."""
-    root = tmp_path_factory.mktemp("example")
+    root = module_tmp("example")
     original = root / "src" / "legacy_resnet_v2.py"
     original.parent.mkdir()
     shutil.copy(EXAMPLE, original)

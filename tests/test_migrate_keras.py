@@ -8,7 +8,7 @@ import pytest
 import tf_keras
 
 from slimcompat import migrate
-from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY, keras3_home
+from slimcompat.keras2.modules import ANY_LAYER, KERAS3_REFUSED, KERAS3_REQUIRED, LEGACY, keras3_home
 
 
 def _migrate(source):
@@ -90,6 +90,74 @@ def test_layer_arguments_keras3_made_required_get_keras2_defaults():
     assert [line for _, line, _ in logs] == [3, 4]
 
 
+def test_keras2_weights_argument_becomes_weights_set_when_built():
+    """Keras 2 layers took weights=[kernel, bias] (net2net examples deepen a trained model so); Keras 3 refuses it
+    on every layer but Embedding. The migrated layer gets exactly those values once built."""
+    import numpy as np
+    text, logs = _migrate("""\
+        from keras.models import Sequential
+        from keras.layers import Conv2D, Embedding
+        model = Sequential()
+        model.add(Conv2D(2, 3, input_shape=(5, 5, 1), weights=w, name='c'))
+        model.add(Embedding(10, 4, weights=[table]))
+    """)
+    assert "slimcompat.keras2.initial_weights(Conv2D(2, 3, input_shape=(5, 5, 1), name='c'), w)" in text
+    assert "Embedding(10, 4, weights=[table])" in text
+    assert [m for _, line, m in logs if line == 4 and "weights=" in m]
+    w = [np.arange(18, dtype="float32").reshape(3, 3, 1, 2), np.array([5.0, -1.0], "float32")]
+    table = np.zeros((10, 4), "float32")
+    namespace = {"w": w, "table": table}
+    exec(compile(text.replace("model.add(Embedding(10, 4, weights=[table]))", ""), "<migrated>", "exec"), namespace)
+    layer = namespace["model"].get_layer("c")
+    assert all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), w))
+
+
+_SAMPLE = {"batch_size": 32, "write_grads": True, "embeddings_layer_names": ["features"],
+           "embeddings_data": [[0.0]], "weights": None, "tensor": None, "input_tensor": None, "target_tensors": None}
+
+
+def test_keras3_refused_table_matches_the_libraries():
+    """Each keyword the table lists is refused by Keras 3; the ones `migrate` drops are taken by tf-keras."""
+    import numpy as np
+    import tensorflow as tf
+    checked = 0
+    for callee, keywords in KERAS3_REFUSED.items():
+        for keyword, action in keywords.items():
+            value = _SAMPLE[keyword]
+            if callee == ANY_LAYER:
+                value = [np.zeros((2, 2), "float32"), np.zeros(2, "float32")]
+                make = lambda lib: getattr(lib.layers, "Dense")(2, **{keyword: value})  # noqa: E731
+            elif callee == "compile":
+                make = lambda lib: lib.Sequential([lib.layers.Dense(1)]).compile(  # noqa: E731
+                    "sgd", "mse", **{keyword: [tf.zeros([1, 1])]})
+            elif callee in ("Input", "InputLayer"):
+                make = lambda lib: getattr(lib.layers, callee)(**{keyword: tf.zeros([1, 2])})  # noqa: E731
+            else:
+                make = lambda lib: getattr(lib.callbacks, callee)(**{keyword: value})  # noqa: E731
+            with pytest.raises((TypeError, ValueError)):
+                make(keras)
+            if action in ("drop", "initial_weights"):
+                make(tf_keras)
+            checked += 1
+    assert checked == sum(map(len, KERAS3_REFUSED.values()))
+
+
+def test_refused_keywords_tf_keras_ignored_are_removed_and_say_keras2_to_run():
+    from slimcompat.legacy.program import analyse_tree
+    import ast
+    source = """\
+        from keras.callbacks import TensorBoard
+        tensorboard = TensorBoard(batch_size=32, embeddings_freq=1, embeddings_layer_names=['features'],
+                                  embeddings_metadata='metadata.tsv', embeddings_data=x_test)
+    """
+    text, logs = _migrate(source)
+    assert "TensorBoard(embeddings_freq=1, embeddings_metadata='metadata.tsv')" in text.replace("\n", "")\
+        .replace(" " * 26, " ")
+    assert sum("Removed TensorBoard(" in m for _, _, m in logs) == 3
+    version, evidence = analyse_tree(ast.parse(textwrap.dedent(source))).keras_version()
+    assert version == "2" and "TensorBoard(batch_size=...)" in str(evidence)
+
+
 def test_keras3_required_table_matches_the_libraries():
     for layer, (argument, default) in KERAS3_REQUIRED.items():
         new = inspect.signature(getattr(keras.layers, layer)).parameters[argument]
@@ -154,3 +222,33 @@ def test_training_false_inside_call_is_warned_not_rewritten():
 def test_graph_mode_is_added_to_tf1_files_only(source, graph_mode):
     text, _ = migrate.migrate_source(source)
     assert ("disable_v2_behavior()" in text) is graph_mode and "import slimcompat" not in text
+
+
+GRAPH_TENSOR_PROGRAM = """\
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+x = np.random.RandomState(0).rand(64, 4).astype('float32')
+y = x.sum(axis=1, keepdims=True)
+dataset = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(16)
+inputs, targets = dataset.make_one_shot_iterator().get_next()
+model_input = layers.Input(tensor=inputs)
+model = keras.models.Model(inputs=model_input, outputs=layers.Dense(1)(model_input))
+model.compile(keras.optimizers.SGD(lr=0.01), 'mse', target_tensors=[targets])
+history = model.fit(epochs=2, steps_per_epoch=4, verbose=0)
+print('losses', len(history.history['loss']))
+"""
+
+
+@pytest.mark.slow
+def test_a_file_keras3_cannot_run_keeps_keras2_through_tf_keras(tmp_path):
+    """Input(tensor=) and target_tensors have no Keras 3 spelling: the file's Keras imports go to tf-keras
+    (and no Keras 3 rewrite or `import keras` is added), and the migrated file trains with plain python."""
+    from conftest import run_python
+    text, logs = migrate.migrate_source(GRAPH_TENSOR_PROGRAM)
+    assert "import tf_keras as keras\nfrom tf_keras import layers\n" in text
+    assert "\nimport keras\n" not in text and "learning_rate=0.01" in text
+    assert any("Keras 3 cannot run Input(tensor=...) (line 9)" in m for _, _, _, m in logs)
+    (tmp_path / "prog.py").write_text(text)
+    assert run_python(tmp_path / "prog.py", cwd=tmp_path).stdout.strip().splitlines()[-1] == "losses 2"

@@ -39,8 +39,8 @@ def _write_tiny(folder):
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp("research_slim")
+def workspace(module_tmp):
+    root = module_tmp("research_slim")
     shutil.copytree(PROGRAMS, root / "slim")
     (root / "data").mkdir()
     _write_tiny(root / "data")

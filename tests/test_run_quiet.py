@@ -44,9 +44,9 @@ OWN_LINES = ("prog.py:9: UserWarning: the program's own warning",
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(module_tmp):
     """stderr of the program run quietly, with --verbose, and of a plain `import tensorflow`."""
-    folder = tmp_path_factory.mktemp("quiet")
+    folder = module_tmp("quiet")
     (folder / "prog.py").write_text(PROGRAM)
     quiet_run = slimcompat("run", "prog.py", cwd=folder, env=UNSET)
     loud = slimcompat("run", "--verbose", "prog.py", cwd=folder, env=UNSET)

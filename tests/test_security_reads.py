@@ -68,8 +68,8 @@ def snapshot(root):
 
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pristine")
+def pristine(module_tmp):
+    root = module_tmp("pristine")
     weights = random_weights("inception10", "slim", seed=1)
     slim_checkpoint.write(root / "model.ckpt", weights)
     slim_checkpoint.write(root / "v1.ckpt", weights, version="V1")
@@ -237,9 +237,9 @@ def test_an_interrupted_install_is_refused_by_reads_and_finished_by_recover(scen
 # ---------------------------------------------------------------- reads that were silently wrong
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(module_tmp):
     """A .keras of slim's resnet_v2_18, a Keras-2 h5 of a Keras-named one, a torchvision resnet18 safetensors."""
-    root = tmp_path_factory.mktemp("files")
+    root = module_tmp("files")
     keras_io.write(root / "r18.keras", random_weights("resnet_v2_18", "slim", seed=3))
     keras_io.write(root / "r18.h5", random_weights("resnet_v2_18", "keras", seed=4))
     torch_io.write(root / "r18.safetensors", random_weights("resnet18", seed=5, num_classes=10))

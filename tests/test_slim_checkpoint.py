@@ -180,11 +180,11 @@ def test_finding_a_checkpoint_does_not_import_tensorflow(built, tmp_path):
 # ---------------------------------------------------------------- 2. training state
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(module_tmp):
     """A resnet_v2_50 checkpoint after one Momentum step and one EMA update: (prefix, arrays)."""
     tf = tf_module()
     v1 = tf.compat.v1
-    prefix = tmp_path_factory.mktemp("trained") / "model.ckpt-1"
+    prefix = module_tmp("trained") / "model.ckpt-1"
     with tf.Graph().as_default():
         v1.set_random_seed(3)
         inputs = v1.placeholder(tf.float32, INPUT.shape)

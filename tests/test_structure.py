@@ -230,11 +230,11 @@ def test_seed_weights_round_trip_and_the_file_alone_rebuilds_the_model(key, kera
 
 
 @pytest.fixture(scope="module")
-def seed003_checkpoint(tmp_path_factory):
+def seed003_checkpoint(module_tmp):
     """Seed 003's ResNet18 trained one step under tf-keras and saved as ModelCheckpoint did: TF format, optimizer
     state included (TF 2.1's `ModelCheckpoint(save_weights_only=True)` to `.ckpt`)."""
     import tf_keras
-    folder = tmp_path_factory.mktemp("seed003")
+    folder = module_tmp("seed003")
     model = seed_model("003-resnet18", "2")
     model.compile(optimizer="adam", loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=False))
     rng = np.random.default_rng(0)

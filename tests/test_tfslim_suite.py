@@ -6,16 +6,14 @@ and with the NumPy 2 port of the test files every NumPy-caused one passes.
 """
 
 import json
-import sys
 
 import pytest
 
 from conftest import REPO, run_python
+from slimcompat.testing import tfslim_suite
 
 pytestmark = pytest.mark.tfslim
 TOOL = REPO / "tools" / "tfslim_suite.py"
-sys.path.insert(0, str(REPO / "tools"))
-import tfslim_suite  # noqa: E402
 
 
 def _run(tmp_path, *args):

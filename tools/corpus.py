@@ -3,7 +3,7 @@
     python tools/corpus.py fetch    # download (pip) and check every listed program into the cache
     python tools/corpus.py table    # the table of the last tier run (results.json in the cache)
 
-The tier itself: pytest -m corpus tests/corpus (see tests/corpus/harness.py).
+The tier itself: pytest -m corpus tests/corpus (see slimcompat/testing/corpus.py).
 """
 
 import argparse
@@ -11,8 +11,7 @@ import json
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests" / "corpus"))
-import harness  # noqa: E402
+from slimcompat.testing import corpus as harness
 
 
 def main(argv=None):

@@ -17,7 +17,9 @@ cannot do what the program did:
 file does not exist yet, so training resumes instead of starting again.
 `SparseCategoricalCrossentropy` is Keras 3's loss with Keras 2's rule for outputs
 of another rank than the labels' + 1 (slimcompat.keras2.losses); `Embedding` is
-Keras 3's with Keras 1's `dropout` (slimcompat.keras2.word_dropout).
+Keras 3's with Keras 1's `dropout` (slimcompat.keras2.word_dropout);
+`initial_weights(layer, w)` is Keras 2's `weights=w` layer argument
+(slimcompat.keras2.initial_weights).
 
 Importing this package serves, under Keras 3, the Keras 2 modules a migrated
 program still imports (`keras.utils.layer_utils`); it is cheap (no TensorFlow).
@@ -28,9 +30,10 @@ With SLIMCOMPAT_OFFLINE=1 in the environment it also answers `get_file` offline
 import os
 
 from slimcompat.keras2 import modules, offline
+from slimcompat.keras2.initial_weights import initial_weights
 from slimcompat.keras2.weights import load_weights, weights_exist
 
-__all__ = ["load_weights", "weights_exist", "SparseCategoricalCrossentropy", "Embedding"]
+__all__ = ["load_weights", "weights_exist", "initial_weights", "SparseCategoricalCrossentropy", "Embedding"]
 
 
 def __getattr__(name):

@@ -24,8 +24,8 @@ from typing import Mapping, Optional, Tuple, Union
 
 from slimcompat.runtime.aliases import AliasFinder, Composite, install_finder, resolve_prefix
 
-__all__ = ["Legacy", "LEGACY", "LAYER_MODULES", "KERAS3_REQUIRED", "ROOTS", "finders", "install",
-           "keras3_home"]
+__all__ = ["Legacy", "LEGACY", "LAYER_MODULES", "KERAS3_REQUIRED", "KERAS3_REFUSED", "ANY_LAYER", "ROOTS",
+           "finders", "install", "keras3_home", "keras3_refused"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +105,30 @@ KERAS3_REQUIRED = {
     "AveragePooling2D": ("pool_size", "(2, 2)"), "AvgPool2D": ("pool_size", "(2, 2)"),
     "AveragePooling3D": ("pool_size", "(2, 2, 2)"), "AvgPool3D": ("pool_size", "(2, 2, 2)"),
 }
+
+# Keyword arguments Keras 2 (and tf-keras) took that Keras 3 refuses or reads otherwise:
+# {callee: {keyword: how `migrate` writes it for Keras 3}}. A program that passes one is Keras 2 code to
+# `run`. "drop": tf-keras already ignored it; "initial_weights": slimcompat.keras2.initial_weights;
+# "tf_keras": Keras 3 has no equivalent (a graph tensor as a model's input or target), so the file keeps
+# Keras 2 (slimcompat.migrate.keras3). ANY_LAYER stands for every layer class but those in `except`.
+ANY_LAYER = "<any layer>"
+KERAS3_REFUSED = {
+    "TensorBoard": {"batch_size": "drop", "write_grads": "drop", "embeddings_layer_names": "drop",
+                    "embeddings_data": "drop"},
+    "Input": {"tensor": "tf_keras"},
+    "InputLayer": {"input_tensor": "tf_keras"},
+    "compile": {"target_tensors": "tf_keras"},
+    ANY_LAYER: {"weights": "initial_weights"},
+}
+_TAKES_WEIGHTS = ("Embedding",)  # Keras 3 layers that still take weights=
+
+
+def keras3_refused(callee, keywords, dotted=""):
+    """{keyword: action} of `keywords` that Keras 3 refuses in a call to `callee` (dotted: its full name)."""
+    table = dict(KERAS3_REFUSED.get(callee, {}))
+    if ".layers." in f".{dotted}" and "keras" in dotted and callee not in _TAKES_WEIGHTS:
+        table.update(KERAS3_REFUSED[ANY_LAYER])
+    return {k: table[k] for k in keywords if k in table}
 
 
 def keras3_home(module, attr):

@@ -45,7 +45,7 @@ import os
 from typing import List, Optional
 
 from slimcompat.keras2.keras1_args import KERAS1_SPELLINGS, OPTIMIZERS, POSITIONAL_KERNEL, ambiguity, keras1_keywords
-from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY
+from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY, keras3_refused
 
 __all__ = ["Evidence", "Program", "analyse", "analyse_tree", "module_file", "name_parts", "dotted_name",
            "GRAPH_ONLY"]
@@ -104,6 +104,9 @@ class Program:
     tf_keras: List[Evidence] = dataclasses.field(default_factory=list)
     keras: List[Evidence] = dataclasses.field(default_factory=list)
     keras1: List[Evidence] = dataclasses.field(default_factory=list)
+    # Keras 2 constructs with no Keras 3 equivalent (TF1 graph backend functions, graph tensors as a model's
+    # input or target): a migrated file keeps Keras 2 (slimcompat.migrate.keras2_kept).
+    keras3_cannot: List[Evidence] = dataclasses.field(default_factory=list)
     # (path, first line, last line, callee, Keras 1 spelling, the numbers if all are int literals)
     kernel_calls: List[tuple] = dataclasses.field(default_factory=list)
     eager: Optional[Evidence] = None
@@ -254,6 +257,7 @@ class _Scan(ast.NodeVisitor):
         if backend in _BACKENDS and function in BACKEND_GRAPH:
             program.tf1_imports.append(evidence)
             program.keras2.append(evidence)
+            program.keras3_cannot.append(evidence)
         if any(full == m or full.startswith(m + ".") for m in _KERAS3_MODULES):
             program.keras3.append(evidence)
         if any(full == m or full.startswith(m + ".") for m, row in LEGACY.items() if not row.partial) \
@@ -303,6 +307,13 @@ class _Scan(ast.NodeVisitor):
                 self.program.keras2.append(self._evidence(f"{name}({refused[0]}=...)", node))
         if name:
             self._keras1(name, node)
+        if name and node.keywords:
+            dotted = self._dotted(func)
+            refused = keras3_refused(name, [k.arg for k in node.keywords if k.arg], dotted[0] if dotted else "")
+            if refused:
+                self.program.keras2.append(self._evidence(f"{name}({sorted(refused)[0]}=...)", node))
+            if "tf_keras" in refused.values():
+                self.program.keras3_cannot.append(self.program.keras2[-1])
         if name in KERAS3_REQUIRED and not _given(node, *KERAS3_REQUIRED[name][:1]):
             self.program.keras2.append(self._evidence(f"{name}() without {KERAS3_REQUIRED[name][0]}", node))
         if name in _WEIGHT_CALLS or name in _MODEL_CALLS:

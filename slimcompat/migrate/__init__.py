@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="+", metavar="PATH",
         help="Python files or folders to migrate (in folders, every *.py file); SRC.py DST.py, where "
-             "DST.py does not exist yet, migrates SRC.py into DST.py and leaves SRC.py alone")
+             "DST.py does not exist yet, migrates SRC.py into DST.py and leaves SRC.py alone (two .py files "
+             "that both exist are refused: which one is the source cannot be known)")
     parser.add_argument(
         "-o", "--output", metavar="DIR", default=None,
         help="write migrated copies under DIR, mirroring the folders and copying other "
@@ -39,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Migrate, print the report; 0 if no file had errors, 1 if any did, 2 on bad usage."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    ambiguous = _two_existing_files(args.paths, args.output)
+    if ambiguous:
+        print(f"slimcompat migrate: {ambiguous}", file=sys.stderr)
+        return 2
     try:
         if _source_and_destination(args.paths, args.output):
             from slimcompat.migrate.engine import migrate_file
@@ -56,6 +61,19 @@ def _source_and_destination(paths, output_dir):
     """Whether `PATH PATH` is tf_upgrade_v2's habit `SRC.py DST.py`: a file, then a .py file not there yet."""
     return (output_dir is None and len(paths) == 2 and os.path.isfile(paths[0])
             and paths[1].endswith(".py") and not os.path.exists(paths[1]))
+
+
+def _two_existing_files(paths, output_dir):
+    """Why `SRC.py DST.py` with DST.py already there is refused (None if it is not that case).
+
+    It reads as tf_upgrade_v2's SRC DST habit (run again after editing SRC) and as two files to migrate in
+    place; guessing wrong rewrites a file the user meant to keep.
+    """
+    if output_dir is not None or len(paths) != 2 or not all(p.endswith(".py") and os.path.isfile(p) for p in paths):
+        return None
+    source, destination = paths
+    return (f"{destination} exists: to migrate {source} into it, remove it first; to migrate both in place, "
+            f"run `slimcompat migrate {source}` and `slimcompat migrate {destination}`; or add --output DIR")
 
 
 def migrate_paths(paths, output_dir=None) -> Report:

@@ -62,7 +62,7 @@ class _Keras1:
     def call(self, call):
         name = self._dotted(call.func) or ""
         callee = name.split(".")[-1]
-        keras = "keras" in name.split(".")[:-1]
+        keras = bool({"keras", "tf_keras"} & set(name.split(".")[:-1]))
         before = ast.unparse(call)
         why = []
         if keras and callee in keras1_args.POSITIONAL_KERNEL and call.lineno in self.kernel_lines \
@@ -135,8 +135,10 @@ class _Keras1:
         lr = next((k for k in call.keywords if k.arg == "lr"), None)
         if lr is not None:
             lr.arg = "learning_rate"
-            why.append("lr is learning_rate in Keras 3")
+            why.append("lr is learning_rate since Keras 2.3")
         decay = next((k for k in call.keywords if k.arg == "decay"), None)
+        if decay is not None and ".legacy." in f".{self._dotted(call.func)}.":
+            return why   # tf-keras' legacy optimizers still take decay, with Keras 2's rule
         if decay is not None and self.sets_lr:
             self.logs.append((WARNING, call.lineno, call.col_offset, "decay= kept, and Keras 3 ignores it: Keras 2 "
                               "divided the learning rate by (1 + decay * step) on top of what the program sets "

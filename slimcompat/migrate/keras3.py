@@ -19,6 +19,10 @@ Rewritten:
   a checkpoint the program wrote before migration is still found and loaded;
 - layer arguments Keras 3 made required get their Keras 2 default
   (`AveragePooling2D()` -> `AveragePooling2D(pool_size=(2, 2))`);
+- keyword arguments Keras 3 refuses (KERAS3_REFUSED): Keras 2's `weights=` layer
+  argument, `Conv2D(64, 3, weights=w)` -> `slimcompat.keras2.initial_weights(Conv2D(64, 3), w)`,
+  set when the layer is built; TensorBoard's `batch_size=`, `write_grads=` and
+  embeddings arguments, which tf-keras already ignored, removed;
 - in a file that needs any of the above, sparse categorical crossentropy
   (the class, or `loss='sparse_categorical_crossentropy'`) becomes
   `slimcompat.keras2.SparseCategoricalCrossentropy`: Keras 3's loss, except that
@@ -38,7 +42,7 @@ import pasta
 from pasta.base import formatting
 from tensorflow.tools.compatibility.ast_edits import INFO, WARNING, full_name_node
 
-from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY, keras3_home
+from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY, keras3_home, keras3_refused
 from slimcompat.keras2.weights import NEW_SUFFIX
 from slimcompat.legacy.program import dotted_name
 from slimcompat.migrate import pasta_edit
@@ -62,6 +66,7 @@ def rewrite(tree, bindings):
     edit.imports()
     edit.weights()
     edit.layer_defaults()
+    edit.refused_keywords()
     if any(level == INFO for level, *_ in edit.logs):
         edit.losses()
     edit.warnings()
@@ -242,6 +247,34 @@ class _Keras3:
             self.logs.append((INFO, call.lineno, call.col_offset,
                               f"Changed {before!r} to {ast.unparse(call)!r}: Keras 3 has no default {argument}; "
                               f"{default} was Keras 2's"))
+
+    def refused_keywords(self):
+        """Keyword arguments Keras 3 refuses (slimcompat.keras2.modules.KERAS3_REFUSED): dropped or rewritten."""
+        for call in [n for n in ast.walk(self.tree) if isinstance(n, ast.Call)]:
+            name = self._dotted(call.func) or ""
+            callee = name.split(".")[-1] if name else getattr(call.func, "attr", None)
+            if not callee or ("keras" not in name and callee != "compile"):
+                continue
+            actions = keras3_refused(callee, [k.arg for k in call.keywords if k.arg], name)
+            for keyword in [k for k in call.keywords if actions.get(k.arg) == "drop"]:
+                call.keywords.remove(keyword)
+                self.logs.append((INFO, call.lineno, call.col_offset,
+                                  f"Removed {callee}({keyword.arg}=...): Keras 3 refuses it, and tf-keras "
+                                  "already ignored it"))
+            if "initial_weights" in actions.values():
+                self._initial_weights(call)
+
+    def _initial_weights(self, call):
+        weights = next(k for k in call.keywords if k.arg == "weights")
+        before = ast.unparse(call)
+        call.keywords.remove(weights)
+        inner = ast.copy_location(ast.Call(func=call.func, args=call.args, keywords=call.keywords), call)
+        call.func = full_name_node(f"{RUNTIME}.initial_weights")
+        call.args, call.keywords = [inner, weights.value], []
+        self.needs_runtime = True
+        self.logs.append((INFO, call.lineno, call.col_offset,
+                          f"Changed {before!r} to {ast.unparse(call)!r}: Keras 3 layers refuse weights=, "
+                          "which Keras 2 set when the layer was built"))
 
     # ------------------------------------------------------------ losses
 

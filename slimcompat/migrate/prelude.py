@@ -40,8 +40,9 @@ def add_before(tree, module, why):
     logs = []
     for block, index, _ in pasta_edit.walk_statements(tree.body):
         node = block[index]
-        if isinstance(node, ast.Import) and any(a.asname is None and (a.name + ".").startswith(module + ".")
-                                                for a in node.names):
+        if isinstance(node, ast.Import) and any(
+                (a.asname is None and (a.name + ".").startswith(module + ".")) or a.asname == module
+                for a in node.names):   # `import tf_keras as keras` binds the name `keras` uses need
             return logs
     line = f"import {module}"
     for block, index, _ in pasta_edit.walk_statements(tree.body):

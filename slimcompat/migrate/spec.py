@@ -14,7 +14,7 @@ from tensorflow.tools.compatibility import tf_upgrade_v2
 
 from slimcompat.legacy.contrib import COVERED
 from slimcompat.legacy.program import analyse_tree
-from slimcompat.migrate import era, imports, keras1, keras3, keras_fixes, prelude, usages, v1_only
+from slimcompat.migrate import era, imports, keras1, keras2_kept, keras3, keras_fixes, prelude, usages, v1_only
 from slimcompat.migrate.resolve import CONTRIB
 
 __all__ = ["SlimChangeSpec"]
@@ -61,7 +61,8 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
         logs = list(logs)
         self._prune()
         legacy = imports.bindings(root_node)
-        tf1_file = bool(analyse_tree(root_node).tf1())
+        program = analyse_tree(root_node)
+        tf1_file = bool(program.tf1())
         logs += imports.rewrite(root_node)
         modern = imports.bindings(root_node)
         top_level = imports.bindings(root_node, top_level=True)
@@ -78,8 +79,12 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
             self.function_warnings.update(keras_fixes.warnings(roots))
             if keras_fixes.calls(root_node, fixes):
                 needed.add("tf_slim")
-        keras_logs, keras_runtime = keras3.rewrite(root_node, imports.bindings(root_node))
-        logs += keras_logs
+        if program.keras3_cannot:
+            logs += keras2_kept.rewrite(root_node, program.keras3_cannot)
+            keras_runtime = False
+        else:
+            keras_logs, keras_runtime = keras3.rewrite(root_node, imports.bindings(root_node))
+            logs += keras_logs
         era_logs, era_needs = era.rewrite(root_node, imports.bindings(root_node))
         logs += era_logs
         keras1_logs, keras1_needs = keras1.rewrite(root_node, imports.bindings(root_node))

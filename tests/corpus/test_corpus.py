@@ -11,7 +11,7 @@ the corpus cache; `python tools/corpus.py table` prints it again.
 
 import pytest
 
-import harness
+from slimcompat.testing import corpus as harness
 
 pytestmark = pytest.mark.corpus
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-import harness
+from slimcompat.testing import corpus as harness
 
 PROGRAM = textwrap.dedent("""
     import numpy as np

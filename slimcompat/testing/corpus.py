@@ -1,13 +1,14 @@
 """The corpus tier's machinery: get the listed programs, give them data, run them three ways, tabulate.
 
-The repository keeps only programs.json (package, version, path and sha256 of
-each program; the team's own programs live in own/), the shim and this file.
+The repository keeps only tests/corpus/programs.json (package, version, path
+and sha256 of each program; the team's own programs live in tests/corpus/own/),
+the shim (tests/corpus/shim/) and this module.
 Programs of a registry package are fetched on first use with pip (the sdist)
 into the cache ($SLIMCOMPAT_CORPUS_CACHE, default ~/.cache/slimcompat-corpus),
 and each file is checked against its listed sha256 before it is used.
 
 Every program runs in a fresh folder with its own HOME whose Keras cache holds
-the synthetic data sets (synthetic.py), with the shim (shim/sitecustomize.py)
+the synthetic data sets (corpus_data.py), with the shim (shim/sitecustomize.py)
 on PYTHONPATH: plain `python`, `python -m slimcompat run`, and `python` on the
 copy `slimcompat migrate` wrote.
 """
@@ -26,10 +27,11 @@ import tarfile
 import tempfile
 import time
 
+from slimcompat.testing import corpus_data as synthetic
 from slimcompat.weights.canonical import sha256
 
-HERE = pathlib.Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = pathlib.Path(__file__).resolve().parents[2]
+HERE = REPO / "tests" / "corpus"
 LIST = HERE / "programs.json"
 MODES = ("plain", "run", "migrate")
 TIMEOUT = int(os.environ.get("SLIMCOMPAT_CORPUS_TIMEOUT", "300"))
@@ -107,8 +109,6 @@ def _extract(spec, programs, cache):
 
 def data_home(cache=None):
     """(folder of the synthetic data sets, {file name: sha256}), made once in the cache."""
-    sys.path.insert(0, str(HERE))
-    import synthetic
     folder = pathlib.Path(cache or cache_dir()) / "data"
     files = synthetic.write_datasets(str(folder))
     digests_file = folder / "synthetic.json"
@@ -159,8 +159,6 @@ def run(program, mode, script, workdir, data, digests):
         for alias in (name,) + _ALIASES.get(name, ()):
             (datasets / alias).symlink_to(pathlib.Path(data) / name)
     if "text_corpora" in program.get("data", ()):
-        sys.path.insert(0, str(HERE))
-        import synthetic
         synthetic.write_text_corpora(str(workdir))
     record = workdir / "record.jsonl"
     caps = load_list()["caps"]
