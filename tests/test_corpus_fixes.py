@@ -34,15 +34,20 @@ def test_an_optimizer_given_lr_or_decay_is_keras2(call, construct):
     assert (version, evidence.construct, evidence.line) == ("2", construct, 5)
 
 
-def test_an_optimizer_given_learning_rate_stays_keras3():
-    program = _program("""
+def test_an_optimizer_given_learning_rate_is_no_evidence_either_way():
+    """`learning_rate=` is Keras 2.3's name and Keras 3's: the program is read as standalone Keras code of the
+    Keras 2 years, unless something of Keras 3 says otherwise (an `lr` variable is not an argument)."""
+    source = """
         import keras
         model = keras.Sequential([keras.layers.Dense(1)])
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
         lr = 0.1
         print(dict(lr=lr))
-    """)
-    assert program.keras_version() == ("3", None)
+    """
+    version, evidence = _program(source).keras_version()
+    assert (version, evidence.construct, evidence.line) == ("2", "import keras and nothing of Keras 3", 2)
+    version, evidence = _program(source.rstrip(" ") + "        y = keras.ops.relu(1.0)\n").keras_version()
+    assert (version, evidence.construct) == ("3", "keras.ops.relu")
 
 
 @pytest.mark.parametrize("method", ["make_one_shot_iterator", "make_initializable_iterator"])

@@ -57,7 +57,8 @@ def test_local_modules_are_read_too(write):
     ("import keras\ny = keras.ops.relu(1.0)\n", "3", "keras.ops.relu"),
     ("import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.save_weights('w.weights.h5')\n", "3",
      "save_weights('w.weights.h5')"),
-    ("import keras\nlayer = keras.layers.Dense(2)\n", "3", None),
+    ("import keras\nlayer = keras.layers.Dense(2)\n", "2", "import keras and nothing of Keras 3"),
+    ("import tensorflow as tf\nx = tf.constant(1.0)\n", "3", None),
 ])
 def test_keras_version_from_the_source(write, source, keras, construct):
     version, evidence = _program(write, source).keras_version()

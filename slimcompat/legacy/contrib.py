@@ -29,6 +29,9 @@ PREFIXES = {
     "tensorflow.contrib.losses.python.metric_learning": "tf_slim.losses.metric_learning",
     "tensorflow.contrib.metrics.python.ops": "tf_slim.metrics",
     "tensorflow.contrib.training.python.training": "tf_slim.training",
+    # contrib.learn's MNIST reader, which TF 1.x tutorials and programs load their data with
+    "tensorflow.contrib.learn.python.learn.datasets.mnist": "slimcompat.legacy.tf1_mnist",
+    "tensorflow.contrib.learn.datasets.mnist": "slimcompat.legacy.tf1_mnist",
 }
 
 COMPOSITES = {

@@ -151,6 +151,11 @@ class Program:
             return ("3", module_needs_3[0]) if module_needs_3 else ("2", self.keras2[0])
         if self.tf_keras:
             return "2", self.tf_keras[0]
+        if self.keras:
+            # Standalone `keras` with nothing of Keras 3: code of the Keras 2.x years (tf-keras keeps that API);
+            # a Keras 3 program names keras.ops, keras.config, .keras or .weights.h5 files and so on.
+            first = self.keras[0]
+            return "2", Evidence(f"{first.construct} and nothing of Keras 3", first.path, first.line)
         return "3", None
 
 

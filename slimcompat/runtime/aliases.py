@@ -148,6 +148,9 @@ class _CompositeModule(types.ModuleType):
     def __getattr__(self, attr):
         if attr == "__version__" and self._slimcompat_sources:
             return getattr(importlib.import_module(self._slimcompat_sources[0]), attr)
+        if attr == "__all__":   # `from keras.layers import *`: the names a plain module would give
+            return sorted(n for n in self.__dir__() if not n.startswith("_")
+                          and not isinstance(getattr(self, n, None), types.ModuleType))
         if attr.startswith("__"):
             raise AttributeError(attr)
         composite = self._slimcompat_composite
