@@ -106,3 +106,30 @@ def test_a_deep_dream_style_program_runs_under_run_with_no_flags(tmp_path):
     assert all(b > a for a, b in zip(result["losses"], result["losses"][1:])), result["losses"]
     np.testing.assert_allclose(result["losses"], _expected_losses(result), rtol=1e-4)
     assert result["iterations"] == 4.0 and result["step"] == pytest.approx(0.05)
+
+
+TRAIN_IN_GRAPH_MODE = textwrap.dedent('''
+    import numpy as np
+    import keras
+    from keras import backend as K
+    from keras.models import Sequential
+    from keras.layers import Dense
+    x = np.random.RandomState(0).rand(64, 4).astype('float32')
+    y = x.sum(axis=1, keepdims=True)
+    model = Sequential([Dense(1, input_shape=(4,))])
+    model.compile(optimizer=keras.optimizers.Adadelta(), loss='mse')
+    history = model.fit(x, y, epochs=2, verbose=0)
+    gradient = K.function([model.input], K.gradients(K.sum(model.output), [model.input]))([x[:2]])[0]
+    print('optimizer', type(model.optimizer).__module__, model.optimizer.get_config()['learning_rate'],
+          'losses', len(history.history['loss']), 'gradient', gradient.shape)
+''')
+
+
+@pytest.mark.slow
+def test_a_graph_era_program_that_trains_gets_the_optimizers_of_its_day(tmp_path):
+    """In TF1 graph mode tf-keras' compile can only convert a new-style optimizer to its legacy twin
+    eagerly, and fails; `run` gives such a program the legacy classes (Keras 2's), at the era's rate."""
+    (tmp_path / "prog.py").write_text(TRAIN_IN_GRAPH_MODE)
+    out = slimcompat("run", tmp_path / "prog.py", cwd=tmp_path).stdout.split()
+    assert out[:2] == ["optimizer", "tf_keras.src.optimizers.legacy.adadelta"], out
+    assert float(out[2]) == 1.0 and out[3:] == ["losses", "2", "gradient", "(2,", "4)"]

@@ -119,6 +119,9 @@ def prepare(program, options, roots, launched):
         decision.tf_reason += f"; {eager}"
     policy = code_policy(roots, options.v1_code, options.v2_code)
     enable(v1=tf1, graph_mode=decision.graph_mode, policy=policy)
+    if decision.graph_mode and keras == "2":
+        from slimcompat.keras2 import graph_optimizers
+        graph_optimizers.install()
     if program is not None:
         decision.details = _details(program, policy)
         decision.warnings = program.ambiguous_kernels()

@@ -26,10 +26,15 @@ from slimcompat.legacy.program import analyse_tree, dotted_name
 __all__ = ["rewrite"]
 
 
-def rewrite(tree, bindings):
-    """Write the era's meanings out in `tree`; (log entries, modules the file must import)."""
+def rewrite(tree, bindings, metric_names=True, keras2_era=None):
+    """Write the era's meanings out in `tree`; (log entries, modules the file must import).
+
+    metric_names=False leaves `'acc'` as it is: tf-keras in TF1 graph mode (a file kept on Keras 2, in graph
+    mode) still logs `metrics=['accuracy']` as `acc`, as Keras 2.2 did. keras2_era: whether the file was
+    written for standalone Keras 1.x-2.3, as read before its imports were rewritten (default: read now).
+    """
     logs, needed = [], set()
-    era = is_keras2_era(analyse_tree(tree))
+    era = is_keras2_era(analyse_tree(tree)) if keras2_era is None else keras2_era
     metrics = _compiled_metrics(tree)
     for node in list(ast.walk(tree)):
         if isinstance(node, ast.Call):
@@ -40,14 +45,17 @@ def rewrite(tree, bindings):
             if era and isinstance(node.func, ast.Attribute) and node.func.attr == "compile":
                 if _optimizer_string(node, logs):
                     needed.add("keras")
-            if isinstance(node.func, ast.Attribute) and node.func.attr == "get" and _is_history(node.func.value) \
+            if metric_names and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                    and _is_history(node.func.value) \
                     and node.args and isinstance(node.args[0], ast.Constant):
                 _metric_name(node.args, 0, node.args[0], metrics, logs, "a key of History.history")
             if callee in MONITORING and "keras" in name:
-                _monitor(node, callee, metrics, logs)
+                if metric_names:
+                    _monitor(node, callee, metrics, logs)
                 if callee == "ModelCheckpoint":
                     _period(node, logs)
-        elif isinstance(node, ast.Subscript) and _is_history(node.value) and isinstance(node.slice, ast.Constant):
+        elif metric_names and isinstance(node, ast.Subscript) and _is_history(node.value) \
+                and isinstance(node.slice, ast.Constant):
             _metric_name(node, "slice", node.slice, metrics, logs, "a key of History.history")
     return logs, needed
 

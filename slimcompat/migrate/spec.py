@@ -12,6 +12,7 @@ needs to run. TF's own visitor then does the rest and logs every change.
 
 from tensorflow.tools.compatibility import tf_upgrade_v2
 
+from slimcompat.keras2.era_meanings import is_keras2_era
 from slimcompat.legacy.contrib import COVERED
 from slimcompat.legacy.program import analyse_tree
 from slimcompat.migrate import era, imports, keras1, keras2_kept, keras3, keras_fixes, prelude, usages, v1_only
@@ -85,7 +86,9 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
         else:
             keras_logs, keras_runtime = keras3.rewrite(root_node, imports.bindings(root_node))
             logs += keras_logs
-        era_logs, era_needs = era.rewrite(root_node, imports.bindings(root_node))
+        era_logs, era_needs = era.rewrite(root_node, imports.bindings(root_node),
+                                          metric_names=not (program.keras3_cannot and tf1_file),
+                                          keras2_era=is_keras2_era(program))
         logs += era_logs
         keras1_logs, keras1_needs = keras1.rewrite(root_node, imports.bindings(root_node))
         logs += keras1_logs
