@@ -108,8 +108,8 @@ def test_a_missing_venv_module_is_one_line_saying_what_to_install(tmp_path, clon
 def test_ci_runs_only_the_readme_commands_and_the_venv_is_ignored():
     commands = [line for line in (REPO / ".ci" / "run").read_text().splitlines()
                 if line and not line.startswith("#")][-2:]
-    assert commands == ["bash tools/test.sh", "bash tools/test.sh programs"]
+    assert commands == ["bash tools/test.sh", "bash tools/test.sh corpus"]
     readme = (REPO / "README.md").read_text()
-    assert "bash tools/test.sh     #" in readme and "bash tools/test.sh programs" in readme
-    assert "| `programs` |" in (REPO / "docs" / "testing.md").read_text()
+    assert "bash tools/test.sh     #" in readme and "bash tools/test.sh corpus" in readme
+    assert "| `corpus` |" in (REPO / "docs" / "testing.md").read_text()
     assert ".venv/" in (REPO / ".gitignore").read_text().splitlines()

@@ -3,8 +3,8 @@
 #   tools/test.sh [TIER] [PYTEST ARGS...]
 #     (none)      the default tier, what CI runs: everything that fits in 20 minutes
 #     quick       enough to trust a change, in under 5 minutes
-#     programs    whole legacy programs run through `slimcompat run` (CI runs it after the default tier)
-#     corpus      the era's programs (tests/corpus), fetched on first use, each plain, under run and migrated
+#     programs    the project's own whole programs (the demo, seed programs, Estimator tutorials) under run
+#     corpus      the era's programs (tests/corpus), fetched on first use, each plain, under run and migrated (CI runs it after the default tier)
 #     tfslim      tf-slim's own shipped test suite under slimcompat
 #     first-hour  a clean clone's install path under a Python that refuses pip
 #     all         every test
