@@ -100,3 +100,25 @@ def test_tf1_summaries_migrate_to_the_graph_ops_merge_all_collects(tmp_path, cap
     migrated = (tmp_path / "tf2.py").read_text()
     for name in ("scalar", "histogram", "merge_all"):
         assert f"tf.compat.v1.summary.{name}(" in migrated, migrated
+
+
+TENSORBOARD_2_2 = """
+import numpy as np
+from keras.callbacks import TensorBoard
+x = np.zeros((4, 3), 'float32')
+board = TensorBoard(log_dir='logs', batch_size=32, embeddings_freq=0, embeddings_layer_names=['f'],
+                    embeddings_data=x)
+print('made', type(board).__module__.split('.')[0])
+"""
+
+
+@pytest.mark.slow
+def test_tensorboard_arguments_tf_keras_ignores_are_dropped_under_run(tmp_path):
+    """Keras 2.2's TensorBoard(batch_size=, embeddings_data=array): tf-keras takes them only to ignore them
+    and fails on the array ("truth value ... ambiguous"); `run` drops them with one line naming the site."""
+    (tmp_path / "prog.py").write_text(TENSORBOARD_2_2)
+    out = slimcompat("run", tmp_path / "prog.py", cwd=tmp_path)
+    assert out.stdout.split() == ["made", "tf_keras"]
+    lines = [line for line in out.stderr.splitlines() if "dropped" in line]
+    assert len(lines) == 1 and "prog.py:5" in lines[0], out.stderr
+    assert "TensorBoard(batch_size=..., embeddings_data=..., embeddings_layer_names=...)" in lines[0]

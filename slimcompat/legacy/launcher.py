@@ -86,7 +86,7 @@ def prepare(program, options, roots, launched):
     Must run before TensorFlow is imported for the Keras choice to reach
     `tf.keras`.
     """
-    from slimcompat.keras2 import era_meanings, era_run, keras1_args, modules, offline
+    from slimcompat.keras2 import dropped_args, era_meanings, era_run, keras1_args, modules, offline
     from slimcompat.legacy import code_policy, enable
     options = options.with_env()
     _check("--tf", options.tf, ("1", "2"))
@@ -104,6 +104,7 @@ def prepare(program, options, roots, launched):
     if keras == "2":
         keras1_args.install(program.kernel_sites() if program is not None else ())
         era_run.install(program is not None and era_meanings.is_keras2_era(program))
+        dropped_args.install()
     offline.install(offline.Settings.from_env(options.weights_dirs, options.trusted, options.verbose))
     import tensorflow  # noqa: F401  (after TF_USE_LEGACY_KERAS, which TensorFlow reads at import)
     if options.tf:
