@@ -87,7 +87,7 @@ def prepare(program, options, roots, launched):
     `tf.keras`.
     """
     from slimcompat.keras2 import era_meanings, era_run, keras1_args, modules, offline
-    from slimcompat.legacy import code_policy, enable
+    from slimcompat.legacy import code_policy, enable, numpy_names
     options = options.with_env()
     _check("--tf", options.tf, ("1", "2"))
     _check("--keras", options.keras, ("2", "3"))
@@ -105,6 +105,8 @@ def prepare(program, options, roots, launched):
         keras1_args.install(program.kernel_sites() if program is not None else ())
         era_run.install(program is not None and era_meanings.is_keras2_era(program))
     offline.install(offline.Settings.from_env(options.weights_dirs, options.trusted, options.verbose))
+    if program is not None and program.numpy_aliases:
+        numpy_names.install(program.numpy_aliases)
     import tensorflow  # noqa: F401  (after TF_USE_LEGACY_KERAS, which TensorFlow reads at import)
     if options.tf:
         tf1, tf_reason, eager = options.tf == "1", "chosen by --tf or SLIMCOMPAT_TF", None
