@@ -14,6 +14,8 @@ passes through) after deciding, from the program's source
   did (slimcompat.keras2.keras1_args), defaults and names whose meaning changed
   since keep the author's (slimcompat.keras2.era_run), and `get_file` never
   downloads (slimcompat.keras2.offline).
+- NumPy's aliases that NumPy 1.24 removed (`np.float`) are served where the
+  program uses them (slimcompat.legacy.numpy_names).
 
 One line on stderr says what was chosen and why; RunOptions override each
 choice (the CLI's `--tf`, `--keras`; SLIMCOMPAT_TF, SLIMCOMPAT_KERAS).
