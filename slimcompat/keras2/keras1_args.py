@@ -29,7 +29,7 @@ import sys
 import warnings
 from typing import Dict, FrozenSet, Mapping, Tuple
 
-from slimcompat.keras2 import word_dropout
+from slimcompat.keras2 import keras1_merge, word_dropout
 
 __all__ = ["LAYERS", "MODEL", "METHODS", "DATASETS", "VALUES", "DATA_FORMAT", "DIM_ORDERING", "POSITIONAL_KERNEL",
            "LAYER_ALIASES", "KERAS1_SPELLINGS",
@@ -273,6 +273,8 @@ def _patch(kernel_sites, tf_keras):
     for alias, name in LAYER_ALIASES.items():
         if not hasattr(layers, alias):
             setattr(layers, alias, getattr(layers, name))
+    if not hasattr(layers, "Merge"):
+        layers.Merge = keras1_merge.Merge
     for cls in (training.Model, functional.Functional):
         cls.__init__ = _wrap(cls.__init__, "Model", kernel_sites)
     training.Model.__new__ = staticmethod(_wrap(training.Model.__new__, "Model", kernel_sites))

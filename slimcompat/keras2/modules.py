@@ -35,6 +35,7 @@ class Legacy:
     names: Mapping[str, Tuple[Optional[str], Optional[str]]] = dataclasses.field(default_factory=dict)
     removed: Optional[str] = None
     partial: bool = False  # Keras 3 still has the module, less the Keras 2 names: importing it is no sign of Keras 2
+    call: Tuple[Optional[str], Optional[str]] = (None, None)  # the function it also was, under Keras 2 and 3
 
 
 _OBTAIN_INPUT_SHAPE = {"_obtain_input_shape": ("tf_keras.src.applications.imagenet_utils.obtain_input_shape",
@@ -95,6 +96,9 @@ LAYER_MODULES = ("core", "convolutional", "convolutional_recurrent", "normalizat
                  "recurrent", "advanced_activations", "wrappers", "embeddings", "noise", "local",
                  "cudnn_recurrent")
 LEGACY.update({f"keras.layers.{kind}": Legacy(("tf_keras.layers",), ("keras.layers",)) for kind in LAYER_MODULES})
+# Keras 2.0-2.1's `keras.layers.merge` was also Keras 1's merge function (slimcompat.keras2.keras1_merge).
+LEGACY["keras.layers.merge"] = dataclasses.replace(LEGACY["keras.layers.merge"], call=(
+    "slimcompat.keras2.keras1_merge.merge", "slimcompat.keras2.keras1_merge.merge_keras3"))
 
 ROOTS = ("keras", "keras_applications")
 
@@ -166,11 +170,11 @@ def finders(version):
                 sources = (row.keras2,) if isinstance(row.keras2, str) else row.keras2
                 names = {attr: paths[0] for attr, paths in row.names.items() if paths[0]}
                 composites[root][legacy] = Composite(sources, f"{legacy}, served by {', '.join(sources)}", names,
-                                                     row.removed)
+                                                     row.removed, row.call[0])
         elif legacy not in row.keras3:
             names = {attr: paths[1] for attr, paths in row.names.items() if paths[1]}
             composites[root][legacy] = Composite(row.keras3, f"{legacy}, served by {', '.join(row.keras3)}",
-                                                 names, row.removed)
+                                                 names, row.removed, row.call[1])
     if version == "2":
         _parents_as_composites(prefixes, composites)
     return [AliasFinder(root, prefixes=prefixes[root], composites=composites[root], namespaces=False)

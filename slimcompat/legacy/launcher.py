@@ -14,6 +14,8 @@ passes through) after deciding, from the program's source
   did (slimcompat.keras2.keras1_args), defaults and names whose meaning changed
   since keep the author's (slimcompat.keras2.era_run), and `get_file` never
   downloads (slimcompat.keras2.offline).
+- NumPy's aliases that NumPy 1.24 removed (`np.float`) are served where the
+  program uses them (slimcompat.legacy.numpy_names).
 
 One line on stderr says what was chosen and why; RunOptions override each
 choice (the CLI's `--tf`, `--keras`; SLIMCOMPAT_TF, SLIMCOMPAT_KERAS).
@@ -87,7 +89,7 @@ def prepare(program, options, roots, launched):
     `tf.keras`.
     """
     from slimcompat.keras2 import dropped_args, era_meanings, era_run, keras1_args, modules, offline
-    from slimcompat.legacy import code_policy, enable
+    from slimcompat.legacy import code_policy, enable, numpy_names
     options = options.with_env()
     _check("--tf", options.tf, ("1", "2"))
     _check("--keras", options.keras, ("2", "3"))
@@ -106,6 +108,8 @@ def prepare(program, options, roots, launched):
         era_run.install(program is not None and era_meanings.is_keras2_era(program))
         dropped_args.install()
     offline.install(offline.Settings.from_env(options.weights_dirs, options.trusted, options.verbose))
+    if program is not None and program.numpy_aliases:
+        numpy_names.install(program.numpy_aliases)
     import tensorflow  # noqa: F401  (after TF_USE_LEGACY_KERAS, which TensorFlow reads at import)
     if options.tf:
         tf1, tf_reason, eager = options.tf == "1", "chosen by --tf or SLIMCOMPAT_TF", None

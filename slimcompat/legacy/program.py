@@ -22,7 +22,9 @@ Evidence, each with file and line (`tf.placeholder at train.py:12`):
   the optimizers' `lr=` and `decay=` (Keras 2.0-2.2 spelled the learning rate
   `lr`; tf-keras still takes both, Keras 3 refuses them),
   Keras 1 arguments and spellings Keras 2.0-2.3 still took
-  (slimcompat.keras2.keras1_args: `nb_epoch=`, `border_mode=`, `Convolution2D`).
+  (slimcompat.keras2.keras1_args: `nb_epoch=`, `border_mode=`, `Convolution2D`),
+  and Keras 1's `merge`/`Merge` called through a keras binding
+  (slimcompat.keras2.keras1_merge).
 - TF1 graph mode and Keras 2 both: the Keras backend's graph constructs
   (`K.gradients`, `K.set_learning_phase`, `K.update`, `K.get_session`, ...),
   as Keras 2.2's deep_dream.py and conv_filter_visualization.py used them; under
@@ -42,10 +44,12 @@ import ast
 import dataclasses
 import importlib.util
 import os
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from slimcompat.keras2.keras1_args import KERAS1_SPELLINGS, OPTIMIZERS, POSITIONAL_KERNEL, ambiguity, keras1_keywords
+from slimcompat.keras2.keras1_merge import CALLEES as MERGE_CALLEES
 from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY, keras3_refused
+from slimcompat.legacy.numpy_names import ALIASES as NUMPY_ALIASES
 
 __all__ = ["Evidence", "Program", "analyse", "analyse_tree", "module_file", "name_parts", "dotted_name",
            "GRAPH_ONLY"]
@@ -111,6 +115,8 @@ class Program:
     kernel_calls: List[tuple] = dataclasses.field(default_factory=list)
     eager: Optional[Evidence] = None
     unreached: List[Evidence] = dataclasses.field(default_factory=list)  # TensorFlow uses in functions never called
+    # NumPy's removed aliases the source uses (slimcompat.legacy.numpy_names): {alias: its first use}
+    numpy_aliases: Dict[str, Evidence] = dataclasses.field(default_factory=dict)
 
     def kernel_sites(self):
         """(file, line) of the calls `Conv2D(filters, rows, cols)` that mean Keras 1's rows x cols kernel.
@@ -256,6 +262,8 @@ class _Scan(ast.NodeVisitor):
             program.tf1_imports.append(evidence)
         elif root == _TF and not full.startswith((_TF + ".compat", _TF + ".keras", _TF + ".python")) and full != _TF:
             program.tf_names.append((full, evidence))
+        if root == "numpy" and full.count(".") == 1 and full[len("numpy."):] in NUMPY_ALIASES:
+            program.numpy_aliases.setdefault(full[len("numpy."):], evidence)
         if full.startswith(_V1 + ".enable_eager_execution") or full == _TF + ".enable_eager_execution":
             program.eager = program.eager or evidence
         backend, _, function = full.rpartition(".")
@@ -332,7 +340,8 @@ class _Scan(ast.NodeVisitor):
     def _keras1(self, name, node):
         """Keras 1 arguments or spellings; calls whose positional numbers Keras 1 read as a kernel."""
         old = sorted(keras1_keywords(name) & {k.arg for k in node.keywords})
-        if old or name in KERAS1_SPELLINGS:
+        merge = name in MERGE_CALLEES and (self._dotted(node.func) or ("",))[0].startswith("keras.")
+        if old or name in KERAS1_SPELLINGS or merge:
             evidence = self._evidence(f"{name}({old[0]}=...)" if old else f"{name}()", node)
             self.program.keras1.append(evidence)
             self.program.keras2.append(evidence)

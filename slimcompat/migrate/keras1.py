@@ -10,6 +10,10 @@ also dropped what Keras 2 still had:
   `fit`'s order differs; `workers`, `use_multiprocessing`, `max_queue_size` go:
   Keras 3 takes them on a PyDataset); `samples_per_epoch=N` becomes
   `steps_per_epoch=N // batch_size` as Keras 2.3 read it;
+- Keras 1's `merge(inputs, mode='concat', concat_axis=1)` and `Merge(mode=...)`
+  -> the Keras 2 merge function or layer of the mode (`concatenate(inputs,
+  axis=1)`), as slimcompat.keras2.keras1_merge declares them for `run` too; the
+  file's `from keras.layers import merge` imports the new name instead;
 - optimizers' `lr=` -> `learning_rate=`, and `decay=d` (lr / (1 + d * t), Keras
   2's time-based decay) -> `learning_rate=keras.optimizers.schedules.
   InverseTimeDecay(lr, 1, d)`, the same rule in Keras 3.
@@ -20,10 +24,11 @@ import ast
 import pasta
 from tensorflow.tools.compatibility.ast_edits import INFO, WARNING, full_name_node
 
-from slimcompat.keras2 import keras1_args
+from slimcompat.keras2 import keras1_args, keras1_merge
 from slimcompat.legacy.program import analyse_tree, dotted_name
+from slimcompat.migrate import prelude
 
-__all__ = ["rewrite"]
+__all__ = ["rewrite", "merges"]
 
 # Keras 2's generator methods, their Keras 3 names and their parameters in order (tf-keras' signatures).
 _GENERATOR_METHODS = {
@@ -52,6 +57,28 @@ def rewrite(tree, bindings, filename="<file>"):
         elif isinstance(node, ast.Attribute):
             edit.attribute(node)
     return edit.logs, edit.needed
+
+
+def merges(tree, bindings):
+    """Rewrite Keras 1's merge / Merge calls in `tree` as Keras 2's merge functions / layers; the log entries.
+
+    Runs before the Keras 3 pass, so that a `from keras.layers import merge`
+    that only served Keras 1's function is gone by then.
+    """
+    edit = _Merges(tree, bindings)
+    for call in [n for n in ast.walk(tree) if isinstance(n, ast.Call)]:
+        name = dotted_name(call.func, bindings) or ""
+        callee = name.split(".")[-1]
+        if callee in keras1_merge.CALLEES and name.split(".")[0] in ("keras", "tf_keras"):
+            before = ast.unparse(call)
+            why = edit.merge(call, callee)
+            if why:
+                edit.logs.append((INFO, call.lineno, call.col_offset,
+                                  f"Changed {before!r} to {ast.unparse(call)!r}: {'; '.join(why)}"))
+    edit.merge_imports(tree)
+    if edit.needs_keras:
+        edit.logs += prelude.add_before(tree, "keras", "Keras 1's merge became a function of keras.layers")
+    return edit.logs
 
 
 class _Keras1:
@@ -193,6 +220,77 @@ class _Keras1:
 
     def _dotted(self, node):
         return dotted_name(node, self.bindings)
+
+
+class _Merges:
+    def __init__(self, tree, bindings):
+        self.bindings, self.logs, self.needs_keras = bindings, [], False
+        self.imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level]
+        self.merge_names = {}   # {ImportFrom binding Keras 1's merge: {Keras 2 names it must import}}
+        self.defined = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} | \
+            {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+    def merge(self, call, callee):
+        """Keras 1's merge(inputs, mode=...) / Merge(mode=...) as the Keras 2 merge function / layer of the mode."""
+        order = ("inputs" if callee == "merge" else "layers", "mode", "concat_axis", "dot_axes", "output_shape",
+                 "output_mask", "arguments")
+        given = {**dict(zip(order, call.args)), **{k.arg: k.value for k in call.keywords if k.arg}}
+        mode = given.get("mode", ast.Constant(keras1_merge.DEFAULTS["mode"]))
+        site = f"{callee}(mode={ast.unparse(mode)})"
+        if not isinstance(mode, ast.Constant) or mode.value not in keras1_merge.MODES:
+            self.logs.append((WARNING, call.lineno, call.col_offset, f"{site} left as it is: Keras 2 has no merge, "
+                              f"and the mode is not a literal {', '.join(map(repr, keras1_merge.MODES))}: write the "
+                              "Keras 2 merge layer it means (add, multiply, concatenate, average, maximum, dot) "
+                              "or a Lambda"))
+            return []
+        if callee == "Merge" and given.get("layers") is not None:
+            self.logs.append((WARNING, call.lineno, call.col_offset, f"Merge([...], mode={mode.value!r}) left as it "
+                              "is: it made a Sequential model of several inputs (Keras 1), which Keras 2 has not; "
+                              "build a functional Model on the models' outputs"))
+            return []
+        row = keras1_merge.MODES[mode.value]
+        keywords = [ast.keyword(arg=new, value=given.get(old, ast.Constant(keras1_merge.DEFAULTS[old])))
+                    for old, new in row.renames.items()]
+        keywords += [ast.keyword(arg=k, value=ast.Constant(v)) for k, v in row.fixed.items()]
+        keywords += [k for k in call.keywords if k.arg == "name" or k.arg is None]
+        call.args = [given["inputs"]] if callee == "merge" and "inputs" in given else []
+        call.keywords = keywords
+        self._merge_callee(call, row.function if callee == "merge" else row.layer)
+        dropped = [k for k in ("output_shape", "output_mask", "arguments") if k in given]
+        return [f"Keras 2 replaced {site} by {ast.unparse(call.func)}"] + \
+            [f"{', '.join(dropped)} applied only to a function mode"] * bool(dropped)
+
+    def _merge_callee(self, call, new):
+        """Call `new` from the module the file imported Keras 1's merge from, or keras.layers."""
+        func = call.func
+        statement = self._import_of(func.id) if isinstance(func, ast.Name) else None
+        module = statement.module if statement is not None else \
+            dotted_name(func.value, self.bindings) if isinstance(func, ast.Attribute) else None
+        if statement is not None and module.endswith(".layers") and new not in self.defined and \
+                self.bindings.get(new, f"{module}.{new}") == f"{module}.{new}":
+            call.func = ast.Name(id=new, ctx=ast.Load())
+            self.merge_names.setdefault(statement, set()).add(new)
+        elif isinstance(func, ast.Attribute) and module is not None and module.endswith(".layers"):
+            func.attr = new
+        else:
+            call.func = full_name_node(f"keras.layers.{new}")
+            self.needs_keras = True
+
+    def _import_of(self, name):
+        return next((n for n in self.imports if any((a.asname or a.name) == name for a in n.names)), None)
+
+    def merge_imports(self, tree):
+        """The Keras 2 names the rewritten merges call, imported where `merge` was; `merge` dropped if unused."""
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        for statement, names in self.merge_names.items():
+            bound = {a.asname or a.name for a in statement.names}
+            at = next(i for i, a in enumerate(statement.names) if a.name in keras1_merge.CALLEES)
+            added = [ast.alias(name=n) for n in sorted(names - bound)]
+            statement.names[at + 1:at + 1] = added
+            statement.names[:] = [a for a in statement.names
+                                  if a.name not in keras1_merge.CALLEES or (a.asname or a.name) in used]
+            self.logs.append((INFO, statement.lineno, statement.col_offset,
+                              f"Changed {statement.module} imports: {', '.join(sorted(names))} for Keras 1's merge"))
 
 
 def _batch_size(generator):

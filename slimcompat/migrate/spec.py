@@ -15,7 +15,8 @@ from tensorflow.tools.compatibility import tf_upgrade_v2
 from slimcompat.keras2.era_meanings import is_keras2_era
 from slimcompat.legacy.contrib import COVERED
 from slimcompat.legacy.program import analyse_tree
-from slimcompat.migrate import era, imports, keras1, keras2_kept, keras3, keras_fixes, prelude, usages, v1_only
+from slimcompat.migrate import (era, imports, keras1, keras2_kept, keras3, keras_fixes, numpy_names, prelude, usages,
+                                v1_only)
 from slimcompat.migrate.resolve import CONTRIB
 
 __all__ = ["SlimChangeSpec"]
@@ -80,6 +81,7 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
             self.function_warnings.update(keras_fixes.warnings(roots))
             if keras_fixes.calls(root_node, fixes):
                 needed.add("tf_slim")
+        logs += keras1.merges(root_node, imports.bindings(root_node)) + numpy_names.rewrite(root_node, modern)
         if program.keras3_cannot:
             logs += keras2_kept.rewrite(root_node, program.keras3_cannot)
             keras_runtime = False

@@ -58,12 +58,15 @@ class Composite:
     removed: why the rest is gone; when set, any other attribute (and any
         submodule) is a stand-in that raises RemovedAPIError with this reason
         when called, so the import itself succeeds.
+    call: "dotted.path" of the function the module also was, called when the
+        module is (Keras 2.0-2.1's `keras.layers.merge` was Keras 1's function).
     """
 
     sources: Tuple[str, ...] = ()
     note: str = ""
     names: Mapping[str, str] = dataclasses.field(default_factory=dict)
     removed: Optional[str] = None
+    call: Optional[str] = None
 
 
 def _composite(entry):
@@ -131,7 +134,8 @@ class _CompositeLoader(importlib.abc.Loader):
         self._composite = composite
 
     def create_module(self, spec):
-        return _CompositeModule(spec.name, self._composite)
+        kind = _CompositeModule if self._composite.call is None else _CallableCompositeModule
+        return kind(spec.name, self._composite)
 
     def exec_module(self, module):
         pass
@@ -182,6 +186,13 @@ class _CompositeModule(types.ModuleType):
         for source in self._slimcompat_sources:
             names.update(n for n in dir(importlib.import_module(source)) if not n.startswith("_"))
         return sorted(names)
+
+
+class _CallableCompositeModule(_CompositeModule):
+    """A legacy name that was a module and a function both."""
+
+    def __call__(self, *args, **kwargs):
+        return import_dotted(self._slimcompat_composite.call)(*args, **kwargs)
 
 
 class AliasFinder(importlib.abc.MetaPathFinder):
