@@ -182,3 +182,76 @@ def test_migrate_writes_period_as_save_freq_and_warns_what_it_cannot_say():
     # No compile in this file says which metric 'val_acc' is: kept, and warned at its site.
     assert "monitor='val_acc'" in text
     assert any(level == "WARNING" and line == 6 and "'val_acc'" in message for level, line, _, message in logs)
+
+
+def test_migrate_writes_period_times_the_fit_steps_and_otherwise_warns_every_epoch():
+    """Keras 3 refuses `period` and counts an integer save_freq in batches: N epochs are N * steps_per_epoch
+    batches where the fit given the callback says its steps (literally or through names bound before the
+    callback); elsewhere the checkpoint becomes per-epoch, and the warning says so at its site."""
+    from slimcompat.migrate import migrate_source
+    text, logs = migrate_source(textwrap.dedent("""
+        from tensorflow import keras
+        STEPS = 100
+        literal = keras.callbacks.ModelCheckpoint('a-{epoch}.weights.h5', save_weights_only=True, period=2)
+        named = keras.callbacks.ModelCheckpoint('b-{epoch}.weights.h5', period=5)
+        unknown = keras.callbacks.ModelCheckpoint('c-{epoch}.weights.h5', period=3)
+        later = keras.callbacks.ModelCheckpoint('d-{epoch}.weights.h5', period=4)
+        model.fit(ds, epochs=4, steps_per_epoch=50, callbacks=[literal])
+        model.fit(ds, epochs=9, steps_per_epoch=STEPS // 2, callbacks=[named])
+        model.fit(x, y, epochs=9, callbacks=[unknown])
+        steps = 7
+        model.fit(ds, epochs=9, steps_per_epoch=steps, callbacks=[later])
+    """))
+    assert "ModelCheckpoint('a-{epoch}.weights.h5', save_weights_only=True, save_freq=2 * 50)" in text
+    assert "ModelCheckpoint('b-{epoch}.weights.h5', save_freq=5 * (STEPS // 2))" in text
+    for name, line, period in (("c", 6, 3), ("d", 7, 4)):
+        assert f"ModelCheckpoint('{name}-{{epoch}}.weights.h5', save_freq='epoch')" in text
+        assert [m for level, at, _, m in logs if level == "WARNING" and at == line
+                and f"every epoch instead of every {period}" in m], logs
+    assert "period" not in "".join(line for line in text.splitlines() if "ModelCheckpoint" in line)
+
+
+def test_tf_keras_optimizers_stay_keras3s_where_the_file_runs_keras3():
+    """tf_upgrade_v2 moves tf.keras optimizers to `.legacy`, which Keras 3 lacks; Keras 3's own have the
+    same defaults, and lr=/decay= are written out as Keras 3's learning rate and InverseTimeDecay."""
+    from slimcompat.migrate import migrate_source
+    text, _ = migrate_source(textwrap.dedent("""
+        import tensorflow as tf
+        a = tf.keras.optimizers.Adam()
+        b = tf.keras.optimizers.SGD(lr=0.1, decay=1e-3, momentum=0.9)
+    """))
+    assert "legacy" not in text
+    assert "a = tf.keras.optimizers.Adam()" in text
+    assert ("tf.keras.optimizers.SGD(learning_rate=keras.optimizers.schedules.InverseTimeDecay(0.1, 1, 0.001), "
+            "momentum=0.9)") in text
+
+
+def test_the_legacy_optimizers_and_keras3s_take_the_same_defaults():
+    """Why no default is written out when tf.keras' optimizers (tf-keras' legacy ones) become Keras 3's."""
+    import inspect
+    import keras
+    import tf_keras
+    from tensorflow.tools.compatibility import renames_v2
+    moved = [new.rpartition(".")[2] for new in renames_v2.renames.values()
+             if new.startswith("tf.keras.optimizers.legacy.") and new != "tf.keras.optimizers.legacy.Optimizer"]
+    assert len(moved) >= 8
+    for name in moved:
+        def defaults(cls):
+            return {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+                    if p.default is not inspect.Parameter.empty and k != "name"}
+        legacy, now = defaults(getattr(tf_keras.optimizers.legacy, name)), defaults(getattr(keras.optimizers, name))
+        assert {k: v for k, v in legacy.items() if k in now} == {k: now[k] for k in legacy if k in now}, name
+        assert set(legacy) <= set(now), name
+
+
+def test_reset_states_of_a_keras_metric_becomes_reset_state():
+    from slimcompat.migrate import migrate_source
+    text, logs = migrate_source(textwrap.dedent("""
+        import tensorflow as tf
+        train_loss = tf.keras.metrics.Mean(name='train_loss')
+        train_loss.reset_states()
+        lstm = tf.keras.layers.LSTM(4, stateful=True)
+        lstm.reset_states()
+    """))
+    assert "train_loss.reset_state()\n" in text and "lstm.reset_states()" in text
+    assert [m for level, line, _, m in logs if level == "INFO" and line == 4 and "reset_state()" in m]

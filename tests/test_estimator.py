@@ -174,3 +174,28 @@ def test_estimator_repairs_are_listed_and_idempotent():
     count, none_needed, module = lines[1].split()
     assert int(count) == 8 and none_needed == "True" and module.startswith("tensorflow_estimator.")
     assert lines[2].startswith("RemovedAPIError tensorflow.python.tpu.tpu_embedding.TPUEmbedding: TPUEstimator's")
+
+
+def test_migrate_keeps_premade_estimators_on_keras2_set_before_tensorflow():
+    """Premade estimators and feature columns are built on tf.keras 2 (DenseFeatures): the migrated file keeps
+    Keras 2 by setting TF_USE_LEGACY_KERAS itself before TensorFlow is imported; a model_fn Estimator does not."""
+    from slimcompat.migrate import migrate_source
+    from slimcompat.migrate.keras2_kept import LEGACY_KERAS_LINE
+    text, logs = migrate_source(PREMADE)
+    assert text.index(LEGACY_KERAS_LINE) < text.index("import slimcompat") < text.index("import tensorflow as tf")
+    assert "import os\n" + LEGACY_KERAS_LINE in text
+    assert [m for level, _, _, m in logs if level == "INFO" and "TF_USE_LEGACY_KERAS" in m]
+    assert "TF_USE_LEGACY_KERAS" not in migrate_source(TUTORIAL)[0]
+
+
+@pytest.mark.slow
+def test_premade_estimators_after_migrate_run_with_plain_python(tmp_path):
+    from slimcompat.cli.main import main
+    (tmp_path / "premade.py").write_text(PREMADE)
+    assert main(["migrate", str(tmp_path / "premade.py"), str(tmp_path / "migrated.py")]) == 0
+    run_python(tmp_path / "migrated.py", tmp_path / "out.json", tmp_path / "export", cwd=tmp_path,
+               env={"TF_USE_LEGACY_KERAS": None})
+    result = json.loads((tmp_path / "out.json").read_text())
+    for name in ("dnn", "linear"):
+        assert result[name]["accuracy"] > 0.7, result
+        _check_export(result[name]["export"])

@@ -252,3 +252,50 @@ def test_a_file_keras3_cannot_run_keeps_keras2_through_tf_keras(tmp_path):
     assert any("Keras 3 cannot run Input(tensor=...) (line 9)" in m for _, _, _, m in logs)
     (tmp_path / "prog.py").write_text(text)
     assert run_python(tmp_path / "prog.py", cwd=tmp_path).stdout.strip().splitlines()[-1] == "losses 2"
+
+
+def test_a_kept_file_that_imports_tensorflow_sets_legacy_keras_before_it():
+    """tf.keras, and the premade estimators and feature columns built on it, are tf-keras only if
+    TF_USE_LEGACY_KERAS is set before TensorFlow is imported: the kept file sets it, first, and says why."""
+    from slimcompat.migrate.keras2_kept import LEGACY_KERAS_LINE
+    source = textwrap.dedent('''\
+        """Doc."""
+        import numpy as np
+        import tensorflow as tf
+        columns = [tf.feature_column.numeric_column('x', shape=[3])]
+        classifier = tf.estimator.LinearRegressor(feature_columns=columns)
+        opt = tf.keras.optimizers.SGD(lr=0.1, decay=1e-3)
+    ''')
+    text, logs = _migrate(source)
+    head = text.split("import tensorflow as tf")[0]
+    assert head.endswith(f"import numpy as np\nimport os\n{LEGACY_KERAS_LINE}\nimport slimcompat\n"), text
+    assert [m for level, _, m in logs if level == "INFO" and "TF_USE_LEGACY_KERAS" in m
+            and "tf.feature_column.numeric_column (line 4)" in m]
+    assert "tf.keras.optimizers.legacy.SGD(learning_rate=0.1, decay=1e-3)" in text   # Keras 2's decay, kept
+    assert migrate.migrate_source(text)[0] == text
+
+
+def test_a_kept_file_without_tensorflow_gets_no_environment_line():
+    text, _ = _migrate("""
+        import keras
+        from keras import backend as K
+        grads = K.gradients(loss, weights)
+    """)
+    assert "import tf_keras as keras" in text and "TF_USE_LEGACY_KERAS" not in text
+
+
+@pytest.mark.parametrize("built_first, kept", [(False, True), (None, False)])
+def test_a_checkpoint_restored_into_a_subclassed_tf_keras_model_keeps_keras2(built_first, kept):
+    """Keras 3 restores no variable a model makes after tf.train.Checkpoint.restore(), and era code restored
+    subclassed models before their first call; a file without a subclass keeps Keras 3."""
+    base = "tf.keras.Model" if built_first is False else "object"
+    text, logs = _migrate(f"""
+        import tensorflow as tf
+        class Net({base}):
+            pass
+        net = Net()
+        ckpt = tf.train.Checkpoint(net=net)
+        ckpt.restore(tf.train.latest_checkpoint('ckpts'))
+    """)
+    assert ("TF_USE_LEGACY_KERAS" in text) is kept
+    assert any("Checkpoint.restore() of a subclassed tf.keras model (line 7)" in m for _, _, m in logs) is kept

@@ -30,8 +30,14 @@ Evidence, each with file and line (`tf.placeholder at train.py:12`):
   as Keras 2.2's deep_dream.py and conv_filter_visualization.py used them; under
   TF 2's eager execution they fail or mean something else.
 - Keras 2 too: tf.estimator (`tf.estimator`, `tensorflow_estimator`), which
-  TensorFlow dropped with the move to Keras 3; its premade estimators are
-  built on tf.keras 2.
+  TensorFlow dropped with the move to Keras 3; its premade estimators
+  (`tf.estimator.DNNClassifier`, `LinearRegressor`, ...) and feature columns
+  (`tf.feature_column`) are built on tf.keras 2 (`DenseFeatures`), so a
+  migrated file that uses them keeps Keras 2 too.
+- Keras 2 for `migrate` only: `tf.train.Checkpoint(...).restore()` in a file
+  that subclasses `tf.keras.Model` or `Layer`. The era restored before the
+  first call built the model, and tf-keras assigns each variable as it is made;
+  Keras 3 silently leaves those variables at their initial values.
 - Keras 3: `keras.ops`, `keras.config`, `keras.random`, `keras.src`, `keras_core`,
   and `.weights.h5` / `.keras` weight paths.
 - TensorFlow uses inside a top-level function of the launched file that the
@@ -75,6 +81,14 @@ _BACKENDS = ("keras.backend", "tensorflow.keras.backend", "tensorflow.compat.v1.
 # tf.estimator: gone with Keras 3, its premade estimators built on tf.keras 2.
 _ESTIMATOR = ("tensorflow.estimator", "tensorflow.compat.v1.estimator", "tensorflow.compat.v2.estimator",
               "tensorflow_estimator")
+# Built on tf.keras 2's layers, with no Keras 3 counterpart: premade estimators and feature columns.
+_PREMADE = frozenset({f"{kind}{task}" for kind in ("Baseline", "DNN", "Linear", "DNNLinearCombined", "BoostedTrees")
+                      for task in ("Classifier", "Regressor", "Estimator")})
+_FEATURE_COLUMNS = ("tensorflow.feature_column", "tensorflow.compat.v1.feature_column",
+                    "tensorflow.compat.v2.feature_column", "tensorflow.keras.layers.DenseFeatures",
+                    "tensorflow.compat.v1.keras.layers.DenseFeatures", "tensorflow_estimator.python.estimator.canned")
+_CHECKPOINT = ("tensorflow.train.Checkpoint", "tensorflow.compat.v2.train.Checkpoint")
+_SUBCLASSED = (".Model", ".Layer")
 _WEIGHT_CALLS = frozenset({"save_weights", "load_weights", "ModelCheckpoint"})
 _MODEL_CALLS = frozenset({"save", "load_model"})
 _LEGACY_WEIGHTS = (".ckpt", ".h5", ".hdf5")
@@ -109,7 +123,9 @@ class Program:
     keras: List[Evidence] = dataclasses.field(default_factory=list)
     keras1: List[Evidence] = dataclasses.field(default_factory=list)
     # Keras 2 constructs with no Keras 3 equivalent (TF1 graph backend functions, graph tensors as a model's
-    # input or target): a migrated file keeps Keras 2 (slimcompat.migrate.keras2_kept).
+    # input or target, premade estimators and feature columns, a Checkpoint restored into a subclassed model
+    # before it is built): a migrated file keeps Keras 2
+    # (slimcompat.migrate.keras2_kept).
     keras3_cannot: List[Evidence] = dataclasses.field(default_factory=list)
     # (path, first line, last line, callee, Keras 1 spelling, the numbers if all are int literals)
     kernel_calls: List[tuple] = dataclasses.field(default_factory=list)
@@ -242,8 +258,28 @@ class _Scan(ast.NodeVisitor):
                 self.strings[node.targets[0].id] = node.value.value
         if not self.program.files[:-1]:
             self.dead = _never_called(tree)
+        self._deferred_restore(tree)
         self.visit(tree)
         return self.local
+
+    def _deferred_restore(self, tree):
+        """A tf.train.Checkpoint restored in a file with tf.keras subclassed models or layers: the era restored
+        before the first call built them, and Keras 3 silently restores no variable made after the restore."""
+        def full(node):
+            return (self._dotted(node) or ("",))[0]
+        nodes = list(ast.walk(tree))
+        if not any(full(base).startswith(_TF + ".") and "keras" in full(base) and full(base).endswith(_SUBCLASSED)
+                   for node in nodes if isinstance(node, ast.ClassDef) for base in node.bases):
+            return
+        made = {id(node) for node in nodes if isinstance(node, ast.Call) and full(node.func).endswith(_CHECKPOINT)}
+        names = {t.id for node in nodes if isinstance(node, ast.Assign) and id(node.value) in made
+                 for t in node.targets if isinstance(t, ast.Name)}
+        for node in nodes:
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "restore" \
+                    and (id(node.func.value) in made or getattr(node.func.value, "id", None) in names):
+                self.program.keras3_cannot.append(self._evidence(
+                    "tf.train.Checkpoint.restore() of a subclassed tf.keras model", node))
+                return
 
     def _evidence(self, construct, node):
         return Evidence(construct, self.path, getattr(node, "lineno", 0))
@@ -273,6 +309,9 @@ class _Scan(ast.NodeVisitor):
             program.keras3_cannot.append(evidence)
         if any(full == m or full.startswith(m + ".") for m in _KERAS3_MODULES):
             program.keras3.append(evidence)
+        if _under(full, _FEATURE_COLUMNS) or (_under(full, _ESTIMATOR) and full.split(".")[-1] in _PREMADE):
+            program.keras2.append(evidence)
+            program.keras3_cannot.append(evidence)
         if any(full == m or full.startswith(m + ".") for m, row in LEGACY.items() if not row.partial) \
                 or full.startswith(_KERAS2_BACKEND) or _under(full, _ESTIMATOR):
             program.keras2.append(evidence)

@@ -10,11 +10,27 @@
   become `'accuracy'` / `'val_accuracy'` where the file compiles with
   `metrics=['accuracy']` (Keras 2.2 logged it as `acc`); where the file does not
   say which metric it compiles, a warning names the site;
-- `ModelCheckpoint(period=1)` -> `save_freq='epoch'`; another period is
-  warned about (Keras 3 counts `save_freq` in batches and refuses `period`).
+- `ModelCheckpoint(period=N)` (Keras 3 refuses `period`; its integer
+  `save_freq` counts batches): `save_freq='epoch'` for N=1;
+  `save_freq=N * steps` where the `fit` that gets the callback gives
+  `steps_per_epoch`; otherwise `save_freq='epoch'` and a warning naming the
+  site (it now saves every epoch, not every N).
+- `m.reset_states()` -> `m.reset_state()` where `m` is bound only to Keras
+  metrics (`m = tf.keras.metrics.Mean()`, `self.m = ...`): Keras 3's metrics
+  dropped the plural name tf.keras kept as an alias (its stateful RNN layers
+  still have `reset_states`, so other receivers are left alone).
+
+tf_upgrade_v2 also renames `tf.keras.optimizers.Adam` to
+`tf.keras.optimizers.legacy.Adam` (TF 2.11's name for the optimizers TF 1.x-2.10
+had). Keras 3 has no legacy optimizers; its own take the same defaults (a test
+holds the two to it), and `lr=` and `decay=` are written out by
+slimcompat.migrate.keras1, so a file Keras 3 runs keeps Keras 3's (see
+keras3_renames). A file kept on Keras 2 (slimcompat.migrate.keras2_kept)
+wants the legacy ones.
 """
 
 import ast
+import builtins
 
 import pasta
 from tensorflow.tools.compatibility.ast_edits import INFO, WARNING
@@ -23,7 +39,16 @@ from slimcompat.keras2.era_meanings import (METRIC_NAMES, MONITORING, OPTIMIZER_
                                             is_keras2_era)
 from slimcompat.legacy.program import analyse_tree, dotted_name
 
-__all__ = ["rewrite"]
+__all__ = ["rewrite", "keras3_renames"]
+
+_LEGACY_OPTIMIZERS = "tf.keras.optimizers.legacy."
+# Keras 2 metric methods under the name Keras 3 kept.
+_METRIC_METHODS = {"reset_states": "reset_state"}
+
+
+def keras3_renames(renames):
+    """tf_upgrade_v2's `symbol_renames` less its moves to the legacy optimizers, for a file that runs Keras 3."""
+    return {old: new for old, new in renames.items() if not new.startswith(_LEGACY_OPTIMIZERS)}
 
 
 def rewrite(tree, bindings, metric_names=True, keras2_era=None):
@@ -36,6 +61,8 @@ def rewrite(tree, bindings, metric_names=True, keras2_era=None):
     logs, needed = [], set()
     era = is_keras2_era(analyse_tree(tree)) if keras2_era is None else keras2_era
     metrics = _compiled_metrics(tree)
+    metric_objects = _metric_objects(tree, bindings)
+    fits = _Fits(tree)
     for node in list(ast.walk(tree)):
         if isinstance(node, ast.Call):
             name = dotted_name(node.func, bindings) or ""
@@ -53,7 +80,10 @@ def rewrite(tree, bindings, metric_names=True, keras2_era=None):
                 if metric_names:
                     _monitor(node, callee, metrics, logs)
                 if callee == "ModelCheckpoint":
-                    _period(node, logs)
+                    _period(node, fits, logs)
+            if isinstance(node.func, ast.Attribute) and node.func.attr in _METRIC_METHODS \
+                    and ast.unparse(node.func.value) in metric_objects:
+                _metric_method(node, logs)
         elif metric_names and isinstance(node, ast.Subscript) and _is_history(node.value) \
                 and isinstance(node.slice, ast.Constant):
             _metric_name(node, "slice", node.slice, metrics, logs, "a key of History.history")
@@ -135,15 +165,110 @@ def _metric_name(holder, field, constant, metrics, logs, what):
                      f"which it compiles; write {new!r} if the model compiles metrics=['accuracy']"))
 
 
-def _period(call, logs):
+def _metric_method(call, logs):
+    old, new = call.func.attr, _METRIC_METHODS[call.func.attr]
+    call.func.attr = new
+    logs.append((INFO, call.lineno, call.col_offset, f"Changed {old}() to {new}() on the Keras metric "
+                 f"{ast.unparse(call.func.value)}: Keras 3's metrics have no {old}"))
+
+
+def _metric_objects(tree, bindings):
+    """The names (`m`, `self.m`) every assignment of which is a Keras metric object."""
+    found, other = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            name = dotted_name(node.value.func, bindings) if isinstance(node.value, ast.Call) else None
+            parts = (name or "").split(".")
+            metric = bool({"keras", "tf_keras"} & set(parts)) and "metrics" in parts and parts[-1][:1].isupper()
+            for target in node.targets:
+                if isinstance(target, (ast.Name, ast.Attribute)):
+                    (found if metric else other).add(ast.unparse(target))
+    return found - other
+
+
+class _Fits:
+    """The file's `fit` calls (fit_generator too: the Keras 1 pass renames it) and where names are assigned."""
+
+    def __init__(self, tree):
+        self.calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                      and isinstance(node.func, ast.Attribute) and node.func.attr in ("fit", "fit_generator")]
+        self.assigned, self.bound = {}, {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self.assigned.setdefault(node.id, []).append(node.lineno)
+            elif isinstance(node, ast.arg):
+                self.assigned.setdefault(node.arg, []).append(node.lineno)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    self.assigned.setdefault(alias.asname or alias.name.split(".")[0], []).append(node.lineno)
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                self.bound[id(node.value)] = node.targets[0].id
+
+    def steps_per_epoch(self, checkpoint):
+        """The `steps_per_epoch` of the fit calls given `checkpoint` (one and the same), or None if unknown.
+
+        The checkpoint is given inline or through a name bound once to it;
+        the steps are literal, or name only what is assigned once, before the
+        checkpoint is made, so the expression means there what it meant at fit.
+        """
+        name = self.bound.get(id(checkpoint))
+        if name is not None and len(self.assigned.get(name, [])) != 1:
+            return None
+        steps = set()
+        for fit in self.calls:
+            callbacks = next((k.value for k in fit.keywords if k.arg == "callbacks"), None)
+            if callbacks is None:
+                continue
+            given = {id(e) for e in ast.walk(callbacks)}
+            if id(checkpoint) not in given and not any(isinstance(e, ast.Name) and e.id == name
+                                                       for e in ast.walk(callbacks)):
+                continue
+            value = next((k.value for k in fit.keywords if k.arg == "steps_per_epoch"), None)
+            if value is None or not self._known_at(value, checkpoint.lineno):
+                return None
+            steps.add(ast.unparse(value))
+        return pasta.parse(steps.pop()).body[0].value if len(steps) == 1 else None
+
+    def _known_at(self, node, line):
+        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in dir(builtins)}
+        return all(len(self.assigned.get(n, [])) == 1 and self.assigned[n][0] < line for n in names)
+
+
+def _period(call, fits, logs):
+    """Keras 2's `period=N` (a checkpoint every N epochs) as Keras 3's `save_freq`, which counts batches."""
     keyword = next((k for k in call.keywords if k.arg == "period"), None)
     if keyword is None or any(k.arg == "save_freq" for k in call.keywords):
         return
+    period = ast.unparse(keyword.value)
     if isinstance(keyword.value, ast.Constant) and keyword.value.value == 1:
         keyword.arg, keyword.value = "save_freq", ast.Constant("epoch")
         logs.append((INFO, call.lineno, call.col_offset, "Changed period=1 to save_freq='epoch': Keras 3 has no "
                      "period"))
         return
-    logs.append((WARNING, call.lineno, call.col_offset, f"period={ast.unparse(keyword.value)}: a checkpoint every "
-                 "that many epochs, which Keras 3 refuses and cannot say (its save_freq counts batches): pass "
-                 "save_freq=<period * steps per epoch>"))
+    steps = fits.steps_per_epoch(call)
+    keyword.arg = "save_freq"
+    if steps is not None:
+        keyword.value = _unplaced(pasta.parse(f"{_operand(keyword.value)} * {_operand(steps)}").body[0].value)
+        logs.append((INFO, call.lineno, call.col_offset, f"Changed period={period} to save_freq="
+                     f"{ast.unparse(keyword.value)}: Keras 3 has no period and counts save_freq in batches; the "
+                     f"fit given this callback runs steps_per_epoch={ast.unparse(steps)}"))
+        return
+    keyword.value = ast.Constant("epoch")
+    logs.append((WARNING, call.lineno, call.col_offset, f"Changed period={period} to save_freq='epoch': Keras 3 "
+                 "refuses period and counts save_freq in batches, and no fit here says its steps_per_epoch, so this "
+                 f"checkpoint is now saved every epoch instead of every {period}; for the old rhythm write "
+                 f"save_freq={period} * <steps per epoch>"))
+
+
+def _unplaced(node):
+    """`node` without source positions, so pasta prints it where it now stands (not by its snippet's line 1)."""
+    for inner in ast.walk(node):
+        for field in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+            if hasattr(inner, field):
+                delattr(inner, field)
+    return node
+
+
+def _operand(node):
+    text = ast.unparse(node)
+    return f"({text})" if isinstance(node, (ast.BinOp, ast.BoolOp, ast.IfExp, ast.Compare, ast.Lambda)) else text

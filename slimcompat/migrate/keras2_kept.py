@@ -9,8 +9,17 @@ such a file's imports there (`import keras` -> `import tf_keras as keras`,
 leaves the Keras 3 rewrites (slimcompat.migrate.keras3) out. Optimizers become
 tf-keras' legacy ones (`keras.optimizers.SGD(lr=0.01, decay=1e-6)` ->
 `keras.optimizers.legacy.SGD(...)`): Keras 2's own update rule, `decay`
-included, and the only ones that work in TF1 graph mode. The era's meanings
-and Keras 1 arguments are still written out: tf-keras reads them as Keras 3 does.
+included, and the only ones that work in TF1 graph mode; so do `tf.keras`'s
+(`tf.keras.optimizers.Adam()` -> `tf.keras.optimizers.legacy.Adam()`). The
+era's meanings and Keras 1 arguments are still written out: tf-keras reads them
+as Keras 3 does.
+
+Premade estimators and feature columns (`tf.estimator.DNNClassifier`,
+`tf.feature_column`) are built on tf.keras 2, and `tf.keras` itself is Keras 3
+on TF 2.16+: only `TF_USE_LEGACY_KERAS=1`, set before TensorFlow is imported,
+makes TensorFlow's Keras tf-keras. A kept file that imports TensorFlow sets it
+itself, first (`os.environ.setdefault(...)`), as `slimcompat run` does for it,
+so it runs with plain python.
 """
 
 import ast
@@ -50,7 +59,41 @@ def rewrite(tree, reasons):
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level and _keras(node.module):
                 _from(block, node, why, logs)
     _legacy_optimizers(tree, logs)
+    _legacy_keras_first(tree, why, logs)
     return logs
+
+
+LEGACY_KERAS_LINE = ('os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  '
+                     '# before TensorFlow: tf.keras is then tf-keras (Keras 2)')
+_TF_ROOTS = ("tensorflow", "tensorflow_estimator", "tf_keras", "keras", "tf_slim", "slimcompat")
+
+
+def _legacy_keras_first(tree, why, logs):
+    """Set TF_USE_LEGACY_KERAS before the first statement that imports TensorFlow or Keras (see the module doc)."""
+    if not any(_imported_root(node) & {"tensorflow", "tensorflow_estimator"} for node in ast.walk(tree)) or any(
+            isinstance(node, ast.Constant) and node.value == "TF_USE_LEGACY_KERAS" for node in ast.walk(tree)):
+        return
+    body = tree.body
+    index = next(i for i, statement in enumerate(body)
+                 if any(_imported_root(node) & set(_TF_ROOTS) for node in ast.walk(statement)))
+    lines = [LEGACY_KERAS_LINE]
+    if not any(isinstance(node, ast.Import) and any(a.name == "os" and a.asname is None for a in node.names)
+               for node in body[:index]):
+        lines.insert(0, "import os")
+    for offset, line in enumerate(lines):
+        pasta_edit.insert_before(body, index + offset, pasta_edit.statement(line, body[index + offset]))
+    logs.append((INFO, body[index].lineno, body[index].col_offset,
+                 f"Added `{LEGACY_KERAS_LINE.split('  #')[0]}` before the first TensorFlow import: {why}, and "
+                 "tf.keras (and what TensorFlow builds on it) is tf-keras only if this is set before TensorFlow "
+                 "is imported"))
+
+
+def _imported_root(node):
+    if isinstance(node, ast.Import):
+        return {a.name.split(".")[0] for a in node.names}
+    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        return {node.module.split(".")[0]}
+    return set()
 
 
 def _legacy_optimizers(tree, logs):
@@ -65,7 +108,7 @@ def _legacy_optimizers(tree, logs):
             continue
         dotted = ".".join([bound[node.id], *parts])
         parent, _, name = dotted.rpartition(".")
-        if parent != "tf_keras.optimizers" or not isinstance(getattr(legacy, name, None), type):
+        if parent not in _OPTIMIZER_MODULES or not isinstance(getattr(legacy, name, None), type):
             continue
         before = ast.unparse(call.func)
         if isinstance(call.func, ast.Attribute):
@@ -114,6 +157,7 @@ def _keras(module):
 
 
 _LEGACY = "tf_keras.optimizers.legacy"
+_OPTIMIZER_MODULES = ("tf_keras.optimizers", "tensorflow.keras.optimizers")
 
 
 def _tf_keras_module(module):

@@ -86,6 +86,7 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
             logs += keras2_kept.rewrite(root_node, program.keras3_cannot)
             keras_runtime = False
         else:
+            self.symbol_renames = era.keras3_renames(self.symbol_renames)
             keras_logs, keras_runtime = keras3.rewrite(root_node, imports.bindings(root_node))
             logs += keras_logs
         era_logs, era_needs = era.rewrite(root_node, imports.bindings(root_node),
