@@ -1,6 +1,7 @@
 """`slimcompat migrate` on Keras-era files: leave what runs on Keras 3, rewrite what must change, warn about the rest."""
 
 import inspect
+import os
 import textwrap
 
 import keras
@@ -299,3 +300,46 @@ def test_a_checkpoint_restored_into_a_subclassed_tf_keras_model_keeps_keras2(bui
     """)
     assert ("TF_USE_LEGACY_KERAS" in text) is kept
     assert any("Checkpoint.restore() of a subclassed tf.keras model (line 7)" in m for _, _, m in logs) is kept
+
+
+EPOCH_TEMPLATE = """\
+import os
+import tensorflow as tf
+checkpoint_path = "training_2/cp-{epoch:04d}.ckpt"
+checkpoint_dir = os.path.dirname(checkpoint_path)
+model.save_weights(checkpoint_path.format(epoch=0))
+latest = tf.train.latest_checkpoint(checkpoint_dir)
+model.load_weights(latest)
+model.save_weights('./checkpoints/my_checkpoint')
+model.load_weights('./checkpoints/my_checkpoint')
+"""
+
+
+def test_tf_format_checkpoint_habits_keep_working_after_migrate(tmp_path, monkeypatch):
+    """TF-format saves made their folder and took any name, `tf.train.latest_checkpoint` found the last one,
+    and a load named the prefix the save used: the migrated file does all of that with `.weights.h5` files."""
+    import numpy as np
+    text, logs = _migrate(EPOCH_TEMPLATE)
+    assert "slimcompat.keras2.save_weights(model, checkpoint_path.format(epoch=0))" in text
+    assert "latest = slimcompat.keras2.latest_checkpoint(checkpoint_dir)" in text
+    assert "slimcompat.keras2.save_weights(model, './checkpoints/my_checkpoint.weights.h5')" in text
+    assert "slimcompat.keras2.load_weights(model, './checkpoints/my_checkpoint')" in text
+    assert not [m for level, _, m in logs if level == "WARNING"]
+    monkeypatch.chdir(tmp_path)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    saved = [w.copy() for w in model.get_weights()]
+    namespace = {"model": model, "__name__": "__main__"}
+    exec(compile(text, "<migrated>", "exec"), namespace)
+    assert namespace["latest"] == os.path.join("training_2", "cp-0000.weights.h5")
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["my_checkpoint.weights.h5"]
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), saved))
+
+
+def test_latest_checkpoint_is_the_newest_weights_file_else_tensorflows(tmp_path):
+    from slimcompat.keras2 import latest_checkpoint
+    assert latest_checkpoint(tmp_path) is None
+    for epoch, when in ((2, 100), (4, 200), (3, 150)):
+        path = tmp_path / f"cp-{epoch:04d}.weights.h5"
+        path.write_bytes(b"")
+        os.utime(path, (when, when))
+    assert latest_checkpoint(tmp_path) == str(tmp_path / "cp-0004.weights.h5")

@@ -31,9 +31,10 @@ import os
 
 from slimcompat.keras2 import modules, offline
 from slimcompat.keras2.initial_weights import initial_weights
-from slimcompat.keras2.weights import load_weights, weights_exist
+from slimcompat.keras2.weights import latest_checkpoint, load_weights, save_weights, weights_exist
 
-__all__ = ["load_weights", "weights_exist", "initial_weights", "SparseCategoricalCrossentropy", "Embedding"]
+__all__ = ["load_weights", "save_weights", "latest_checkpoint", "weights_exist", "initial_weights",
+           "SparseCategoricalCrossentropy", "Embedding"]
 
 
 def __getattr__(name):

@@ -30,8 +30,8 @@ import sys
 from slimcompat.errors import MappingError, WeightsError
 from slimcompat.weights.object_checkpoint import TRAINING_STATE, ObjectCheckpoint
 
-__all__ = ["load_weights", "weights_exist", "load_object_checkpoint", "legacy_paths", "NEW_SUFFIX",
-           "LEGACY_SUFFIXES"]
+__all__ = ["load_weights", "save_weights", "latest_checkpoint", "weights_exist", "load_object_checkpoint",
+           "legacy_paths", "new_path", "NEW_SUFFIX", "LEGACY_SUFFIXES"]
 
 NEW_SUFFIX = ".weights.h5"
 # What `slimcompat migrate` turns into NEW_SUFFIX: X.ckpt, X.h5, X.hdf5 and X (TF format without extension).
@@ -48,6 +48,17 @@ def legacy_paths(path):
     return [stem + suffix for suffix in LEGACY_SUFFIXES]
 
 
+def new_path(path):
+    """The `.weights.h5` name `slimcompat migrate` gives a weight path Keras 3 refuses (X.ckpt -> X.weights.h5)."""
+    path = os.fspath(path)
+    if path.endswith(NEW_SUFFIX):
+        return path
+    for suffix in LEGACY_SUFFIXES[:-1]:
+        if path.endswith(suffix):
+            return path[:-len(suffix)] + NEW_SUFFIX
+    return path + NEW_SUFFIX
+
+
 def _exists(path):
     """Whether weights are saved at `path`: a file, or a TF-format checkpoint prefix."""
     return os.path.isfile(path) or os.path.isfile(path + ".index")
@@ -57,6 +68,8 @@ def _locate(path):
     path = os.fspath(path)
     if _exists(path):
         return path
+    if not path.endswith(NEW_SUFFIX) and os.path.isfile(new_path(path)):
+        return new_path(path)   # a load of the old name, whose save migrate renamed
     found = [p for p in legacy_paths(path) if _exists(p)]
     if len(found) > 1:
         raise WeightsError(path, f"does not exist, and several earlier checkpoints could stand for it "
@@ -99,6 +112,44 @@ def load_weights(model, path, by_name=False, skip_mismatch=False):
             return model.load_weights(found, skip_mismatch=skip_mismatch, by_name=by_name or None)
         return _after_build(model, legacy_h5)
     return _after_build(model, lambda: model.load_weights(found, skip_mismatch=skip_mismatch))
+
+
+def save_weights(model, path, **kwargs):
+    """`model.save_weights(path)` with tf.keras 2.x's habits, for a migrated program.
+
+    TF-format saves made the checkpoint's folder and took any name; Keras 3
+    writes only `.weights.h5` and into a folder that exists. A path the program
+    computes (`checkpoint_path.format(epoch=0)`) gets its new name here, the one
+    `migrate` gives literal paths.
+    """
+    path = os.fspath(path)
+    if _is_keras3(model) and not path.endswith(NEW_SUFFIX):
+        print(f"slimcompat: saving {path} as {new_path(path)}: Keras 3 saves weights only as {NEW_SUFFIX}",
+              file=sys.stderr)
+        path = new_path(path)
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    return model.save_weights(path, **kwargs)
+
+
+def latest_checkpoint(folder, latest_filename=None):
+    """`tf.train.latest_checkpoint(folder)` for a migrated program: the newest `.weights.h5` file there, else
+    the newest TF-format checkpoint (written before migration), else None.
+
+    Keras 3's weight files have no `checkpoint` state file to name the latest, so the newest is the last
+    written (the highest file name among equal times, as epoch templates sort).
+    """
+    folder = os.fspath(folder)
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(NEW_SUFFIX)]
+    except OSError:
+        names = []
+    if names:
+        newest = max(names, key=lambda n: (os.path.getmtime(os.path.join(folder, n)), n))
+        return os.path.join(folder, newest)
+    import tensorflow as tf
+    return tf.train.latest_checkpoint(folder, latest_filename)
 
 
 def _after_build(model, load):

@@ -36,6 +36,7 @@ not literals.
 """
 
 import ast
+import os
 import re
 
 import pasta
@@ -54,6 +55,7 @@ _LEGACY_SUFFIXES = (".ckpt", ".hdf5", ".h5")
 _TF_FORMAT = (".ckpt",)
 _H5 = (".h5", ".hdf5")
 _SPARSE_CE = "SparseCategoricalCrossentropy"
+_LATEST = ("tensorflow.train.latest_checkpoint", "tensorflow.compat.v1.train.latest_checkpoint")
 _EXISTS = ("os.path.exists", "os.path.isfile", "tf.io.gfile.exists", "tensorflow.io.gfile.exists")
 
 
@@ -144,9 +146,11 @@ class _Keras3:
                 loads.append((call, literal))
                 continue
             if literal is None:
-                self.logs.append((WARNING, call.lineno, call.col_offset,
-                                  "weight path is not a literal: Keras 3 saves weights only to a path ending in "
-                                  f"{NEW_SUFFIX}; check it"))
+                if not self._save_helper(call, "its path is computed: it gets the .weights.h5 name at run "
+                                               "time if Keras 3 would refuse it, and its folder is made"):
+                    self.logs.append((WARNING, call.lineno, call.col_offset,
+                                      "weight path is not a literal: Keras 3 saves weights only to a path ending "
+                                      f"in {NEW_SUFFIX}; check it"))
                 continue
             old = _value(literal)
             suffix = _legacy_suffix(old)
@@ -157,10 +161,38 @@ class _Keras3:
             self.logs.append((INFO, literal.lineno, literal.col_offset,
                               f"Changed weight path {old!r} to {_value(literal)!r}: Keras 3 saves weights only as "
                               f"{NEW_SUFFIX}"))
+            if "/" in old or os.sep in old:
+                self._save_helper(call, "TF-format saves made the checkpoint's folder; Keras 3 does not")
         for call, literal in loads:
             self._load(call, literal, rewritten)
         for call in [n for n in ast.walk(self.tree) if isinstance(n, ast.Call)]:
             self._resume_check(call, rewritten)
+            if rewritten:
+                self._latest_checkpoint(call)
+
+    def _save_helper(self, call, why):
+        """`X.save_weights(p)` -> `slimcompat.keras2.save_weights(X, p)`; whether it was such a call."""
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr == "save_weights"):
+            return False
+        model = call.func.value
+        call.args = [model, *call.args]
+        call.func = full_name_node(f"{RUNTIME}.save_weights")
+        self.needs_runtime = True
+        self.logs.append((INFO, call.lineno, call.col_offset,
+                          f"Changed {ast.unparse(model)}.save_weights(...) to {RUNTIME}.save_weights"
+                          f"({ast.unparse(model)}, ...): {why}"))
+        return True
+
+    def _latest_checkpoint(self, call):
+        """`tf.train.latest_checkpoint(d)` finds no `.weights.h5` file: the runtime's finds the newest."""
+        if self._dotted(call.func) not in _LATEST:
+            return
+        before = ast.unparse(call.func)
+        call.func = full_name_node(f"{RUNTIME}.latest_checkpoint")
+        self.needs_runtime = True
+        self.logs.append((INFO, call.lineno, call.col_offset,
+                          f"Changed {before}(...) to {RUNTIME}.latest_checkpoint(...): the weights are "
+                          f"{NEW_SUFFIX} files now, which have no checkpoint state file to name the latest"))
 
     def _weight_call(self, call):
         func = call.func
