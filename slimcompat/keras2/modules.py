@@ -113,14 +113,16 @@ KERAS3_REQUIRED = {
 # Keyword arguments Keras 2 (and tf-keras) took that Keras 3 refuses or reads otherwise:
 # {callee: {keyword: how `migrate` writes it for Keras 3}}. A program that passes one is Keras 2 code to
 # `run`. "drop": tf-keras already ignored it; "initial_weights": slimcompat.keras2.initial_weights;
-# "tf_keras": Keras 3 has no equivalent (a graph tensor as a model's input or target), so the file keeps
-# Keras 2 (slimcompat.migrate.keras3). ANY_LAYER stands for every layer class but those in `except`.
+# "tf_keras": Keras 3 has no equivalent (a graph tensor as a model's target), so the file keeps Keras 2
+# (slimcompat.migrate.keras2_kept); "evidence": Keras 3 takes it only in another sense (`Input(tensor=)`
+# must be a Keras tensor there; keras_applications passed one, graph programs a TF tensor), so it only
+# says Keras 2 to `run`. ANY_LAYER stands for every layer class but Embedding.
 ANY_LAYER = "<any layer>"
 KERAS3_REFUSED = {
     "TensorBoard": {"batch_size": "drop", "write_grads": "drop", "embeddings_layer_names": "drop",
                     "embeddings_data": "drop"},
-    "Input": {"tensor": "tf_keras"},
-    "InputLayer": {"input_tensor": "tf_keras"},
+    "Input": {"tensor": "evidence"},
+    "InputLayer": {"input_tensor": "evidence"},
     "compile": {"target_tensors": "tf_keras"},
     ANY_LAYER: {"weights": "initial_weights"},
 }

@@ -36,7 +36,6 @@ not literals.
 """
 
 import ast
-import os
 import re
 
 import pasta
@@ -161,7 +160,7 @@ class _Keras3:
             self.logs.append((INFO, literal.lineno, literal.col_offset,
                               f"Changed weight path {old!r} to {_value(literal)!r}: Keras 3 saves weights only as "
                               f"{NEW_SUFFIX}"))
-            if "/" in old or os.sep in old:
+            if suffix in _TF_FORMAT + ("",):
                 self._save_helper(call, "TF-format saves made the checkpoint's folder; Keras 3 does not")
         for call, literal in loads:
             self._load(call, literal, rewritten)
@@ -196,6 +195,8 @@ class _Keras3:
 
     def _weight_call(self, call):
         func = call.func
+        if (self._dotted(func) or "").startswith(RUNTIME + "."):
+            return None   # already the runtime's (a file migrated before)
         if isinstance(func, ast.Attribute) and func.attr in ("save_weights", "load_weights"):
             return "save" if func.attr == "save_weights" else "load"
         name = self._dotted(func)
