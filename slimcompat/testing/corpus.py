@@ -161,7 +161,7 @@ def run(program, mode, script, workdir, data, digests):
     if "text_corpora" in program.get("data", ()):
         synthetic.write_text_corpora(str(workdir))
     record = workdir / "record.jsonl"
-    caps = load_list()["caps"]
+    caps = {**load_list()["caps"], **program.get("caps", {})}
     env = dict(os.environ, HOME=str(home), KERAS_HOME=str(home / ".keras"), MPLBACKEND="Agg",
                TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=os.pathsep.join([str(HERE / "shim"), str(REPO)]),
                SLIMCOMPAT_CORPUS_RECORD=str(record), SLIMCOMPAT_CORPUS_SYNTHETIC=str(pathlib.Path(data) / "synthetic.json"),

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import pickle
+import struct
 import tarfile
 
 import numpy as np
@@ -29,11 +30,13 @@ DATASET_FILES = {
 }
 
 
-def write_datasets(folder):
-    """Write every stand-in into `folder` (skipping those already there); {file name: path}."""
+def write_datasets(folder, names=None):
+    """Write every stand-in (or those `names`) into `folder`, skipping those already there; {file name: path}."""
     os.makedirs(folder, exist_ok=True)
     written = {}
     for name, maker in DATASET_FILES.items():
+        if names is not None and name not in names:
+            continue
         path = os.path.join(folder, name)
         if not os.path.exists(path):
             partial = path + ".partial"
@@ -89,7 +92,18 @@ def _reuters(handle):
     np.savez(handle, x=x, y=y)
 
 
+_CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
 def _cifar10(handle, rows=10000):
+    """The cifar-10-python.tar.gz layout: cifar-10-batches-py/ with data_batch_1..5, test_batch, batches.meta.
+
+    Each batch is a dict {'batch_label', 'labels', 'data', 'filenames'}: data a
+    10000x3072 uint8 array (red, green, blue planes of 32x32), labels a list of
+    ints 0-9; batches.meta holds label_names, num_cases_per_batch and num_vis
+    (https://www.cs.toronto.edu/~kriz/cifar.html, "Dataset layout"). The files
+    are Python 2 pickles (_Python2Pickler says how that shows).
+    """
     rng = np.random.default_rng(3)
     prototypes = rng.integers(0, 256, (10, 3, 8, 8))
     with tarfile.open(fileobj=handle, mode="w:gz", compresslevel=6) as archive:
@@ -98,15 +112,61 @@ def _cifar10(handle, rows=10000):
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
 
-        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batches = [(f"data_batch_{i}", f"training batch {i} of 5") for i in range(1, 6)]
+        for name, label in batches + [("test_batch", "testing batch 1 of 1")]:
             labels = np.arange(rows) % 10
             rng.shuffle(labels)
             small = np.clip(prototypes[labels] + rng.integers(-40, 40, (rows, 3, 8, 8)), 0, 255)
             images = small.repeat(4, axis=2).repeat(4, axis=3).astype(np.uint8).reshape(rows, 3072)
-            add(name, pickle.dumps({b"batch_label": name.encode(), b"labels": labels.tolist(),
-                                    b"data": images, b"filenames": [b"x.png"] * rows}, protocol=2))
-        names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
-        add("batches.meta", pickle.dumps({b"label_names": names, b"num_cases_per_batch": rows}, protocol=2))
+            add(name, _python2_pickle({
+                "batch_label": label, "labels": [int(v) for v in labels], "data": images,
+                "filenames": [f"{_CIFAR10_NAMES[v]}_s_{i:06d}.png" for i, v in enumerate(labels)]}))
+        add("batches.meta", _python2_pickle({"label_names": _CIFAR10_NAMES, "num_cases_per_batch": rows,
+                                             "num_vis": 3072}))
+
+
+_RECONSTRUCT = np.zeros(0).__reduce__()[0]
+
+
+class _Python2Pickler(pickle._Pickler):
+    """Protocol 2 as Python 2's cPickle wrote it, which is how the published CIFAR-10 batches are written.
+
+    The CIFAR-10 page says the files were "produced with cPickle" and are read
+    in Python 3 with `pickle.load(f, encoding='bytes')`: their strings are
+    Python 2 `str` (SHORT_BINSTRING / BINSTRING opcodes, which that encoding
+    turns into bytes, hence Keras' `k.decode('utf8')` of every key), and the
+    data array is numpy's `numpy.core.multiarray._reconstruct(numpy.ndarray,
+    ...)` with a str state. Keras 3 reads them with an unpickler that admits
+    only numpy.ndarray, numpy.dtype and multiarray._reconstruct
+    (keras/src/datasets/npz_utils.py), so Python 3's own protocol 2, which
+    writes bytes as `_codecs.encode(str, 'latin1')`, is refused as malicious.
+    Every str and bytes here is written as a Python 2 str.
+    """
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_python2_str(self, obj):
+        data = obj.encode("latin-1") if isinstance(obj, str) else obj
+        if len(data) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(data)]) + data)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(data)) + data)
+        self.memoize(obj)
+
+    dispatch[str] = dispatch[bytes] = save_python2_str
+
+    def save_global(self, obj, name=None):
+        if obj is _RECONSTRUCT:
+            self.write(pickle.GLOBAL + b"numpy.core.multiarray\n_reconstruct\n")
+            self.memoize(obj)
+            return
+        super().save_global(obj, name)
+
+
+def _python2_pickle(value):
+    buffer = io.BytesIO()
+    _Python2Pickler(buffer, protocol=2).dump(value)
+    return buffer.getvalue()
 
 
 def write_text_corpora(folder):

@@ -10,8 +10,14 @@ offline, the same way in all three modes:
   since slimcompat checks hashes before Keras does;
 - work: `Model.fit` / `fit_generator` (tf-keras, its v1 graph-mode Model, Keras 3)
   run at most $SLIMCOMPAT_CORPUS_EPOCHS epochs of at most $SLIMCOMPAT_CORPUS_STEPS
-  steps, on at most $SLIMCOMPAT_CORPUS_SAMPLES samples (validation data too), and
-  `evaluate` on at most that many; each cap that bites is recorded;
+  steps: arrays (validation data too) are cut to that many batches and at most
+  $SLIMCOMPAT_CORPUS_SAMPLES samples, and a Sequence or finite Dataset given
+  without steps_per_epoch / validation_steps gets them; `evaluate` and
+  `evaluate_generator` likewise. `predict` is left whole: its result is the
+  program's data (compared with the full label arrays, plotted). Arrays and
+  tensors of known length given to `tf.data.Dataset.from_tensor_slices` keep
+  their first $SAMPLES rows, for the era's own training loops and Estimator
+  input functions. Each cap that bites is recorded;
 - results: every fit's History is appended to $SLIMCOMPAT_CORPUS_RECORD (JSON lines).
 
 It must not import slimcompat (the plain baseline runs without it), hence its
@@ -31,6 +37,7 @@ _RECORD = os.environ.get("SLIMCOMPAT_CORPUS_RECORD")
 _EPOCHS = int(os.environ.get("SLIMCOMPAT_CORPUS_EPOCHS", "2"))
 _STEPS = int(os.environ.get("SLIMCOMPAT_CORPUS_STEPS", "8"))
 _SAMPLES = int(os.environ.get("SLIMCOMPAT_CORPUS_SAMPLES", "512"))
+_KERAS_BATCH = 32
 _DEPTH = threading.local()
 
 
@@ -69,24 +76,66 @@ def _patch_validate(module):
     module.validate_file = validate_file
 
 
+def _leaves(value):
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    return [value]
+
+
+def _cut_nested(value, limit):
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cut_nested(v, limit) for v in value)
+    if isinstance(value, dict):
+        return {k: _cut_nested(v, limit) for k, v in value.items()}
+    return None if value is None else value[:limit]
+
+
+def _length(leaf):
+    """The number of samples of a NumPy array or a TensorFlow tensor of known length; None for anything else."""
+    module = type(leaf).__module__
+    if module != "numpy" and not module.startswith("tensorflow."):
+        return None
+    try:
+        return int(leaf.shape[0])
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+
+
 def _cut(value, limit):
-    """`value` (an array, or a list/tuple/dict of arrays) cut to `limit` samples; (value, cut?)."""
-    if isinstance(value, (list, tuple)) and value and all(hasattr(v, "shape") for v in value):
-        parts = [_cut(v, limit) for v in value]
-        return type(value)(p for p, _ in parts), any(c for _, c in parts)
-    if isinstance(value, dict) and value and all(hasattr(v, "shape") for v in value.values()):
-        parts = {k: _cut(v, limit) for k, v in value.items()}
-        return {k: p for k, (p, _) in parts.items()}, any(c for _, c in parts.values())
-    shape = getattr(value, "shape", None)
-    if shape is not None and len(shape) > 0 and type(value).__module__ == "numpy" and shape[0] > limit:
-        return value[:limit], True
-    return value, False
+    """`value` (an array, or lists/tuples/dicts of arrays and None) cut to `limit` samples; (value, cut?).
+
+    Only when everything in it is a NumPy array or a tensor of known length, so
+    that what is cut stays aligned; anything else is left whole.
+    """
+    lengths = [_length(leaf) for leaf in _leaves(value) if leaf is not None]
+    if not lengths or None in lengths or max(lengths) <= limit:
+        return value, False
+    return _cut_nested(value, limit), True
+
+
+def _samples(batch_size):
+    """How many samples a call with this batch size may use: at most $STEPS batches, at most $SAMPLES samples."""
+    batch = batch_size if isinstance(batch_size, int) and batch_size > 0 else _KERAS_BATCH
+    return batch * max(1, min(_STEPS, _SAMPLES // batch))
+
+
+def _batches(value):
+    """The number of batches of a Keras Sequence / PyDataset or a finite tf.data.Dataset; None for anything else."""
+    if value is None or hasattr(value, "shape") or isinstance(value, (list, tuple, dict, str)):
+        return None
+    try:
+        return int(len(value))
+    except Exception:
+        return None
 
 
 def _capped(original, where):
     signature = inspect.signature(original)
     names = [n for n, p in signature.parameters.items()
              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1:]
+    evaluating = where.endswith("evaluate") or where.endswith("evaluate_generator")
 
     @functools.wraps(original)
     def fit(self, *args, **kwargs):
@@ -96,21 +145,32 @@ def _capped(original, where):
         kwargs.update(zip(names, args))
         caps = []
         start = kwargs.get("initial_epoch") or 0
+        epochs = 1
         for key in ("epochs", "nb_epoch"):
-            if isinstance(kwargs.get(key), int) and kwargs[key] - start > _EPOCHS:
-                caps.append((key, kwargs[key], start + _EPOCHS))
+            if isinstance(kwargs.get(key), int):
+                epochs = min(kwargs[key] - start, _EPOCHS)
+                if kwargs[key] - start > _EPOCHS:
+                    caps.append((key, kwargs[key], start + _EPOCHS))
         for key in ("steps_per_epoch", "validation_steps", "steps"):
             if isinstance(kwargs.get(key), int) and kwargs[key] > _STEPS:
                 caps.append((key, kwargs[key], _STEPS))
-        batch = kwargs.get("batch_size") if isinstance(kwargs.get("batch_size"), int) else 1
-        limit = max(batch, _SAMPLES - _SAMPLES % batch)
+        steps_key = "steps" if evaluating else "steps_per_epoch"
+        for data, steps, rounds in ((kwargs.get("x", kwargs.get("generator")), steps_key, 1 if evaluating else epochs),
+                                    (kwargs.get("validation_data"), "validation_steps", epochs)):
+            batches = _batches(data)
+            if kwargs.get(steps) is None and batches is not None and batches > _STEPS and batches >= _STEPS * rounds:
+                caps.append((steps, batches, _STEPS))
+        limit = _samples(kwargs.get("batch_size"))
         for key in ("x", "y", "sample_weight"):
             if key in kwargs:
                 kwargs[key], cut = _cut(kwargs[key], limit)
                 if cut:
                     caps.append((key, "samples", limit))
         if isinstance(kwargs.get("validation_data"), tuple):
-            kwargs["validation_data"], _ = _cut(kwargs["validation_data"], limit)
+            validation = _samples(kwargs.get("validation_batch_size") or kwargs.get("batch_size"))
+            kwargs["validation_data"], cut = _cut(kwargs["validation_data"], validation)
+            if cut:
+                caps.append(("validation_data", "samples", validation))
         for key, before, after in caps:
             if isinstance(before, int):
                 kwargs[key] = after
@@ -121,7 +181,7 @@ def _capped(original, where):
         finally:
             _DEPTH.value = depth
         values = getattr(history, "history", None)
-        if isinstance(values, dict) and not where.endswith("evaluate"):
+        if isinstance(values, dict) and not evaluating:
             _record({"event": "fit", "call": where,
                      "history": {k: [float(v) for v in vs] for k, vs in values.items()}})
         return history
@@ -130,12 +190,37 @@ def _capped(original, where):
 
 
 def _patch_model(module):
-    for method in ("fit", "fit_generator", "evaluate"):
+    for method in ("fit", "fit_generator", "evaluate", "evaluate_generator"):
         original = getattr(module.Model, method, None)
         if original is not None and not getattr(original, "_corpus_cap", False):
             wrapped = _capped(original, f"{module.__name__}.{method}")
             wrapped._corpus_cap = True
             setattr(module.Model, method, wrapped)
+
+
+def _patch_dataset(module):
+    """`Dataset.from_tensor_slices` of numpy arrays longer than $SAMPLES takes their first $SAMPLES rows.
+
+    A TF1-era input pipeline embeds the arrays in the graph as constants: 60,000
+    MNIST images are 188 MB that every Estimator call and every graph.pbtxt the
+    MonitoredTrainingSession writes carries, and the program's own loop (a
+    GradientTape epoch) runs over all of them.
+    """
+    dataset = module.DatasetV2
+    original = dataset.from_tensor_slices
+    if getattr(original, "_corpus_cap", False):
+        return
+
+    @functools.wraps(original)
+    def from_tensor_slices(tensors, name=None):
+        tensors, cut = _cut(tensors, _SAMPLES)
+        if cut:
+            _record({"event": "cap", "call": "tf.data.Dataset.from_tensor_slices", "what": "tensors",
+                     "from": "samples", "to": _SAMPLES})
+        return original(tensors, name=name)
+
+    from_tensor_slices._corpus_cap = True
+    dataset.from_tensor_slices = staticmethod(from_tensor_slices)
 
 
 _PATCHES = {
@@ -144,6 +229,7 @@ _PATCHES = {
     "tf_keras.src.engine.training": _patch_model,
     "tf_keras.src.engine.training_v1": _patch_model,
     "keras.src.models.model": _patch_model,
+    "tensorflow.python.data.ops.dataset_ops": _patch_dataset,
 }
 
 
