@@ -122,3 +122,11 @@ def test_tensorboard_arguments_tf_keras_ignores_are_dropped_under_run(tmp_path):
     lines = [line for line in out.stderr.splitlines() if "dropped" in line]
     assert len(lines) == 1 and "prog.py:5" in lines[0], out.stderr
     assert "TensorBoard(batch_size=..., embeddings_data=..., embeddings_layer_names=...)" in lines[0]
+
+
+def test_keras2_lowercase_optimizer_aliases_get_their_class_name_after_migrate():
+    """Keras 2.2's `keras.optimizers.rmsprop` was an alias of RMSprop (examples/cifar10_cnn.py); Keras 3 has
+    only the class."""
+    from slimcompat import migrate
+    text, _ = migrate.migrate_source("import keras\nopt = keras.optimizers.rmsprop(lr=0.0001)\n")
+    assert "keras.optimizers.RMSprop(learning_rate=0.0001)" in text

@@ -159,6 +159,11 @@ class _Keras1:
 
     def _optimizer(self, call):
         why = []
+        callee = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        proper = next((o for o in keras1_args.OPTIMIZERS if o.lower() == callee.lower()), callee)
+        if proper != callee and isinstance(call.func, ast.Attribute):
+            call.func.attr = proper   # Keras 2.x's lowercase aliases (`keras.optimizers.rmsprop`) are gone
+            why.append(f"{callee} is {proper} since Keras 2.3")
         lr = next((k for k in call.keywords if k.arg == "lr"), None)
         if lr is not None:
             lr.arg = "learning_rate"
