@@ -130,3 +130,23 @@ def test_keras2_lowercase_optimizer_aliases_get_their_class_name_after_migrate()
     from slimcompat import migrate
     text, _ = migrate.migrate_source("import keras\nopt = keras.optimizers.rmsprop(lr=0.0001)\n")
     assert "keras.optimizers.RMSprop(learning_rate=0.0001)" in text
+
+
+def test_a_graph_era_file_kept_on_keras2_gets_the_backend_with_its_graph_functions():
+    """tf-keras' public backend has no get_session (Keras 2.2 examples/mnist_tfrecord.py calls it); its
+    implementation module, which `run` serves as keras.backend, has every Keras 2 backend function."""
+    from slimcompat import migrate
+    text, _ = migrate.migrate_source("import keras\nfrom keras import backend as K\nsess = K.get_session()\n")
+    assert "from tf_keras.src import backend as K" in text and "import tf_keras as keras" in text
+    namespace = {}
+    exec("from tf_keras.src import backend as K\nf = K.get_session", namespace)
+
+
+def test_tf1_mnist_idx_files_are_in_the_corpus_data(tmp_path):
+    from slimcompat.legacy import tf1_mnist
+    from slimcompat.testing import corpus_data
+    names = [n for n in corpus_data.DATASET_FILES if n.endswith("-ubyte.gz")]
+    corpus_data.write_datasets(str(tmp_path), names=names)
+    data = tf1_mnist.read_data_sets(str(tmp_path), validation_size=0, dtype="uint8", reshape=False)
+    x_train, y_train, x_test, y_test = corpus_data._mnist_arrays()
+    assert (data.train.images[..., 0] == x_train).all() and (data.test.labels == y_test).all()

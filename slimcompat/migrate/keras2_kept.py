@@ -45,7 +45,7 @@ def rewrite(tree, reasons):
                 before = ast.unparse(node)
                 kept = []
                 for alias in node.names:
-                    target = _tf_keras_module(alias.name) if _keras(alias.name) else alias.name
+                    target = _module_home(alias.name) if _keras(alias.name) else alias.name
                     if target is None:
                         kept.append(alias.name)
                         continue
@@ -120,8 +120,36 @@ def _legacy_optimizers(tree, logs):
                      "update rule (decay included) and run in TF1 graph mode"))
 
 
+def _module_home(module):
+    """tf-keras' module for Keras 2's `module` imported as a module (`import keras.backend as K`).
+
+    Its last home in the served-modules table holds all its names: tf-keras' public backend lacks the TF1
+    graph functions (get_session, update) that graph-era programs call, its implementation module has them.
+    """
+    row = LEGACY.get(module)
+    if row is not None:
+        for home in reversed((row.keras2,) if isinstance(row.keras2, str) else row.keras2):
+            try:
+                if importlib.util.find_spec(home) is not None:
+                    return home
+            except (ImportError, ValueError):
+                pass
+    return _tf_keras_module(module)
+
+
 def _from(block, node, why, logs):
     before = ast.unparse(node)
+    if any(f"{node.module}.{a.name}" in LEGACY for a in node.names):
+        lines = []
+        for alias in node.names:
+            home = _module_home(f"{node.module}.{alias.name}") if f"{node.module}.{alias.name}" in LEGACY \
+                else _tf_keras_name(node.module, alias.name) or f"{node.module}.{alias.name}"
+            parent, _, attr = home.rpartition(".")
+            bound = alias.asname or alias.name
+            lines.append(f"from {parent} import {attr}" + (f" as {bound}" if bound != attr else ""))
+        pasta_edit.replace(block, block.index(node), [pasta_edit.statement(line, node) for line in lines])
+        _log(logs, node, before, why, [], after="; ".join(lines))
+        return
     whole = _tf_keras_module(node.module)
     if whole == "tf_keras.optimizers" and all(_has(_LEGACY, a.name) for a in node.names):
         whole = _LEGACY

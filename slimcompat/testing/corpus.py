@@ -112,7 +112,7 @@ def data_home(cache=None):
     folder = pathlib.Path(cache or cache_dir()) / "data"
     files = synthetic.write_datasets(str(folder))
     digests_file = folder / "synthetic.json"
-    if not digests_file.is_file():
+    if not digests_file.is_file() or set(json.loads(digests_file.read_text())) != set(files):
         digests_file.write_text(json.dumps(synthetic.sha256_of(files.values()), indent=1))
     return folder, json.loads(digests_file.read_text())
 

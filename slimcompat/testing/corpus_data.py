@@ -10,6 +10,8 @@ upsampled low-resolution noise, so the files stay small. The shim, not the
 data, caps how much of them a program trains on.
 """
 
+import functools
+import gzip
 import io
 import json
 import os
@@ -27,6 +29,11 @@ DATASET_FILES = {
     "imdb.npz": "_imdb",
     "reuters.npz": "_reuters",
     "cifar-10-python.tar.gz": "_cifar10",
+    # TF 1.x's MNIST reader (tensorflow.contrib.learn / tutorials' input_data): the same digits as IDX files
+    "train-images-idx3-ubyte.gz": "_idx_train_images",
+    "train-labels-idx1-ubyte.gz": "_idx_train_labels",
+    "t10k-images-idx3-ubyte.gz": "_idx_test_images",
+    "t10k-labels-idx1-ubyte.gz": "_idx_test_labels",
 }
 
 
@@ -47,7 +54,8 @@ def write_datasets(folder, names=None):
     return written
 
 
-def _mnist(handle, train=60000, test=10000):
+@functools.lru_cache(maxsize=None)
+def _mnist_arrays(train=60000, test=10000):
     """Full size: the era's programs hard-code 60000 and 10000 (`x_train.reshape(60000, 784)`)."""
     rng = np.random.default_rng(0)
     prototypes = (rng.random((10, 7, 7)) > 0.7) * 200
@@ -60,7 +68,36 @@ def _mnist(handle, train=60000, test=10000):
 
     x_train, y_train = images(train)
     x_test, y_test = images(test)
+    return x_train, y_train, x_test, y_test
+
+
+def _mnist(handle):
+    x_train, y_train, x_test, y_test = _mnist_arrays()
     np.savez_compressed(handle, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+
+
+def _idx(handle, array):
+    """An IDX file as Yann LeCun's page describes it, gzipped: magic 0x0801 (labels) or 0x0803 (images),
+    big-endian dimensions, then the uint8 values."""
+    header = struct.pack(">I", 0x0800 + array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) as out:
+        out.write(header + array.tobytes())
+
+
+def _idx_train_images(handle):
+    _idx(handle, _mnist_arrays()[0])
+
+
+def _idx_train_labels(handle):
+    _idx(handle, _mnist_arrays()[1])
+
+
+def _idx_test_images(handle):
+    _idx(handle, _mnist_arrays()[2])
+
+
+def _idx_test_labels(handle):
+    _idx(handle, _mnist_arrays()[3])
 
 
 def _reviews(rng, n, classes, vocab=5000, cue_words=40):
