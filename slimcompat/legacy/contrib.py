@@ -32,6 +32,8 @@ PREFIXES = {
     # contrib.learn's MNIST reader, which TF 1.x tutorials and programs load their data with
     "tensorflow.contrib.learn.python.learn.datasets.mnist": "slimcompat.legacy.tf1_mnist",
     "tensorflow.contrib.learn.datasets.mnist": "slimcompat.legacy.tf1_mnist",
+    # contrib.image's projective transforms (rotate, translate, transform), on TF 2's own kernel
+    "tensorflow.contrib.image": "slimcompat.legacy.contrib_image",
 }
 
 COMPOSITES = {
