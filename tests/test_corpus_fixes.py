@@ -150,3 +150,19 @@ def test_tf1_mnist_idx_files_are_in_the_corpus_data(tmp_path):
     data = tf1_mnist.read_data_sets(str(tmp_path), validation_size=0, dtype="uint8", reshape=False)
     x_train, y_train, x_test, y_test = corpus_data._mnist_arrays()
     assert (data.train.images[..., 0] == x_train).all() and (data.test.labels == y_test).all()
+
+
+def test_a_tf1_file_that_builds_keras_models_keeps_keras2_after_migrate():
+    """Graph mode (TF1 names such as tf.random_uniform) plus a Keras model: Keras 3 cannot fit in graph mode,
+    tf-keras can, as under `run` (Keras 2.2 examples/cifar10_cnn_tfaugment2d.py)."""
+    from slimcompat import migrate
+    text, logs = migrate.migrate_source(textwrap.dedent("""
+        import tensorflow as tf
+        from keras.models import Sequential
+        from keras.layers import Dense, Lambda
+        model = Sequential([Lambda(lambda x: x + tf.random_uniform(tf.shape(x))), Dense(1)])
+    """))
+    assert "from tf_keras.models import Sequential" in text and "disable_v2_behavior()" in text
+    assert any("Keras models in TF1 graph mode" in m for _, _, _, m in logs)
+    eager, _ = migrate.migrate_source("from keras.models import Sequential\nmodel = Sequential()\n")
+    assert "tf_keras" not in eager

@@ -14,7 +14,7 @@ from tensorflow.tools.compatibility import tf_upgrade_v2
 
 from slimcompat.keras2.era_meanings import is_keras2_era
 from slimcompat.legacy.contrib import COVERED
-from slimcompat.legacy.program import analyse_tree
+from slimcompat.legacy.program import Evidence, analyse_tree
 from slimcompat.migrate import (era, imports, keras1, keras2_kept, keras3, keras_fixes, numpy_names, prelude, usages,
                                 v1_only)
 from slimcompat.migrate.resolve import CONTRIB
@@ -65,6 +65,7 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
         legacy = imports.bindings(root_node)
         program = analyse_tree(root_node)
         tf1_file = bool(program.tf1())
+        kept_on_keras2 = program.keras3_cannot or _keras_models_in_graph_mode(program, tf1_file)
         logs += imports.rewrite(root_node)
         modern = imports.bindings(root_node)
         top_level = imports.bindings(root_node, top_level=True)
@@ -82,15 +83,15 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
             if keras_fixes.calls(root_node, fixes):
                 needed.add("tf_slim")
         logs += keras1.merges(root_node, imports.bindings(root_node)) + numpy_names.rewrite(root_node, modern)
-        if program.keras3_cannot:
-            logs += keras2_kept.rewrite(root_node, program.keras3_cannot)
+        if kept_on_keras2:
+            logs += keras2_kept.rewrite(root_node, kept_on_keras2)
             keras_runtime = False
         else:
             self.symbol_renames = era.keras3_renames(self.symbol_renames)
             keras_logs, keras_runtime = keras3.rewrite(root_node, imports.bindings(root_node))
             logs += keras_logs
         era_logs, era_needs = era.rewrite(root_node, imports.bindings(root_node),
-                                          metric_names=not (program.keras3_cannot and tf1_file),
+                                          metric_names=not (kept_on_keras2 and tf1_file),
                                           keras2_era=is_keras2_era(program))
         logs += era_logs
         keras1_logs, keras1_needs = keras1.rewrite(root_node, imports.bindings(root_node))
@@ -104,6 +105,20 @@ class SlimChangeSpec(tf_upgrade_v2.TFAPIChangeSpec):
         if keras_runtime:
             logs += prelude.add_before(root_node, keras3.RUNTIME, "the Keras 2 code it calls or imports needs it")
         return root_node, logs, [log for log in logs if log[0] != "INFO"]
+
+
+def _keras_models_in_graph_mode(program, tf1_file):
+    """[Evidence] if the file builds Keras models and gets TF1 graph mode: Keras 3 cannot train in graph mode,
+    tf-keras can (what `run` gives such a program), so the file keeps Keras 2."""
+    if not tf1_file or program.keras3:
+        return []
+    models = [e for e in program.keras + program.tf_keras
+              if any(part in e.construct for part in (".layers", ".models", "Sequential", "Model"))]
+    tf1 = program.tf1()
+    if not models:
+        return []
+    return [Evidence(f"Keras models in TF1 graph mode ({models[0].construct}, {tf1[0].construct})",
+                     models[0].path, models[0].line)]
 
 
 def _uses_tf_slim(modern, needed):
