@@ -114,7 +114,8 @@ def test_keras2_weights_argument_becomes_weights_set_when_built():
 
 
 _SAMPLE = {"batch_size": 32, "write_grads": True, "embeddings_layer_names": ["features"],
-           "embeddings_data": [[0.0]], "weights": None, "tensor": None, "input_tensor": None, "target_tensors": None}
+           "embeddings_data": [[0.0]], "weights": None, "tensor": None, "input_tensor": None, "target_tensors": None,
+           "batch_input_shape": (2, 3)}
 
 
 def test_keras3_refused_table_matches_the_libraries():
@@ -343,3 +344,123 @@ def test_latest_checkpoint_is_the_newest_weights_file_else_tensorflows(tmp_path)
         path.write_bytes(b"")
         os.utime(path, (when, when))
     assert latest_checkpoint(tmp_path) == str(tmp_path / "cp-0004.weights.h5")
+
+
+def test_keras3_python_ints_table_matches_the_libraries():
+    """Each listed argument sits at the listed position in both libraries, and Keras 3 refuses a NumPy integer
+    there (when constructed, or for recurrent units when first called on a Keras tensor)."""
+    import numpy as np
+    from slimcompat.keras2.modules import KERAS3_PYTHON_INTS
+    for layer, arguments in KERAS3_PYTHON_INTS.items():
+        for lib in (keras, tf_keras):
+            names = list(inspect.signature(getattr(lib.layers, layer)).parameters)
+            assert all(names[position] == argument for argument, position in arguments.items()), (lib, layer)
+        parameters = inspect.signature(getattr(keras.layers, layer)).parameters.values()
+        required = {p.name: 2 for p in parameters if p.default is p.empty and p.kind == p.POSITIONAL_OR_KEYWORD}
+        for argument in arguments:
+            with pytest.raises((TypeError, ValueError)):
+                made = getattr(keras.layers, layer)(**{**required, argument: np.int64(2)})
+                made = keras.layers.RNN(made) if layer.endswith("Cell") else made
+                made(keras.Input((3, 2)))
+
+
+NUMPY_SIZES = """\
+import numpy as np
+from keras.models import Sequential
+from keras.layers import Dense, Embedding, LSTM
+x_train = np.array(sequences)
+num_classes = np.max(y_train) + 1
+vocab = x_train.max() + 1
+hidden = 8
+width = np.unique(y_train).size
+
+def create_network(num_classes=1, units=3):
+    model = Sequential()
+    model.add(Embedding(vocab, hidden))
+    model.add(LSTM(units=hidden))
+    model.add(Dense(width))
+    model.add(Dense(num_classes))
+    return model
+
+model = create_network(num_classes=num_classes)
+"""
+
+
+def test_numpy_layer_sizes_become_python_ints():
+    """Keras 2 examples size the last layer `np.max(y_train) + 1`, a NumPy integer Keras 3 refuses: what the
+    source shows can be one gets `int(...)`, literals and names bound to them stay, and the model builds."""
+    import numpy as np
+    data = {"sequences": [[3, 1], [4, 0]], "y_train": np.array([0, 2, 1])}
+    with pytest.raises(ValueError, match="input_dim"):
+        exec(compile(NUMPY_SIZES, "<original>", "exec"), dict(data))
+    text, logs = _migrate(NUMPY_SIZES)
+    assert "model.add(Dense(int(num_classes)))" in text and "Embedding(int(vocab), hidden)" in text
+    assert "LSTM(units=hidden)" in text and "Dense(width)" in text
+    infos = {line: m for level, line, m in logs if level == "INFO" and "Python int" in m}
+    assert sorted(infos) == [12, 15]
+    assert "line 5 to np.max(y_train) + 1" in infos[15] and "create_network() is passed num_classes" in infos[15]
+    assert "line 6 to x_train.max() + 1" in infos[12]
+    assert migrate.migrate_source(text)[0] == text
+    namespace = dict(data)
+    exec(compile(text, "<migrated>", "exec"), namespace)
+    assert namespace["model"].layers[-1].units == 3
+
+
+STATEFUL = """\
+from keras.models import Sequential
+from keras.layers import Dense, LSTM
+batch_size = 2
+lahead = 3
+
+def create_model(stateful):
+    model = Sequential()
+    model.add(LSTM(20,
+                   input_shape=(lahead, 1),
+                   batch_size=batch_size,
+                   stateful=stateful))
+    model.add(Dense(1, batch_size=batch_size))
+    return model
+
+model = create_model(stateful=True)
+"""
+
+
+def test_a_layers_batch_size_becomes_an_input_batch_shape_and_says_keras2_to_run():
+    """Keras 2's `batch_size=` beside `input_shape=` fixed the batch of a Sequential's first layer (stateful RNNs
+    need it); Keras 3 layers refuse it and take a fixed batch only from an Input layer."""
+    import ast
+    from slimcompat.legacy.program import analyse_tree
+    version, evidence = analyse_tree(ast.parse(STATEFUL)).keras_version()
+    assert version == "2" and "LSTM(batch_size=...)" in str(evidence)
+    text, logs = _migrate(STATEFUL)
+    assert "import keras\n" in text
+    assert "    model.add(keras.Input(batch_shape=(batch_size, lahead, 1)))\n    model.add(LSTM(20,\n" in text
+    assert "stateful=stateful))\n    model.add(Dense(1))\n" in text
+    assert [line for level, line, m in logs if level == "INFO" and "Input(batch_shape=" in m] == [8]
+    assert migrate.migrate_source(text)[0] == text
+    namespace = {}
+    exec(compile(text, "<migrated>", "exec"), namespace)
+    assert namespace["model"].input_shape == (2, 3, 1) and namespace["model"].layers[0].stateful
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("m = Sequential([GRU(4, batch_input_shape=(2, 3, 1)), Dense(1)])",
+     "m = Sequential([keras.Input(batch_shape=(2, 3, 1)), GRU(4), Dense(1)])"),
+    ("m = Sequential([Dense(2, input_dim=5, batch_size=7)])",
+     "m = Sequential([keras.Input(batch_shape=(7, 5)), Dense(2)])"),
+    ("y = Dense(2, batch_size=4, input_shape=(3,))(x)", "y = Dense(2, input_shape=(3,))(x)"),
+    ("layer = GRU(4, batch_size=4)", "layer = GRU(4)"),
+])
+def test_batch_shapes_in_other_places(source, expected):
+    text, logs = _migrate("import keras\nfrom keras.layers import Dense, GRU\nfrom keras.models import Sequential\n"
+                          + source + "\n")
+    assert text.splitlines()[-1] == expected
+    assert not [m for level, _, m in logs if level == "WARNING"]
+
+
+def test_input_layers_batch_size_is_keras3s_too():
+    import ast
+    from slimcompat.legacy.program import analyse_tree
+    source = "from keras.layers import Input\nx = Input(shape=(3,), batch_size=4)\n"
+    assert migrate.migrate_source(source) == (source, [])
+    assert "batch_size" not in str(analyse_tree(ast.parse(source)).keras2)

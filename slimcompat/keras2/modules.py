@@ -24,8 +24,8 @@ from typing import Mapping, Optional, Tuple, Union
 
 from slimcompat.runtime.aliases import AliasFinder, Composite, install_finder, resolve_prefix
 
-__all__ = ["Legacy", "LEGACY", "LAYER_MODULES", "KERAS3_REQUIRED", "KERAS3_REFUSED", "ANY_LAYER", "ROOTS",
-           "finders", "install", "keras3_home", "keras3_refused"]
+__all__ = ["Legacy", "LEGACY", "LAYER_MODULES", "KERAS3_REQUIRED", "KERAS3_REFUSED", "KERAS3_PYTHON_INTS",
+           "ANY_LAYER", "ROOTS", "finders", "install", "keras3_home", "keras3_refused"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,13 +110,31 @@ KERAS3_REQUIRED = {
     "AveragePooling3D": ("pool_size", "(2, 2, 2)"), "AvgPool3D": ("pool_size", "(2, 2, 2)"),
 }
 
+# Layer arguments Keras 3 takes only as a Python int, where Keras 2 took any integer (a NumPy one too:
+# `num_classes = np.max(y_train) + 1; Dense(num_classes)`): {class: {argument: its position}}, positions the
+# same in both libraries. Conv `filters` still takes NumPy integers; kernel, stride, pool and padding sizes
+# never did (Keras 2's normalize_tuple refused them too). tests/test_migrate_keras.py checks it against both.
+_UNITS = {"units": 0}
+KERAS3_PYTHON_INTS = {
+    "Dense": _UNITS, "SimpleRNN": _UNITS, "GRU": _UNITS, "LSTM": _UNITS,
+    "SimpleRNNCell": _UNITS, "GRUCell": _UNITS, "LSTMCell": _UNITS,
+    "Embedding": {"input_dim": 0, "output_dim": 1},
+    "RepeatVector": {"n": 0},
+    "UpSampling1D": {"size": 0},
+    "MultiHeadAttention": {"num_heads": 0, "key_dim": 1, "value_dim": 2},
+    "GroupNormalization": {"groups": 0},
+}
+
 # Keyword arguments Keras 2 (and tf-keras) took that Keras 3 refuses or reads otherwise:
 # {callee: {keyword: how `migrate` writes it for Keras 3}}. A program that passes one is Keras 2 code to
 # `run`. "drop": tf-keras already ignored it; "initial_weights": slimcompat.keras2.initial_weights;
 # "tf_keras": Keras 3 has no equivalent (a graph tensor as a model's target), so the file keeps Keras 2
 # (slimcompat.migrate.keras2_kept); "evidence": Keras 3 takes it only in another sense (`Input(tensor=)`
 # must be a Keras tensor there; keras_applications passed one, graph programs a TF tensor), so it only
-# says Keras 2 to `run`. ANY_LAYER stands for every layer class but Embedding.
+# says Keras 2 to `run`; "batch_shape": Keras 2's fixed batch size on a layer (`batch_size=` with
+# `input_shape=`, or `batch_input_shape=`), which Keras 3 takes only from an `Input(batch_shape=...)` first
+# layer (slimcompat.migrate.keras3 writes one). ANY_LAYER stands for every layer class but those in
+# _KERAS3_TAKES for the keyword.
 ANY_LAYER = "<any layer>"
 KERAS3_REFUSED = {
     "TensorBoard": {"batch_size": "drop", "write_grads": "drop", "embeddings_layer_names": "drop",
@@ -124,16 +142,19 @@ KERAS3_REFUSED = {
     "Input": {"tensor": "evidence"},
     "InputLayer": {"input_tensor": "evidence"},
     "compile": {"target_tensors": "tf_keras"},
-    ANY_LAYER: {"weights": "initial_weights"},
+    ANY_LAYER: {"weights": "initial_weights", "batch_size": "batch_shape", "batch_input_shape": "batch_shape"},
 }
-_TAKES_WEIGHTS = ("Embedding",)  # Keras 3 layers that still take weights=
+# Keras 3 layers that still take a keyword of ANY_LAYER's.
+_KERAS3_TAKES = {"weights": ("Embedding",), "batch_size": ("Input", "InputLayer"),
+                 "batch_input_shape": ("Input", "InputLayer")}
 
 
 def keras3_refused(callee, keywords, dotted=""):
     """{keyword: action} of `keywords` that Keras 3 refuses in a call to `callee` (dotted: its full name)."""
     table = dict(KERAS3_REFUSED.get(callee, {}))
-    if ".layers." in f".{dotted}" and "keras" in dotted and callee not in _TAKES_WEIGHTS:
-        table.update(KERAS3_REFUSED[ANY_LAYER])
+    if ".layers." in f".{dotted}" and "keras" in dotted:
+        table.update({keyword: action for keyword, action in KERAS3_REFUSED[ANY_LAYER].items()
+                      if callee not in _KERAS3_TAKES.get(keyword, ())})
     return {k: table[k] for k in keywords if k in table}
 
 

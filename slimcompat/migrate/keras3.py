@@ -22,7 +22,12 @@ Rewritten:
 - keyword arguments Keras 3 refuses (KERAS3_REFUSED): Keras 2's `weights=` layer
   argument, `Conv2D(64, 3, weights=w)` -> `slimcompat.keras2.initial_weights(Conv2D(64, 3), w)`,
   set when the layer is built; TensorBoard's `batch_size=`, `write_grads=` and
-  embeddings arguments, which tf-keras already ignored, removed;
+  embeddings arguments, which tf-keras already ignored, removed; Keras 2's fixed batch size on a
+  Sequential's first layer (`LSTM(20, input_shape=(t, 1), batch_size=b)` or `batch_input_shape=`) becomes an
+  `Input(batch_shape=(b, t, 1))` layer before it, the one way Keras 3 takes it;
+- layer sizes Keras 3 takes only as Python ints (KERAS3_PYTHON_INTS) given a value that can be a NumPy
+  integer (`num_classes = np.max(y_train) + 1; Dense(num_classes)`, through a function's parameter too):
+  `Dense(int(num_classes))`;
 - in a file that needs any of the above, sparse categorical crossentropy
   (the class, or `loss='sparse_categorical_crossentropy'`) becomes
   `slimcompat.keras2.SparseCategoricalCrossentropy`: Keras 3's loss, except that
@@ -42,10 +47,10 @@ import pasta
 from pasta.base import formatting
 from tensorflow.tools.compatibility.ast_edits import INFO, WARNING, full_name_node
 
-from slimcompat.keras2.modules import KERAS3_REQUIRED, LEGACY, keras3_home, keras3_refused
+from slimcompat.keras2.modules import KERAS3_PYTHON_INTS, KERAS3_REQUIRED, LEGACY, keras3_home, keras3_refused
 from slimcompat.keras2.weights import NEW_SUFFIX
 from slimcompat.legacy.program import dotted_name
-from slimcompat.migrate import pasta_edit
+from slimcompat.migrate import pasta_edit, prelude
 
 __all__ = ["rewrite", "RUNTIME"]
 
@@ -68,6 +73,7 @@ def rewrite(tree, bindings):
     edit.weights()
     edit.layer_defaults()
     edit.refused_keywords()
+    edit.python_ints()
     if any(level == INFO for level, *_ in edit.logs):
         edit.losses()
     edit.warnings()
@@ -79,6 +85,8 @@ class _Keras3:
         self.tree, self.bindings = tree, bindings
         self.logs, self.needs_runtime = [], False
         self.strings = _string_bindings(tree)
+        self.parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+        self.keras_imported = False
 
     # ------------------------------------------------------------ imports
 
@@ -294,6 +302,8 @@ class _Keras3:
                 self.logs.append((INFO, call.lineno, call.col_offset,
                                   f"Removed {callee}({keyword.arg}=...): Keras 3 refuses it, and tf-keras "
                                   "already ignored it"))
+            if "batch_shape" in actions.values():
+                self._batch_shape(call, callee)
             if "initial_weights" in actions.values():
                 self._initial_weights(call)
 
@@ -308,6 +318,115 @@ class _Keras3:
         self.logs.append((INFO, call.lineno, call.col_offset,
                           f"Changed {before!r} to {ast.unparse(call)!r}: Keras 3 layers refuse weights=, "
                           "which Keras 2 set when the layer was built"))
+
+    def _batch_shape(self, call, callee):
+        """Keras 2's batch size on a layer -> an `Input(batch_shape=...)` layer before it.
+
+        Keras 2 made `(batch_size,) + input_shape` (or `batch_input_shape`) the
+        model's input shape when the layer was a Sequential's first; Keras 3
+        layers refuse all three keywords but `input_shape`, and take a fixed
+        batch size only from an Input layer.
+        """
+        given = {k.arg: k for k in call.keywords}
+        shape = _batch_shape_source(given)
+        at = (call.lineno, call.col_offset)
+        batch = [k for k in ("batch_size", "batch_input_shape") if k in given]
+        if shape is None:
+            self._drop(call, batch, f"Removed {callee}(batch_size=...): Keras 3 refuses it, and Keras 2 ignored it "
+                                    "without input_shape=")
+            return
+        parent = self.parents.get(call)
+        if isinstance(parent, ast.Call) and parent.func is call:
+            self._drop(call, batch, f"Removed {callee}({', '.join(f'{k}=...' for k in batch)}): Keras 3 refuses "
+                                    "it, and Keras 2 ignored it on a layer called on a tensor")
+            return
+        statement = self.parents.get(parent)
+        if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and parent.func.attr == "add" \
+                and parent.args[:1] == [call] and isinstance(statement, ast.Expr):
+            model = ast.unparse(parent.func.value)
+            block = next(b for b in pasta_edit.blocks(self.tree) if any(n is statement for n in b))
+            if not _first_add(block[:_index(block, statement)], model):
+                self._drop(call, batch, f"Removed {callee}({', '.join(f'{k}=...' for k in batch)}): Keras 3 "
+                                        "refuses it, and Keras 2 read it on a Sequential's first layer only")
+                return
+            line = f"{model}.add({self._input_name()}(batch_shape={shape}))"   # may add an import line first
+            pasta_edit.insert_before(block, _index(block, statement), pasta_edit.statement(line, statement))
+        elif isinstance(parent, (ast.List, ast.Tuple)) and parent.elts[:1] == [call] and \
+                isinstance(statement, ast.Call) and (self._dotted(statement.func) or "").endswith("Sequential"):
+            line = f"{self._input_name()}(batch_shape={shape})"
+            parent.elts.insert(0, ast.copy_location(pasta.parse(line).body[0].value, call))
+        else:
+            self.logs.append((WARNING, *at, f"{callee}({', '.join(f'{k}=...' for k in batch)}) fixes the batch "
+                              "size, which Keras 3 takes only from an Input(batch_shape=...) first layer: write one "
+                              f"with batch_shape={shape} before this layer"))
+            return
+        before = ast.unparse(call)
+        for keyword in ("batch_size", "batch_input_shape", "input_shape", "input_dim"):
+            if keyword in given:
+                call.keywords.remove(given[keyword])
+        self.logs.append((INFO, *at, f"Changed {before!r} to {ast.unparse(call)!r} after an Input(batch_shape="
+                          f"{shape}) layer: Keras 3 layers refuse {' and '.join(f'{k}=' for k in batch)}, and take "
+                          "a fixed batch size only from an Input layer"))
+
+    def _drop(self, call, keywords, message):
+        for keyword in [k for k in call.keywords if k.arg in keywords]:
+            call.keywords.remove(keyword)
+        self.logs.append((INFO, call.lineno, call.col_offset, message))
+
+    def _input_name(self):
+        """How the file names keras.Input: its own import of it, of keras, of tf, else a new `import keras`."""
+        for bound, target in self.bindings.items():
+            if target in ("keras.Input", "keras.layers.Input", "tensorflow.keras.Input",
+                          "tensorflow.keras.layers.Input"):
+                return bound
+        for bound, target in self.bindings.items():
+            if target in ("keras", "tensorflow.keras"):
+                return f"{bound}.Input"
+        for bound, target in self.bindings.items():
+            if target == "tensorflow":
+                return f"{bound}.keras.Input"
+        if not self.keras_imported:
+            self.keras_imported = True
+            self.logs += prelude.add_before(self.tree, "keras", "the Input layer that holds the batch size needs it")
+        return "keras.Input"
+
+    def python_ints(self):
+        """Layer sizes given a value that can be a NumPy integer -> `int(...)` (KERAS3_PYTHON_INTS).
+
+        Keras 2 took any integer; Keras 3 refuses a NumPy one ("expected a
+        positive integer. Received: units=46"). Only what the source shows can
+        be one is wrapped: a NumPy call, an array's reduction, arithmetic on
+        them, a name bound once to such a value, or a function's parameter that
+        a call in the file passes one.
+        """
+        numbers = _NumpyNumbers(self.tree, self._dotted, self.parents)
+        for call in [n for n in ast.walk(self.tree) if isinstance(n, ast.Call)]:
+            name = self._dotted(call.func) or ""
+            layer = name.split(".")[-1]
+            if layer not in KERAS3_PYTHON_INTS or "keras" not in name:
+                continue
+            for argument, position in KERAS3_PYTHON_INTS[layer].items():
+                if position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[:position + 1]):
+                    holder, field = call.args, position
+                else:
+                    keyword = next((k for k in call.keywords if k.arg == argument), None)
+                    if keyword is None:
+                        continue
+                    holder, field = keyword, "value"
+                value = holder[field] if isinstance(holder, list) else getattr(holder, field)
+                why = numbers.why(value, call)
+                if why is None:
+                    continue
+                wrapped = ast.copy_location(ast.Call(func=ast.Name(id="int", ctx=ast.Load()), args=[value],
+                                                     keywords=[]), value)
+                if isinstance(holder, list):
+                    holder[field] = wrapped
+                else:
+                    setattr(holder, field, wrapped)
+                self.logs.append((INFO, value.lineno, value.col_offset,
+                                  f"Changed {layer}'s {argument} `{ast.unparse(value)}` to "
+                                  f"`int({ast.unparse(value)})`: {why}, and Keras 3 takes {argument} only as a "
+                                  "Python int"))
 
     # ------------------------------------------------------------ losses
 
@@ -371,6 +490,193 @@ def _string_bindings(tree):
                 assigned.setdefault(target.id, []).append(value)
     return {name: values[0] for name, values in assigned.items()
             if len(values) == 1 and isinstance(values[0], ast.Constant) and isinstance(values[0].value, str)}
+
+
+def _batch_shape_source(given):
+    """The source of the batch shape Keras 2 made of a layer's keywords, or None if it made none."""
+    if "batch_input_shape" in given:
+        return ast.unparse(given["batch_input_shape"].value)
+    if "batch_size" not in given:
+        return None
+    size = ast.unparse(given["batch_size"].value)
+    if "input_shape" in given:
+        shape = given["input_shape"].value
+        if isinstance(shape, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in shape.elts):
+            return "(" + ", ".join([size] + [ast.unparse(e) for e in shape.elts]) + ")"
+        return f"({size},) + tuple({ast.unparse(shape)})"
+    if "input_dim" in given:
+        return f"({size}, {ast.unparse(given['input_dim'].value)})"
+    return None
+
+
+def _index(block, statement):
+    return next(i for i, n in enumerate(block) if n is statement)
+
+
+def _first_add(statements, model):
+    """Whether no statement before, since `model` was last assigned, adds a layer to it."""
+    for node in reversed(statements):
+        if isinstance(node, ast.Assign) and any(ast.unparse(t) == model for t in node.targets):
+            return True
+        for call in [n for n in ast.walk(node) if isinstance(n, ast.Call)]:
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "add" and \
+                    ast.unparse(call.func.value) == model:
+                return False
+    return True
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_NUMPY_PYTHON = frozenset({"ndim", "size", "shape", "isscalar", "iterable", "allclose", "array_equal",
+                           "array_equiv", "may_share_memory", "shares_memory"})  # return Python values
+_REDUCTIONS = frozenset({"max", "min", "sum", "prod", "argmax", "argmin", "ptp", "astype", "round", "mean"})
+
+
+class _NumpyNumbers:
+    """Which expressions the source shows can be NumPy numbers, and why (one line naming where)."""
+
+    def __init__(self, tree, dotted, parents):
+        self.tree, self.dotted, self.parents = tree, dotted, parents
+        self.bound = {}   # scope -> {name: [(value, binding node)]}; value None: not known
+        self.visiting = set()
+
+    def why(self, expr, at):
+        return self._why(expr, self._scope(at))
+
+    def _scope(self, node):
+        while node in self.parents:
+            node = self.parents[node]
+            if isinstance(node, _SCOPES):
+                return node
+        return self.tree
+
+    def _bindings(self, scope):
+        if scope not in self.bound:
+            self.bound[scope] = found = {}
+            if isinstance(scope, _SCOPES):
+                for arg in [*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs,
+                            scope.args.vararg, scope.args.kwarg]:
+                    if arg is not None:
+                        found.setdefault(arg.arg, []).append((("param", scope, arg.arg), arg))
+            body = scope.body if isinstance(scope.body, list) else [scope.body]
+            for node in _walk_scope(body):
+                for name, value in _bound_names(node):
+                    found.setdefault(name, []).append((value, node))
+                if isinstance(node, ast.Global):
+                    for name in node.names:
+                        self._bindings(self.tree).setdefault(name, []).append((None, node))
+        return self.bound[scope]
+
+    def _why(self, expr, scope):
+        if isinstance(expr, ast.Name):
+            return self._name(expr.id, scope)
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            name = self.dotted(func) or ""
+            if name.startswith("numpy.") and name.split(".")[-1] not in _NUMPY_PYTHON:
+                return f"{ast.unparse(func)}(...) returns NumPy values"
+            if isinstance(func, ast.Attribute) and func.attr in _REDUCTIONS and self._why(func.value, scope):
+                return f"{ast.unparse(expr)} is a NumPy value ({self._why(func.value, scope)})"
+            return None
+        if isinstance(expr, ast.Subscript):
+            return self._why(expr.value, scope)
+        if isinstance(expr, ast.BinOp) and not isinstance(expr.op, ast.Div):
+            return self._why(expr.left, scope) or self._why(expr.right, scope)
+        if isinstance(expr, ast.UnaryOp):
+            return self._why(expr.operand, scope)
+        if isinstance(expr, ast.IfExp):
+            return self._why(expr.body, scope) or self._why(expr.orelse, scope)
+        return None
+
+    def _name(self, name, scope):
+        while True:
+            bindings = self._bindings(scope).get(name)
+            if bindings is not None or scope is self.tree:
+                break
+            scope = self._scope(scope)
+        if not bindings or len(bindings) != 1 or bindings[0][0] is None:
+            return None
+        value, node = bindings[0]
+        key = (id(scope), name)
+        if key in self.visiting:
+            return None
+        self.visiting.add(key)
+        try:
+            if isinstance(value, tuple) and value[0] == "param":
+                return self._parameter(value[1], value[2])
+            if isinstance(value, tuple) and value[0] == "unpacked":
+                source = self.dotted(value[1].func) if isinstance(value[1], ast.Call) else None
+                if not (source and source.startswith("keras.datasets.") and source.endswith(".load_data")) \
+                        and not self._why(value[1], scope):
+                    return None
+                return (f"`{name}` is unpacked at line {node.lineno} from {ast.unparse(value[1].func)}(...), "
+                        "NumPy values")
+            if self._why(value, scope) is None:
+                return None
+            return f"`{name}` is bound at line {node.lineno} to {ast.unparse(value)}, a NumPy value"
+        finally:
+            self.visiting.discard(key)
+
+    def _parameter(self, function, name):
+        """Why a call in the file can pass `function`'s parameter `name` a NumPy number, or None."""
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        positional = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
+        for call in [n for n in ast.walk(self.tree) if isinstance(n, ast.Call)]:
+            if not (isinstance(call.func, ast.Name) and call.func.id == function.name):
+                continue
+            passed = next((k.value for k in call.keywords if k.arg == name), None)
+            if passed is None and name in positional and positional.index(name) < len(call.args):
+                passed = call.args[positional.index(name)]
+                if any(isinstance(a, ast.Starred) for a in call.args[:positional.index(name) + 1]):
+                    passed = None
+            if passed is not None and self._why(passed, self._scope(call)):
+                return (f"parameter `{name}` of {function.name}() is passed {ast.unparse(passed)} at line "
+                        f"{call.lineno} ({self._why(passed, self._scope(call))})")
+        return None
+
+
+def _walk_scope(body):
+    """The nodes of a scope's body, not descending into nested functions, lambdas, classes or comprehensions."""
+    todo = list(body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, (*_SCOPES, ast.ClassDef)):
+            todo.extend(node.decorator_list if hasattr(node, "decorator_list") else [])
+            continue
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def _bound_names(node):
+    """(name, value) for each name `node` binds in its scope; value None where not known."""
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                yield target.id, node.value if len(node.targets) == 1 else None
+            elif isinstance(target, (ast.Tuple, ast.List)):
+                for element in ast.walk(target):
+                    if isinstance(element, ast.Name):
+                        yield element.id, ("unpacked", node.value)
+    elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        yield node.target.id, node.value
+    elif isinstance(node, (ast.AugAssign, ast.For, ast.AsyncFor, ast.NamedExpr)):
+        for element in ast.walk(node.target):
+            if isinstance(element, ast.Name):
+                yield element.id, None
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        for item in node.items:
+            for element in ast.walk(item.optional_vars) if item.optional_vars else ():
+                if isinstance(element, ast.Name):
+                    yield element.id, None
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        yield node.name, None
+    elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        for alias in node.names:
+            yield (alias.asname or alias.name).split(".")[0], None
+    elif isinstance(node, ast.ExceptHandler) and node.name:
+        yield node.name, None
 
 
 def _path_argument(call):
