@@ -166,3 +166,26 @@ def test_a_tf1_file_that_builds_keras_models_keeps_keras2_after_migrate():
     assert any("Keras models in TF1 graph mode" in m for _, _, _, m in logs)
     eager, _ = migrate.migrate_source("from keras.models import Sequential\nmodel = Sequential()\n")
     assert "tf_keras" not in eager
+
+
+def test_a_models_reset_states_survives_migrate_and_metrics_keep_theirs():
+    """Keras 2 models had reset_states() (examples/lstm_stateful.py resets between sequences); Keras 3 kept
+    it on layers only, and renamed the metrics' to reset_state()."""
+    import keras
+    import numpy as np
+    from slimcompat import migrate
+    text, _ = migrate.migrate_source(textwrap.dedent("""
+        import keras
+        model = make()
+        m = keras.metrics.Mean()
+        model.reset_states()
+        m.reset_states()
+    """))
+    assert "slimcompat.keras2.reset_states(model)" in text and "m.reset_state()" in text
+    from slimcompat.keras2 import reset_states
+    model = keras.Sequential([keras.Input(batch_shape=(1, 2, 1)), keras.layers.LSTM(2, stateful=True)])
+    model.predict(np.ones((1, 2, 1)), verbose=0)
+    state = model.layers[0].states[0]
+    assert np.abs(keras.ops.convert_to_numpy(state)).sum() > 0
+    reset_states(model)
+    assert np.abs(keras.ops.convert_to_numpy(model.layers[0].states[0])).sum() == 0

@@ -39,7 +39,7 @@ from slimcompat.keras2.era_meanings import (METRIC_NAMES, MONITORING, OPTIMIZER_
                                             is_keras2_era)
 from slimcompat.legacy.program import analyse_tree, dotted_name
 
-__all__ = ["rewrite", "keras3_renames"]
+__all__ = ["rewrite", "keras3_renames", "metric_objects"]
 
 _LEGACY_OPTIMIZERS = "tf.keras.optimizers.legacy."
 # Keras 2 metric methods under the name Keras 3 kept.
@@ -61,7 +61,7 @@ def rewrite(tree, bindings, metric_names=True, keras2_era=None):
     logs, needed = [], set()
     era = is_keras2_era(analyse_tree(tree)) if keras2_era is None else keras2_era
     metrics = _compiled_metrics(tree)
-    metric_objects = _metric_objects(tree, bindings)
+    metric_receivers = metric_objects(tree, bindings)
     fits = _Fits(tree)
     for node in list(ast.walk(tree)):
         if isinstance(node, ast.Call):
@@ -82,7 +82,7 @@ def rewrite(tree, bindings, metric_names=True, keras2_era=None):
                 if callee == "ModelCheckpoint":
                     _period(node, fits, logs)
             if isinstance(node.func, ast.Attribute) and node.func.attr in _METRIC_METHODS \
-                    and ast.unparse(node.func.value) in metric_objects:
+                    and ast.unparse(node.func.value) in metric_receivers:
                 _metric_method(node, logs)
         elif metric_names and isinstance(node, ast.Subscript) and _is_history(node.value) \
                 and isinstance(node.slice, ast.Constant):
@@ -172,7 +172,7 @@ def _metric_method(call, logs):
                  f"{ast.unparse(call.func.value)}: Keras 3's metrics have no {old}"))
 
 
-def _metric_objects(tree, bindings):
+def metric_objects(tree, bindings):
     """The names (`m`, `self.m`) every assignment of which is a Keras metric object."""
     found, other = set(), set()
     for node in ast.walk(tree):

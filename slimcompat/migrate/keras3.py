@@ -51,6 +51,7 @@ from slimcompat.keras2.modules import KERAS3_PYTHON_INTS, KERAS3_REQUIRED, LEGAC
 from slimcompat.keras2.weights import NEW_SUFFIX
 from slimcompat.legacy.program import dotted_name
 from slimcompat.migrate import pasta_edit, prelude
+from slimcompat.migrate.era import metric_objects
 
 __all__ = ["rewrite", "RUNTIME"]
 
@@ -73,6 +74,7 @@ def rewrite(tree, bindings):
     edit.weights()
     edit.layer_defaults()
     edit.refused_keywords()
+    edit.model_states()
     edit.python_ints()
     if any(level == INFO for level, *_ in edit.logs):
         edit.losses()
@@ -176,6 +178,26 @@ class _Keras3:
             self._resume_check(call, rewritten)
             if rewritten:
                 self._latest_checkpoint(call)
+
+    def model_states(self):
+        """`x.reset_states()` -> `slimcompat.keras2.reset_states(x)`: Keras 3 models lost the method (see
+        slimcompat.keras2.stateful); metrics' `reset_states` is the era pass's (`reset_state`)."""
+        if not any("keras" in path for path in self.bindings.values()):
+            return
+        metrics = metric_objects(self.tree, self.bindings)
+        for call in [n for n in ast.walk(self.tree) if isinstance(n, ast.Call)]:
+            if not (isinstance(call.func, ast.Attribute) and call.func.attr == "reset_states") or call.args \
+                    or call.keywords or (self._dotted(call.func) or "").startswith(RUNTIME + ".") \
+                    or ast.unparse(call.func.value) in metrics:
+                continue
+            receiver = call.func.value
+            call.func = full_name_node(f"{RUNTIME}.reset_states")
+            call.args = [receiver]
+            self.needs_runtime = True
+            self.logs.append((INFO, call.lineno, call.col_offset,
+                              f"Changed {ast.unparse(receiver)}.reset_states() to {RUNTIME}.reset_states("
+                              f"{ast.unparse(receiver)}): Keras 3 models have no reset_states; this resets their "
+                              "stateful layers, as Keras 2's did"))
 
     def _save_helper(self, call, why):
         """`X.save_weights(p)` -> `slimcompat.keras2.save_weights(X, p)`; whether it was such a call."""

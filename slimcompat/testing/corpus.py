@@ -189,31 +189,47 @@ def run(program, mode, script, workdir, data, digests):
 
 
 def meaning(program, outcome):
-    """None if the outcome means what the program means (its check), else why not."""
+    """None if the outcome means what the program means (its check), else why not.
+
+    loss_falls: in each training run (each fit's History, or the printed losses), the mean of the last
+    third of the losses is below the mean of the first third (first and last for two or three values).
+    Programs that train two networks (relu against selu) start the second from scratch, so runs are
+    judged one by one; thirds keep a long run's epoch-to-epoch noise from deciding.
+    """
     check = program.get("check", "loss_falls")
     if check == "exit":
         return None
-    losses = _losses(program, outcome)
+    runs = _losses(program, outcome)
+    losses = [v for run in runs for v in run]
     if not losses:
         return "no loss recorded (no fit History and no printed loss)"
     if any(not (v == v and abs(v) != float("inf")) for v in losses):
         return f"a loss is not finite: {losses}"
-    if check == "loss_falls" and not losses[-1] < losses[0]:
-        return f"loss did not fall: first {losses[0]:.4g}, last {losses[-1]:.4g}"
+    if check == "loss_falls":
+        for index, run in enumerate(runs):
+            if len(runs) > 1 and len(run) < 2:
+                continue
+            k = max(1, len(run) // 3)
+            first, last = sum(run[:k]) / k, sum(run[-k:]) / k
+            if not last < first:
+                which = f"fit {index + 1} of {len(runs)}: " if len(runs) > 1 else ""
+                return (f"loss did not fall: {which}first {first:.4g}, last {last:.4g}"
+                        + (f" (means of {k})" if k > 1 else ""))
     return None
 
 
 def _losses(program, outcome):
+    """The losses of each training run: [[printed losses]] or one list per fit."""
     pattern = program.get("loss_printed")
     if pattern:
-        return [float(v) for v in re.findall(pattern, outcome.stdout)]
-    return [v for history in outcome.fits for v in history.get(program.get("loss_key", "loss"), [])]
+        return [[float(v) for v in re.findall(pattern, outcome.stdout)]]
+    return [history.get(program.get("loss_key", "loss"), []) for history in outcome.fits]
 
 
 def shape(program, outcome):
     """What `run` and `migrate` must share: each fit's epochs and metric names, or the count of printed losses."""
     if program.get("loss_printed"):
-        return {"printed losses": len(_losses(program, outcome))}
+        return {"printed losses": len(_losses(program, outcome)[0])}
     rename = {"acc": "accuracy", "val_acc": "val_accuracy"}
     return {"fits": [(len(h.get("loss", [])), sorted(rename.get(k, k) for k in h if k != "lr" and k != "learning_rate"))
                      for h in outcome.fits]}

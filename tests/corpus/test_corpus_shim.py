@@ -248,3 +248,19 @@ def test_synthetic_cifar10_loads_with_keras3_and_tf_keras(tmp_path, monkeypatch)
         (x_train, y_train), (x_test, y_test) = loader()
         assert x_train.shape == (50000, 32, 32, 3) and y_train.shape == (50000, 1) and x_test.shape[0] == 10000
         assert x_train.dtype == np.uint8 and sorted(set(y_test.ravel().tolist())) == list(range(10))
+
+
+def test_loss_falls_is_judged_per_training_run_on_thirds():
+    """Two networks trained one after the other (relu against selu) each start afresh; a long run's
+    epoch-to-epoch noise does not decide, its trend does."""
+    def outcome(*histories):
+        return harness.Outcome("run", 0, 1.0, "", "", [{"event": "fit", "history": {"loss": h}} for h in histories])
+    program = {"name": "p"}
+    noisy = [3.87, 3.84, 3.84, 3.86, 3.83, 3.82, 3.81, 3.84, 3.80, 3.79, 3.80, 3.85]
+    assert harness.meaning(program, outcome(noisy, [4.15, 4.08, 3.95, 3.90, 3.85, 3.71])) is None
+    assert "fit 2 of 2" in harness.meaning(program, outcome(noisy, [3.7, 3.8, 3.9]))
+    assert harness.meaning(program, outcome([2.0, 2.1])).startswith("loss did not fall")
+    printed = {"name": "p", "loss_printed": r"loss ([0-9.]+)"}
+    assert harness.meaning(printed, harness.Outcome("run", 0, 1.0, "loss 2.0\nloss 1.5\n", "", [])) is None
+    assert harness.shape(printed, harness.Outcome("run", 0, 1.0, "loss 2.0\nloss 1.5\n", "", [])) == \
+        {"printed losses": 2}
