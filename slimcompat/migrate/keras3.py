@@ -190,27 +190,26 @@ class _Keras3:
                     or call.keywords or (self._dotted(call.func) or "").startswith(RUNTIME + ".") \
                     or ast.unparse(call.func.value) in metrics:
                 continue
-            receiver = call.func.value
-            call.func = full_name_node(f"{RUNTIME}.reset_states")
-            call.args = [receiver]
-            self.needs_runtime = True
-            self.logs.append((INFO, call.lineno, call.col_offset,
-                              f"Changed {ast.unparse(receiver)}.reset_states() to {RUNTIME}.reset_states("
-                              f"{ast.unparse(receiver)}): Keras 3 models have no reset_states; this resets their "
-                              "stateful layers, as Keras 2's did"))
+            self._to_runtime(call, "Keras 3 models have no reset_states; this resets their stateful layers, "
+                                   "as Keras 2's did")
 
     def _save_helper(self, call, why):
         """`X.save_weights(p)` -> `slimcompat.keras2.save_weights(X, p)`; whether it was such a call."""
         if not (isinstance(call.func, ast.Attribute) and call.func.attr == "save_weights"):
             return False
-        model = call.func.value
-        call.args = [model, *call.args]
-        call.func = full_name_node(f"{RUNTIME}.save_weights")
-        self.needs_runtime = True
-        self.logs.append((INFO, call.lineno, call.col_offset,
-                          f"Changed {ast.unparse(model)}.save_weights(...) to {RUNTIME}.save_weights"
-                          f"({ast.unparse(model)}, ...): {why}"))
+        self._to_runtime(call, why)
         return True
+
+    def _to_runtime(self, call, why):
+        """`X.f(...)` -> `slimcompat.keras2.f(X, ...)`, logged with `why`."""
+        receiver, name = call.func.value, call.func.attr
+        call.args = [receiver, *call.args]
+        call.func = full_name_node(f"{RUNTIME}.{name}")
+        self.needs_runtime = True
+        arguments = ", ..." if len(call.args) > 1 else ""
+        self.logs.append((INFO, call.lineno, call.col_offset,
+                          f"Changed {ast.unparse(receiver)}.{name}({arguments[2:]}) to {RUNTIME}.{name}"
+                          f"({ast.unparse(receiver)}{arguments}): {why}"))
 
     def _latest_checkpoint(self, call):
         """`tf.train.latest_checkpoint(d)` finds no `.weights.h5` file: the runtime's finds the newest."""
@@ -250,15 +249,8 @@ class _Keras3:
                                   "Keras 3 as in Keras 2, and nothing checks their names; if the model's layer names "
                                   "differ from the file's, check that it is the model that saved it"))
             return
-        model = call.func.value
-        why = (f"loads the file Keras 3 now writes, or else {old!r}, written before migration" if old
-               else "Keras 3 cannot read TF-format checkpoints")
-        call.args = [model, *call.args]
-        call.func = full_name_node(f"{RUNTIME}.load_weights")
-        self.needs_runtime = True
-        self.logs.append((INFO, call.lineno, call.col_offset,
-                          f"Changed {ast.unparse(model)}.load_weights(...) to {RUNTIME}.load_weights"
-                          f"({ast.unparse(model)}, ...): {why}"))
+        self._to_runtime(call, f"loads the file Keras 3 now writes, or else {old!r}, written before migration"
+                         if old else "Keras 3 cannot read TF-format checkpoints")
 
     def _resume_check(self, call, rewritten):
         """`os.path.exists(path + '.index')` for a rewritten path -> `slimcompat.keras2.weights_exist(path)`."""
