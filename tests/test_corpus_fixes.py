@@ -189,3 +189,29 @@ def test_a_models_reset_states_survives_migrate_and_metrics_keep_theirs():
     assert np.abs(keras.ops.convert_to_numpy(state)).sum() > 0
     reset_states(model)
     assert np.abs(keras.ops.convert_to_numpy(model.layers[0].states[0])).sum() == 0
+
+
+CUSTOM_LOSS = """
+import numpy as np
+from keras import backend as K
+from keras.models import Sequential
+from keras.layers import Dense
+
+def contrastive(y_true, y_pred):
+    return K.mean(y_true * K.square(y_pred) + (1 - y_true) * K.square(K.maximum(1 - y_pred, 0)))
+
+model = Sequential([Dense(1, input_shape=(3,))])
+model.compile(loss=contrastive, optimizer='rmsprop')
+history = model.fit(np.ones((8, 3), 'float32'), np.array([0, 1] * 4), epochs=1, verbose=0)
+print('trained', len(history.history['loss']))
+"""
+
+
+@pytest.mark.slow
+def test_a_custom_loss_gets_targets_in_the_outputs_dtype_under_run(tmp_path):
+    """Keras 2.2 fed targets through placeholders of the output's dtype, so examples/mnist_siamese.py's
+    contrastive loss multiplies int labels by float outputs; tf-keras passes them as given and fails."""
+    (tmp_path / "prog.py").write_text(CUSTOM_LOSS)
+    out = slimcompat("run", tmp_path / "prog.py", cwd=tmp_path)
+    assert out.stdout.split() == ["trained", "1"]
+    assert "loss contrastive: y_true int64 cast to the output's float32" in out.stderr

@@ -51,6 +51,10 @@ MEANINGS = (
     # (suffix = 'acc'); Keras 2.3.0 and tf.keras 2.x log metrics=['accuracy'] as 'accuracy'.
     Meaning("metrics", "acc", "acc", "accuracy", "keras 2.2.4 engine/training.py handle_metrics"),
     Meaning("metrics", "val_acc", "val_acc", "val_accuracy", "keras 2.2.4 engine/training.py handle_metrics"),
+    # A loss function's y_true: Keras 2.2 fed targets through placeholders of the output's dtype; tf-keras
+    # passes a custom function the targets as given (int64 labels against float32 outputs fail in `*`).
+    Meaning("loss functions", "y_true dtype", "the output's", "as given",
+            "keras 2.2.4 engine/training.py: K.placeholder(..., dtype=K.dtype(self.outputs[i]))"),
 )
 
 # {optimizer class: {argument: Keras 1.x-2.3 default}} where tf-keras' and Keras 3's default differs.

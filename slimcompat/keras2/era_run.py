@@ -81,6 +81,46 @@ def _patch(keras2_era, tf_keras):
         for name, defaults in OPTIMIZER_DEFAULTS.items():
             for cls in (getattr(tf_keras.optimizers, name), getattr(tf_keras.optimizers.legacy, name)):
                 _patch_optimizer(cls, name, defaults)
+        from tf_keras.src.engine import training
+        _patch_compile(training.Model, tf_keras)
+
+
+def _patch_compile(cls, tf_keras):
+    """The program's own loss functions get y_true in the output's dtype, as Keras 2.2's placeholders gave it."""
+    if getattr(cls.compile, "_slimcompat_era", False):
+        return
+    original = cls.compile
+
+    def own(function):
+        return (callable(function) and not isinstance(function, tf_keras.losses.Loss)
+                and getattr(function, "__module__", "").split(".")[0] not in ("tf_keras", "keras", "tensorflow"))
+
+    def wrap(function, site):
+        import tensorflow as tf
+
+        @functools.wraps(function)
+        def loss(y_true, y_pred):
+            if tf.is_tensor(y_true) and tf.is_tensor(y_pred) and y_true.dtype != y_pred.dtype:
+                _say(site, f"loss {function.__name__}: y_true {y_true.dtype.name} cast to the output's "
+                           f"{y_pred.dtype.name}, as Keras 2.2 fed targets")
+                y_true = tf.cast(y_true, y_pred.dtype)
+            return function(y_true, y_pred)
+        return loss
+
+    @functools.wraps(original)
+    def compile(self, *args, **kwargs):
+        site = user_site(2)
+        if "loss" in kwargs:
+            value = kwargs["loss"]
+            kwargs["loss"] = ({k: wrap(v, site) if own(v) else v for k, v in value.items()} if isinstance(value, dict)
+                              else [wrap(v, site) if own(v) else v for v in value] if isinstance(value, list)
+                              else wrap(value, site) if own(value) else value)
+        elif len(args) > 1 and own(args[1]):
+            args = (args[0], wrap(args[1], site), *args[2:])
+        return original(self, *args, **kwargs)
+
+    compile._slimcompat_era = True
+    cls.compile = compile
 
 
 def _patch_history(cls):

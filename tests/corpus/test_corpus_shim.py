@@ -169,6 +169,9 @@ def test_shim_cuts_numpy_arrays_given_to_from_tensor_slices(shim, tmp_path):
     assert len(DatasetV2.from_tensor_slices((np.zeros((600, 2)), ["name"] * 600))[0]) == 600
     assert len(DatasetV2.from_tensor_slices(np.zeros((500, 2)))) == 500
     assert _caps(tmp_path) == {("tensors", "samples", 512)}
+    keras_internal = {"__name__": "keras.src.trainers.data_adapters.array_data_adapter", "D": DatasetV2,
+                      "np": np}   # predict's adapter: the program's predictions must stay whole
+    assert eval("len(D.from_tensor_slices(np.zeros((600, 2))))", keras_internal) == 600
 
 
 def test_a_programs_own_caps_replace_the_tiers(tmp_path):

@@ -15,9 +15,9 @@ offline, the same way in all three modes:
   without steps_per_epoch / validation_steps gets them; `evaluate` and
   `evaluate_generator` likewise. `predict` is left whole: its result is the
   program's data (compared with the full label arrays, plotted). Arrays and
-  tensors of known length given to `tf.data.Dataset.from_tensor_slices` keep
-  their first $SAMPLES rows, for the era's own training loops and Estimator
-  input functions. Each cap that bites is recorded;
+  tensors of known length the program itself gives `tf.data.Dataset.from_tensor_slices`
+  keep their first $SAMPLES rows, for the era's own training loops and Estimator
+  input functions (Keras' and TensorFlow's own calls, e.g. predict's, are left whole). Each cap that bites is recorded;
 - results: every fit's History is appended to $SLIMCOMPAT_CORPUS_RECORD (JSON lines).
 
 It must not import slimcompat (the plain baseline runs without it), hence its
@@ -38,6 +38,7 @@ _EPOCHS = int(os.environ.get("SLIMCOMPAT_CORPUS_EPOCHS", "2"))
 _STEPS = int(os.environ.get("SLIMCOMPAT_CORPUS_STEPS", "8"))
 _SAMPLES = int(os.environ.get("SLIMCOMPAT_CORPUS_SAMPLES", "512"))
 _KERAS_BATCH = 32
+_LIBRARIES = ("keras", "tf_keras", "tensorflow", "tensorflow_estimator")
 _DEPTH = threading.local()
 
 
@@ -213,6 +214,9 @@ def _patch_dataset(module):
 
     @functools.wraps(original)
     def from_tensor_slices(tensors, name=None):
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller.split(".")[0] in _LIBRARIES:   # Keras' own adapters (predict on arrays): never cut
+            return original(tensors, name=name)
         tensors, cut = _cut(tensors, _SAMPLES)
         if cut:
             _record({"event": "cap", "call": "tf.data.Dataset.from_tensor_slices", "what": "tensors",
