@@ -215,3 +215,25 @@ def test_a_custom_loss_gets_targets_in_the_outputs_dtype_under_run(tmp_path):
     out = slimcompat("run", tmp_path / "prog.py", cwd=tmp_path)
     assert out.stdout.split() == ["trained", "1"]
     assert "loss contrastive: y_true int64 cast to the output's float32" in out.stderr
+
+
+def test_keras22_batch_dot_is_matrix_products_of_the_batches():
+    """Keras 2.2's batch_dot (examples/cifar10_cnn_capsule.py's routing) on TF and Keras 3 tensors alike."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    from slimcompat import migrate
+    from slimcompat.keras2 import batch_dot
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2, 3, 4)).astype("float32"), rng.standard_normal((2, 3, 5, 4)).astype("float32")
+    expected = np.einsum("bik,bijk->bij", x, y)
+    for convert in (tf.constant, keras.ops.convert_to_tensor):
+        np.testing.assert_allclose(np.asarray(batch_dot(convert(x), convert(y), [2, 3])), expected, atol=1e-5)
+    c = rng.standard_normal((2, 3, 5)).astype("float32")
+    np.testing.assert_allclose(np.asarray(batch_dot(tf.constant(c), tf.constant(y), [2, 2])),
+                               np.einsum("bij,bijk->bik", c, y), atol=1e-5)
+    a, b = rng.standard_normal((2, 4)).astype("float32"), rng.standard_normal((2, 4)).astype("float32")
+    np.testing.assert_allclose(np.asarray(batch_dot(tf.constant(a), tf.constant(b), 1)),
+                               (a * b).sum(axis=1, keepdims=True), atol=1e-5)
+    text, _ = migrate.migrate_source("from keras import backend as K\nz = K.batch_dot(x, y, [2, 3])\n")
+    assert "slimcompat.keras2.batch_dot(x, y, [2, 3])" in text

@@ -58,6 +58,9 @@ __all__ = ["rewrite", "RUNTIME"]
 RUNTIME = "slimcompat.keras2"
 _LEGACY_SUFFIXES = (".ckpt", ".hdf5", ".h5")
 _TF_FORMAT = (".ckpt",)
+# {Keras 2 backend function: why a migrated file calls slimcompat.keras2's}
+KERAS2_BACKEND = {"batch_dot": "Keras 3 has no batch_dot, and Keras 2.3 changed what it computes on 3-D and "
+                               "larger tensors; this is Keras 2.2's"}
 _H5 = (".h5", ".hdf5")
 _SPARSE_CE = "SparseCategoricalCrossentropy"
 _LATEST = ("tensorflow.train.latest_checkpoint", "tensorflow.compat.v1.train.latest_checkpoint")
@@ -75,6 +78,7 @@ def rewrite(tree, bindings):
     edit.layer_defaults()
     edit.refused_keywords()
     edit.model_states()
+    edit.backend_functions()
     edit.python_ints()
     if any(level == INFO for level, *_ in edit.logs):
         edit.losses()
@@ -178,6 +182,19 @@ class _Keras3:
             self._resume_check(call, rewritten)
             if rewritten:
                 self._latest_checkpoint(call)
+
+    def backend_functions(self):
+        """Keras 2.2 backend functions Keras 3 lacks or changed, called through the runtime's (KERAS2_BACKEND)."""
+        for call in [n for n in ast.walk(self.tree) if isinstance(n, ast.Call)]:
+            name = self._dotted(call.func) or ""
+            module, _, function = name.rpartition(".")
+            if module not in ("keras.backend", "tensorflow.keras.backend") or function not in KERAS2_BACKEND:
+                continue
+            before = ast.unparse(call.func)
+            call.func = full_name_node(f"{RUNTIME}.{function}")
+            self.needs_runtime = True
+            self.logs.append((INFO, call.lineno, call.col_offset,
+                              f"Changed {before}(...) to {RUNTIME}.{function}(...): {KERAS2_BACKEND[function]}"))
 
     def model_states(self):
         """`x.reset_states()` -> `slimcompat.keras2.reset_states(x)`: Keras 3 models lost the method (see
