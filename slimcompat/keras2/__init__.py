@@ -30,7 +30,7 @@ With SLIMCOMPAT_OFFLINE=1 in the environment it also answers `get_file` offline
 import os
 
 from slimcompat.keras2 import modules, offline
-from slimcompat.keras2.batch_dot import batch_dot
+from slimcompat.keras2.backend22 import batch_dot
 from slimcompat.keras2.initial_weights import initial_weights
 from slimcompat.keras2.stateful import reset_states
 from slimcompat.keras2.weights import latest_checkpoint, load_weights, save_weights, weights_exist

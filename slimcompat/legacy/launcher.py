@@ -107,8 +107,8 @@ def prepare(program, options, roots, launched):
         keras1_args.install(program.kernel_sites() if program is not None else ())
         era_run.install(program is not None and era_meanings.is_keras2_era(program))
         if program is not None and era_meanings.is_keras2_era(program):
-            from slimcompat.keras2 import batch_dot
-            batch_dot.install()
+            from slimcompat.keras2 import backend22
+            backend22.install()
         dropped_args.install()
     offline.install(offline.Settings.from_env(options.weights_dirs, options.trusted, options.verbose))
     if program is not None and program.numpy_aliases:

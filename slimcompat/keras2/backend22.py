@@ -1,4 +1,4 @@
-"""Keras 2.0-2.2's `K.batch_dot`, whose meaning Keras 2.3 changed.
+"""Keras 2.0-2.2's backend functions whose meaning changed later: `K.batch_dot`, which Keras 2.3 changed.
 
 For tensors of three or more dimensions Keras 2.2 multiplied the batches as
 matrices, `axes` only choosing whether each side is transposed (the last axis
