@@ -109,7 +109,7 @@ def _extract(spec, programs, cache):
 
 def data_home(cache=None):
     """(folder of the synthetic data sets, {file name: sha256}), made once in the cache."""
-    folder = pathlib.Path(cache or cache_dir()) / "data"
+    folder = pathlib.Path(cache or cache_dir()) / f"data-{synthetic.VERSION}"
     files = synthetic.write_datasets(str(folder))
     digests_file = folder / "synthetic.json"
     if not digests_file.is_file() or set(json.loads(digests_file.read_text())) != set(files):

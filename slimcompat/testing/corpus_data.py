@@ -21,7 +21,10 @@ import tarfile
 
 import numpy as np
 
-__all__ = ["write_datasets", "DATASET_FILES"]
+__all__ = ["write_datasets", "DATASET_FILES", "VERSION"]
+
+# Raised whenever a file's contents change, so a cache written by an earlier version is not reused.
+VERSION = 2
 
 # File name under ~/.keras/datasets: what writes it.
 DATASET_FILES = {
