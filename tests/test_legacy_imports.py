@@ -73,7 +73,8 @@ def test_v2_libraries_still_see_the_v2_api_inside_a_legacy_script(write):
         layer = keras.layers.Dense(2)
         print('keras', type(layer).__module__.split('.')[0])
     """))
-    assert "keras keras" in slimcompat("run", script).stdout
+    assert "keras keras" in slimcompat("run", "--keras", "3", script).stdout   # Keras 3, a v2 library
+    assert "keras tf_keras" in slimcompat("run", script).stdout   # standalone keras of the TF1 years: Keras 2
 
 
 @pytest.mark.slow
