@@ -146,3 +146,12 @@ def pytest_collection_modifyitems(config, items):
     if gpu and not _torch_sees_a_gpu():
         config.hook.pytest_deselected(items=gpu)
         items[:] = [item for item in items if not item.get_closest_marker("gpu")]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The corpus tier's table (tests/corpus/test_corpus.py leaves it on the config), after the tests."""
+    table = getattr(config, "slimcompat_corpus_table", None)
+    if table:
+        terminalreporter.section("the era's programs: plain, under run, migrated")
+        for line in table.splitlines():
+            terminalreporter.write_line(line)

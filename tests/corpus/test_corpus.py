@@ -42,7 +42,7 @@ def corpus(request, tmp_path_factory):
         if plain is not None:
             corpus.verdicts[name, "plain"] = ("fail" if plain.returncode != 0 else
                                               "wrong" if harness.meaning(corpus.programs[name], plain) else "ok")
-    request.config.slimcompat_corpus_table = harness.table(corpus.save(corpus.verdicts))  # conftest.py prints it
+    request.config.slimcompat_corpus_table = harness.table(corpus.save(corpus.verdicts))  # tests/conftest.py prints it
 
 
 @pytest.mark.parametrize("name,mode", PARAMS)
