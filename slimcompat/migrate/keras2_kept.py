@@ -139,31 +139,21 @@ def _module_home(module):
 
 def _from(block, node, why, logs):
     before = ast.unparse(node)
-    if any(f"{node.module}.{a.name}" in LEGACY for a in node.names):
-        lines = []
-        for alias in node.names:
-            home = _module_home(f"{node.module}.{alias.name}") if f"{node.module}.{alias.name}" in LEGACY \
-                else _tf_keras_name(node.module, alias.name) or f"{node.module}.{alias.name}"
-            parent, _, attr = home.rpartition(".")
-            bound = alias.asname or alias.name
-            lines.append(f"from {parent} import {attr}" + (f" as {bound}" if bound != attr else ""))
-        pasta_edit.replace(block, block.index(node), [pasta_edit.statement(line, node) for line in lines])
-        _log(logs, node, before, why, [], after="; ".join(lines))
-        return
+    submodules = {a.name for a in node.names if f"{node.module}.{a.name}" in LEGACY}
     whole = _tf_keras_module(node.module)
     if whole == "tf_keras.optimizers" and all(_has(_LEGACY, a.name) for a in node.names):
         whole = _LEGACY
-    if whole and all(a.name == "*" or _has(whole, a.name) for a in node.names):
+    if not submodules and whole and all(a.name == "*" or _has(whole, a.name) for a in node.names):
         node.module = whole
         _log(logs, node, before, why, [])
         return
     lines, kept = [], []
     for alias in node.names:
-        home = _tf_keras_name(node.module, alias.name)
+        home = (_module_home(f"{node.module}.{alias.name}") if alias.name in submodules
+                else _tf_keras_name(node.module, alias.name))
         if home is None:
             kept.append(alias.name)
-            lines.append(f"from {node.module} import {alias.name}" + (f" as {alias.asname}" if alias.asname else ""))
-            continue
+            home = f"{node.module}.{alias.name}"
         parent, _, attr = home.rpartition(".")
         bound = alias.asname or alias.name
         lines.append(f"from {parent} import {attr}" + (f" as {bound}" if bound != attr else ""))
