@@ -67,7 +67,7 @@ class _TF:
         return self.tf.transpose(x, perm)
 
     def swapaxes(self, x, a, b):
-        return self.tf.linalg.matrix_transpose(x)
+        return self.tf.experimental.numpy.swapaxes(x, a, b)
 
     def matmul(self, x, y):
         return self.tf.matmul(x, y)
