@@ -12,12 +12,12 @@ weight formats, builders, parity and the CLI sit on it.
 """
 
 from slimcompat.arch.conventions import INPUTS, SOURCES, InputConvention
-from slimcompat.arch.inception import Inception10
-from slimcompat.arch.registry import FAMILIES, all_descriptions, describe, from_dict, from_json, parse_knobs
-from slimcompat.arch.resnet import DEPTHS, STEM_POOLS, STRIDE_PLACEMENTS, ResNet
+from slimcompat.arch.families.inception10 import Inception10
+from slimcompat.arch.families.resnet import DEPTHS, STEM_POOLS, STRIDE_PLACEMENTS, ResNet
+from slimcompat.arch.registry import FAMILIES, RECORDS, all_descriptions, describe, from_dict, from_json, parse_knobs
 from slimcompat.arch.schemes import SCHEMES, endpoint_scheme, scheme
 from slimcompat.arch.templates import UnknownNameError
 
 __all__ = ["describe", "from_dict", "from_json", "parse_knobs", "all_descriptions", "ResNet", "Inception10",
-           "FAMILIES", "DEPTHS", "STEM_POOLS", "STRIDE_PLACEMENTS", "InputConvention", "INPUTS", "SOURCES",
+           "FAMILIES", "RECORDS", "DEPTHS", "STEM_POOLS", "STRIDE_PLACEMENTS", "InputConvention", "INPUTS", "SOURCES",
            "SCHEMES", "scheme", "endpoint_scheme", "UnknownNameError"]

@@ -1,11 +1,11 @@
-"""What each source implementation does by habit: knob presets, input conventions, classes.
+"""Input conventions, and the sources whose habits a description can take.
 
-Folklore that silently changes outputs lives here as data. A source is a
-family of implementations people have weights from (tf_slim, keras.applications,
-the Keras-1 ResNet50 release of 2016, torchvision); `SOURCES[source][key]`
-holds the knobs it sets on a description and the input convention its
-weights expect. Readers start from these; the canonical file stores the
-result, so nothing is guessed later.
+Folklore that silently changes outputs lives as data: a source is a family of
+implementations people have weights from (tf_slim, keras.applications, the
+Keras-1 ResNet50 release of 2016, torchvision, timm); each family's module
+holds, per source, the knobs it sets on a description and the input
+convention its weights expect (`sources`). Readers start from these; the
+canonical file stores the result, so nothing is guessed later.
 """
 
 import dataclasses
@@ -60,55 +60,32 @@ INPUTS = {
     "unit": InputConvention("RGB", (0.0,) * 3, (255.0,) * 3),            # x / 255 (seed 003's CIFAR)
 }
 
-# source: {key: (knobs, input convention name)}; key "resnet_v1", "resnet_v2" or a family.
-_SLIM = dict(stem_pool="same", stride_placement="last_unit_3x3", stage_strides=(2, 2, 2, 1), padding="explicit",
-             projection="channels",
-             bn_epsilon=1e-5, conv_bias=False)
+# The sources whose conventions a description can take; each family's module says what each does to
+# its networks (`sources` of slimcompat.arch.families.<family>).
 SOURCES = {
-    "slim": {
-        "resnet_v1": (dict(_SLIM, num_classes=1000, background_class=False), "vgg"),
-        "resnet_v2": (dict(_SLIM, num_classes=1001, background_class=True), "inception"),
-        "inception10": (dict(), "unit"),
-    },
-    "keras": {
-        "resnet_v1": (dict(stem_pool="pad1", stride_placement="first_unit_1x1", stage_strides=(1, 2, 2, 2), padding="explicit",
-                           projection="channels", bn_epsilon=1.001e-5, conv_bias=True, num_classes=1000,
-                           background_class=False), "caffe"),
-        "resnet_v2": (dict(stem_pool="pad1", stride_placement="last_unit_3x3", stage_strides=(2, 2, 2, 1),
-                           padding="explicit",
-                           projection="channels", bn_epsilon=1.001e-5, conv_bias=False, num_classes=1000,
-                           background_class=False), "inception"),
-        "inception10": (dict(), "unit"),
-    },
-    "keras1": {
-        "resnet_v1": (dict(stem_pool="valid", stride_placement="first_unit_1x1", stage_strides=(1, 2, 2, 2), padding="explicit",
-                           projection="channels", bn_epsilon=1e-3, conv_bias=True, num_classes=1000,
-                           background_class=False), "caffe"),
-    },
-    "torchvision": {
-        "resnet_v1": (dict(stem_pool="pad1", stride_placement="first_unit_3x3", stage_strides=(1, 2, 2, 2), padding="explicit",
-                           projection="shape", bn_epsilon=1e-5, conv_bias=False, num_classes=1000,
-                           background_class=False), "torch"),
-    },
+    "slim": "tf_slim and research/slim",
+    "keras": "keras.applications",
+    "keras1": "the Keras-1 release of 2016",
+    "torchvision": "torchvision",
+    "timm": "timm (PyTorch ports of slim's Inception checkpoints)",
 }
 
 
-def _key(description):
-    if description.family == "resnet":
-        return "resnet_v2" if description.preact else "resnet_v1"
-    return description.family
+def _entry(source, description):
+    return description.record.sources.get(source, {}).get(description.source_key)
 
 
 def source_preset(source, description):
     """The knobs `source` sets on `description` (a dict); SlimcompatError when it has no such network."""
-    entry = SOURCES.get(source, {}).get(_key(description))
+    entry = _entry(source, description)
     if entry is None:
-        known = ", ".join(s for s, keys in SOURCES.items() if _key(description) in keys)
-        raise SlimcompatError(f"{source!r} has no {_key(description)} networks (sources that do: {known or 'none'})")
+        key = description.source_key
+        known = ", ".join(s for s, keys in description.record.sources.items() if key in keys)
+        raise SlimcompatError(f"{source!r} has no {key} networks (sources that do: {known or 'none'})")
     return dict(entry[0])
 
 
 def source_input(source, description):
     """The input convention `source`'s weights for `description` expect."""
-    entry = SOURCES.get(source, {}).get(_key(description))
+    entry = _entry(source, description)
     return INPUTS[entry[1]] if entry else INPUTS["inception"]

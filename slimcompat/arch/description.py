@@ -54,6 +54,7 @@ class Description:
     """Mixin for family dataclasses: subclasses set `family` and implement _plan() and name."""
 
     family = ""
+    record = None        # its slimcompat.arch.family.Family, set when the family module declares it
 
     # -- to be provided by the family
     def _plan(self):
@@ -66,6 +67,11 @@ class Description:
     def scheme_constants(self):
         """Constants the naming schemes fill in for this description ({scope}, {unit}, ...)."""
         return {"scope": self.name}
+
+    @property
+    def source_key(self):
+        """The key of this description in its family's `sources` tables (ResNet: resnet_v1 or resnet_v2)."""
+        return self.family
 
     # -- derived from the plan
     def plan(self):

@@ -1,12 +1,12 @@
-"""Architecture names people type, and the descriptions they mean.
+"""The families slimcompat knows, one line each, and the descriptions the names people type mean.
 
-Three spellings are understood, each with the conventions of the code that
-uses it:
+Each family's module (slimcompat.arch.families) parses its own names, in
+each spelling with the conventions of the code that uses it:
 
 - slim scopes: `resnet_v1_18`, `resnet_v2_34`, `resnext_50_32x4d`, `inception10`
   (tf_slim's conventions; ResNet-18/34 and ResNeXt in slim's idiom);
 - torchvision names: `resnet18` ... `resnet152`, `resnext50_32x4d`,
-  `resnext101_32x8d` (torchvision's conventions);
+  `wide_resnet50_2` (torchvision's conventions);
 - keras.applications names: `ResNet50`, `ResNet101V2`, ...
 
 `SOURCE:name` picks another source's conventions (`keras1:resnet_v1_50`), and
@@ -21,55 +21,40 @@ import dataclasses
 import difflib
 import functools
 import json
-import re
 import typing
 
 from slimcompat.arch.conventions import SOURCES, source_preset
-from slimcompat.arch.inception import Inception10
-from slimcompat.arch.resnet import DEPTHS, ResNet
+from slimcompat.arch.families import inception10, resnet
 from slimcompat.errors import SlimcompatError
 
-__all__ = ["describe", "from_dict", "from_json", "parse_knobs", "FAMILIES", "all_descriptions", "EXAMPLES",
-           "default_source", "variant_text", "known_names", "closest"]
+__all__ = ["describe", "from_dict", "from_json", "parse_knobs", "FAMILIES", "RECORDS", "all_descriptions",
+           "EXAMPLES", "default_source", "variant_text", "known_names", "closest"]
 
-FAMILIES = {"resnet": ResNet, "inception10": Inception10}
+# The families, one line each (slimcompat.arch.family says what a family module declares).
+RECORDS = (
+    resnet.FAMILY,
+    inception10.FAMILY,
+)
+FAMILIES = {record.name: record.description for record in RECORDS}
 EXAMPLES = "resnet_v1_18, resnet_v2_50, resnext_50_32x4d, inception10, resnet50, resnext50_32x4d, ResNet50V2"
-
-# Numbers in names have at most 6 digits (int() of thousands of digits is slow, then refused).
-_SLIM = re.compile(r"resnet_v([12])_(\d{1,6})\Z")
-_SLIM_RESNEXT = re.compile(r"resnext(_v2)?_(\d{1,6})_(\d{1,6})x(\d{1,6})d\Z")
-_TORCH = re.compile(r"resnet(\d{1,6})\Z")
-_TORCH_RESNEXT = re.compile(r"resnext(\d{1,6})_(\d{1,6})x(\d{1,6})d\Z")
-_KERAS = re.compile(r"ResNet(\d{1,6})(V2)?\Z")
 
 
 def _parse(name):
-    """(family knobs, default source) of an architecture name; None when it is not one."""
-    if name == "inception10":
-        return {"family": "inception10"}, "slim"
-    if m := _SLIM.match(name):
-        return {"depth": int(m.group(2)), "preact": m.group(1) == "2"}, "slim"
-    if m := _SLIM_RESNEXT.match(name):
-        return {"depth": int(m.group(2)), "preact": bool(m.group(1)), "groups": int(m.group(3)),
-                "width_per_group": int(m.group(4))}, "slim"
-    if m := _TORCH.match(name):
-        return {"depth": int(m.group(1))}, "torchvision"
-    if m := _TORCH_RESNEXT.match(name):
-        return {"depth": int(m.group(1)), "groups": int(m.group(2)), "width_per_group": int(m.group(3))}, \
-            "torchvision"
-    if m := _KERAS.match(name):
-        return {"depth": int(m.group(1)), "preact": bool(m.group(2))}, "keras"
+    """(family record, knobs, default source) of an architecture name; None when it is not one."""
+    for record in RECORDS:
+        try:
+            found = record.parse(name)
+        except SlimcompatError as exc:
+            raise SlimcompatError(f"{exc}; {closest(name, known_names())}".rstrip("; ")) from None
+        if found is not None:
+            return (record, *found)
     return None
 
 
 @functools.lru_cache(maxsize=1)
 def known_names():
     """Every architecture name `describe` takes as typed, in each spelling (for suggestions)."""
-    names = ["inception10", "resnext_50_32x4d", "resnext_101_32x8d", "resnext_v2_50_32x4d", "resnext50_32x4d",
-             "resnext101_32x8d"]
-    for depth in DEPTHS:
-        names += [f"resnet_v1_{depth}", f"resnet_v2_{depth}", f"resnet{depth}", f"ResNet{depth}", f"ResNet{depth}V2"]
-    return tuple(name for name in names if _describable(name))
+    return tuple(name for record in RECORDS for name in record.names if _describable(name))
 
 
 def _describable(name):
@@ -91,8 +76,11 @@ def closest(text, names):
 
 def default_source(name):
     """The source whose conventions a bare name implies ("slim", "torchvision", "keras"), or None."""
-    parsed = _parse(str(name))
-    return None if parsed is None else parsed[1]
+    try:
+        parsed = _parse(str(name))
+    except SlimcompatError:
+        return None
+    return None if parsed is None else parsed[2]
 
 
 def variant_text(changes):
@@ -106,7 +94,7 @@ def describe(name, source=None, **knobs):
     name may carry the source: `keras1:resnet_v1_50`. Raises SlimcompatError
     with the known spellings when the name means nothing here.
     """
-    if isinstance(name, (ResNet, Inception10)):
+    if isinstance(name, tuple(FAMILIES.values())):
         return name.replace(**knobs) if knobs else name
     text = str(name)
     if ":" in text:
@@ -118,13 +106,9 @@ def describe(name, source=None, **knobs):
     if parsed is None:
         raise SlimcompatError(f"unknown architecture {str(name)!r}; " + (closest(text, known_names()) or
                                                                          f"examples: {EXAMPLES}"))
-    family_knobs, default_source = parsed
-    family = FAMILIES[family_knobs.pop("family", "resnet")]
-    if family is ResNet and family_knobs["depth"] not in DEPTHS:
-        raise SlimcompatError(f"unknown ResNet depth {family_knobs['depth']} in {text!r}; known: "
-                              f"{', '.join(map(str, DEPTHS))}; {closest(text, known_names())}".rstrip("; "))
+    record, family_knobs, default_source = parsed
     source = source or default_source
-    base = family(**family_knobs)
+    base = record.description(**family_knobs)
     return base.replace(**{**source_preset(source, base), **knobs})
 
 
@@ -155,7 +139,7 @@ def from_json(text):
 
 def parse_knobs(text, family="resnet"):
     """{knob: value} from `key=value,key=value` (command lines), typed by the family's fields."""
-    cls = FAMILIES.get(family, ResNet)
+    cls = FAMILIES.get(family, resnet.ResNet)
     hints = typing.get_type_hints(cls)
     out = {}
     for item in filter(None, (part.strip() for part in (text or "").split(","))):
@@ -186,10 +170,8 @@ def _typed(key, raw, hint):
 
 def all_descriptions(source=None):
     """Every named network of every family, in `source`'s conventions where it has them (for detection)."""
-    names = [f"resnet_v{v}_{d}" for v in (1, 2) for d in DEPTHS]
-    names += ["resnext_50_32x4d", "resnext_101_32x8d", "inception10"]
     out = []
-    for name in names:
+    for name in (name for record in RECORDS for name in record.detect):
         try:
             out.append(describe(name, source=source))
         except SlimcompatError:

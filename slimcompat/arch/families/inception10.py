@@ -17,8 +17,9 @@ from typing import Optional
 
 from slimcompat.arch import ops
 from slimcompat.arch.description import Description, check_knobs, check_size, common, conv_bn_act, head_ops, knob
+from slimcompat.arch.family import Family
 
-__all__ = ["Inception10"]
+__all__ = ["Inception10", "FAMILY"]
 
 # (branch, [(conv kernel, strided)]); branch 4 starts with the pool.
 _BRANCHES = ((1, ((1, True),)), (2, ((1, True), (3, False))), (3, ((1, True), (5, False))), (4, ((1, True),)))
@@ -81,3 +82,32 @@ class Inception10(Description):
             ch *= 2
         out += head_ops(self.features, self.num_classes, self.dropout, self.softmax)
         return tuple(out)
+
+
+_UNIT = "stage{s}/unit{u}"
+_BRANCH = "stage{s}/unit{u}/branch{k}/conv{j}"
+# Seed 003 is Keras code; its slim and torchvision names are slimcompat's builders', in those schemes' styles.
+LAYERS = {
+    "slim": (("stem/conv", "{scope}/conv1"), ("stem/conv/bn", "{scope}/conv1/BatchNorm"),
+             (_BRANCH, "{scope}/block{s}/unit_{u}/{unit}/branch{k}/conv{j}"),
+             (f"{_BRANCH}/bn", "{scope}/block{s}/unit_{u}/{unit}/branch{k}/conv{j}/BatchNorm"),
+             ("logits", "{scope}/logits")),
+    "keras": (("stem/conv", "conv1_conv"), ("stem/conv/bn", "conv1_bn"),
+              (_BRANCH, "conv{s+1}_block{u}_branch{k}_{j}_conv"), (f"{_BRANCH}/bn", "conv{s+1}_block{u}_branch{k}_{j}_bn"),
+              ("logits", "predictions")),
+    "torchvision": (("stem/conv", "conv1"), ("stem/conv/bn", "bn1"), (_BRANCH, "layer{s}.{u-1}.branch{k}.conv{j}"),
+                    (f"{_BRANCH}/bn", "layer{s}.{u-1}.branch{k}.bn{j}"), ("logits", "fc")),
+}
+ENDPOINTS = {
+    "slim": (("stem", "{scope}/stem"), (_UNIT, "{scope}/block{s}/unit_{u}/{unit}"), ("pooled", "{scope}/pool5"),
+             ("logits", "{scope}/logits")),
+    "keras.applications": (("stem", "pool1_pool"), (_UNIT, "conv{s+1}_block{u}_out"), ("pooled", "avg_pool"),
+                           ("logits", "predictions")),
+}
+
+FAMILY = Family(
+    name="inception10", description=Inception10, parse=lambda text: ({}, "slim") if text == "inception10" else None,
+    names=("inception10",), layers=LAYERS, endpoints=ENDPOINTS,
+    sources={"slim": {"inception10": ({}, "unit")}, "keras": {"inception10": ({}, "unit")}},
+    detect=("inception10",),
+)

@@ -17,14 +17,16 @@ ResNet and ResNeXt are one family).
 """
 
 import dataclasses
+import re
 from typing import Optional, Tuple
 
 from slimcompat.arch import ops
 from slimcompat.arch.description import (Description, check_knobs, check_size, common, conv_bn_act, head_ops, knob,
                                          shown)
+from slimcompat.arch.family import Family
 from slimcompat.errors import SlimcompatError
 
-__all__ = ["ResNet", "Unit", "DEPTHS", "STRIDE_PLACEMENTS", "PROJECTIONS", "STEM_POOLS", "BLOCKS"]
+__all__ = ["ResNet", "Unit", "DEPTHS", "STRIDE_PLACEMENTS", "PROJECTIONS", "STEM_POOLS", "BLOCKS", "FAMILY"]
 
 # depth: (unit kind, units per stage)
 DEPTHS = {
@@ -152,14 +154,23 @@ class ResNet(Description):
     # -- names
     @property
     def name(self):
+        """slim-style name; every width knob is in it (`wide_resnet_v1_50_2` is not a `resnet_v1_50`)."""
         v = 2 if self.preact else 1
         if self.groups > 1:
             return f"resnext{'_v2' if self.preact else ''}_{self.depth}_{self.groups}x{self.width_per_group}d"
+        if self.width_per_group % 64 == 0 and self.width_per_group > 64:
+            return f"wide_resnet_v{v}_{self.depth}_{self.width_per_group // 64}"
+        if self.width_per_group != 64:
+            return f"resnet_v{v}_{self.depth}_w{self.width_per_group}"
         return f"resnet_v{v}_{self.depth}"
 
     def scheme_constants(self):
         v = 2 if self.preact else 1
         return {"scope": self.name, "v": v, "unit": f"{'basic' if self.block == 'basic' else 'bottleneck'}_v{v}"}
+
+    @property
+    def source_key(self):
+        return "resnet_v2" if self.preact else "resnet_v1"
 
     # -- structure
     @property
@@ -254,3 +265,134 @@ class ResNet(Description):
             source = "input"
         post = (act,) if self.add_act else ()
         return ops.Residual(name, tuple(main), tuple(shortcut), pre, source, post)
+
+
+# ----------------------------------------------------------------- names people type
+# Numbers in names have at most 6 digits (int() of thousands of digits is slow, then refused).
+_NAMES = (
+    (re.compile(r"resnet_v([12])_(\d{1,6})\Z"), "slim", lambda m: {"depth": int(m[2]), "preact": m[1] == "2"}),
+    (re.compile(r"resnext(_v2)?_(\d{1,6})_(\d{1,6})x(\d{1,6})d\Z"), "slim",
+     lambda m: {"depth": int(m[2]), "preact": bool(m[1]), "groups": int(m[3]), "width_per_group": int(m[4])}),
+    (re.compile(r"wide_resnet_v([12])_(\d{1,6})_(\d{1,2})\Z"), "slim",
+     lambda m: {"depth": int(m[2]), "preact": m[1] == "2", "width_per_group": 64 * int(m[3])}),
+    (re.compile(r"resnet_v([12])_(\d{1,6})_w(\d{1,4})\Z"), "slim",
+     lambda m: {"depth": int(m[2]), "preact": m[1] == "2", "width_per_group": int(m[3])}),
+    (re.compile(r"resnet(\d{1,6})\Z"), "torchvision", lambda m: {"depth": int(m[1])}),
+    (re.compile(r"resnext(\d{1,6})_(\d{1,6})x(\d{1,6})d\Z"), "torchvision",
+     lambda m: {"depth": int(m[1]), "groups": int(m[2]), "width_per_group": int(m[3])}),
+    (re.compile(r"wide_resnet(\d{1,6})_(\d{1,2})\Z"), "torchvision",
+     lambda m: {"depth": int(m[1]), "width_per_group": 64 * int(m[2])}),
+    (re.compile(r"ResNet(\d{1,6})(V2)?\Z"), "keras", lambda m: {"depth": int(m[1]), "preact": bool(m[2])}),
+)
+
+
+def parse(text):
+    """(knobs, the source a spelling implies) of a ResNet name, None when it is not one."""
+    for pattern, source, knobs in _NAMES:
+        if m := pattern.match(text):
+            found = knobs(m)
+            if found["depth"] not in DEPTHS:
+                raise SlimcompatError(f"unknown ResNet depth {found['depth']} in {text!r}; known: "
+                                      f"{', '.join(map(str, DEPTHS))}")
+            return found, source
+    return None
+
+
+NAMES = ("resnext_50_32x4d", "resnext_101_32x8d", "resnext_v2_50_32x4d", "resnext50_32x4d", "resnext101_32x8d",
+         "wide_resnet50_2", "wide_resnet101_2", "wide_resnet_v1_50_2", "wide_resnet_v1_101_2") + tuple(
+    name for depth in DEPTHS
+    for name in (f"resnet_v1_{depth}", f"resnet_v2_{depth}", f"resnet{depth}", f"ResNet{depth}", f"ResNet{depth}V2"))
+
+# ----------------------------------------------------------------- naming schemes
+_UNIT = "stage{s}/unit{u}"
+LAYERS = {
+    # tf_slim: resnet_v2_50/block1/unit_1/bottleneck_v2/conv1/weights, .../BatchNorm/moving_mean
+    "slim": (
+        ("stem/conv", "{scope}/conv1"),
+        ("stem/conv/bn", "{scope}/conv1/BatchNorm"),
+        (f"{_UNIT}/preact", "{scope}/block{s}/unit_{u}/{unit}/preact"),
+        (f"{_UNIT}/shortcut", "{scope}/block{s}/unit_{u}/{unit}/shortcut"),
+        (f"{_UNIT}/shortcut/bn", "{scope}/block{s}/unit_{u}/{unit}/shortcut/BatchNorm"),
+        (f"{_UNIT}/conv{{k}}", "{scope}/block{s}/unit_{u}/{unit}/conv{k}"),
+        (f"{_UNIT}/conv{{k}}/bn", "{scope}/block{s}/unit_{u}/{unit}/conv{k}/BatchNorm"),
+        ("postnorm", "{scope}/postnorm"),
+        ("logits", "{scope}/logits"),
+    ),
+    # keras.applications (conv2_block1_1_conv), and in its style what it lacks
+    "keras": (
+        ("stem/conv", "conv1_conv"),
+        ("stem/conv/bn", "conv1_bn"),
+        (f"{_UNIT}/preact", "conv{s+1}_block{u}_preact_bn"),
+        (f"{_UNIT}/shortcut", "conv{s+1}_block{u}_0_conv"),
+        (f"{_UNIT}/shortcut/bn", "conv{s+1}_block{u}_0_bn"),
+        (f"{_UNIT}/conv{{k}}", "conv{s+1}_block{u}_{k}_conv"),
+        (f"{_UNIT}/conv{{k}}/bn", "conv{s+1}_block{u}_{k}_bn"),
+        ("postnorm", "post_bn"),
+        ("logits", "predictions"),
+    ),
+    # The Keras-1 ResNet50 of 2016 (Caffe names): res2a_branch2a, bn2a_branch2a
+    "keras1": (
+        ("stem/conv", "conv1"),
+        ("stem/conv/bn", "bn_conv1"),
+        (f"{_UNIT}/shortcut", "res{s+1}{u@}_branch1"),
+        (f"{_UNIT}/shortcut/bn", "bn{s+1}{u@}_branch1"),
+        (f"{_UNIT}/conv{{k}}", "res{s+1}{u@}_branch2{k@}"),
+        (f"{_UNIT}/conv{{k}}/bn", "bn{s+1}{u@}_branch2{k@}"),
+        ("logits", "fc1000"),
+    ),
+    # torchvision's ResNet/ResNeXt/Wide ResNet keys; pre-activation BatchNorms and v2's last BatchNorm
+    # in the same style (slimcompat's faithful PyTorch module)
+    "torchvision": (
+        ("stem/conv", "conv1"),
+        ("stem/conv/bn", "bn1"),
+        (f"{_UNIT}/preact", "layer{s}.{u-1}.preact"),
+        (f"{_UNIT}/shortcut", "layer{s}.{u-1}.downsample.0"),
+        (f"{_UNIT}/shortcut/bn", "layer{s}.{u-1}.downsample.1"),
+        (f"{_UNIT}/conv{{k}}", "layer{s}.{u-1}.conv{k}"),
+        (f"{_UNIT}/conv{{k}}/bn", "layer{s}.{u-1}.bn{k}"),
+        ("postnorm", "postnorm"),
+        ("logits", "fc"),
+    ),
+}
+
+# slim: end_points keys (tf_slim collects units and logits; slimcompat's slim nets also the stem and the
+# pooled features). keras.applications: layer names.
+ENDPOINTS = {
+    "slim": (("stem", "{scope}/stem"), (_UNIT, "{scope}/block{s}/unit_{u}/{unit}"), ("pooled", "{scope}/pool5"),
+             ("logits", "{scope}/logits")),
+    "keras.applications": (("stem", "pool1_pool"), (_UNIT, "conv{s+1}_block{u}_out"), ("pooled", "avg_pool"),
+                           ("logits", "predictions")),
+}
+
+# ----------------------------------------------------------------- what each source does by habit
+_SLIM = dict(stem_pool="same", stride_placement="last_unit_3x3", stage_strides=(2, 2, 2, 1), padding="explicit",
+             projection="channels", bn_epsilon=1e-5, conv_bias=False)
+_TORCHVISION = (dict(stem_pool="pad1", stride_placement="first_unit_3x3", stage_strides=(1, 2, 2, 2),
+                     padding="explicit", projection="shape", bn_epsilon=1e-5, conv_bias=False, num_classes=1000,
+                     background_class=False), "torch")
+SOURCES = {
+    "slim": {
+        "resnet_v1": (dict(_SLIM, num_classes=1000, background_class=False), "vgg"),
+        "resnet_v2": (dict(_SLIM, num_classes=1001, background_class=True), "inception"),
+    },
+    "keras": {
+        "resnet_v1": (dict(stem_pool="pad1", stride_placement="first_unit_1x1", stage_strides=(1, 2, 2, 2),
+                           padding="explicit", projection="channels", bn_epsilon=1.001e-5, conv_bias=True,
+                           num_classes=1000, background_class=False), "caffe"),
+        "resnet_v2": (dict(stem_pool="pad1", stride_placement="last_unit_3x3", stage_strides=(2, 2, 2, 1),
+                           padding="explicit", projection="channels", bn_epsilon=1.001e-5, conv_bias=False,
+                           num_classes=1000, background_class=False), "inception"),
+    },
+    "keras1": {
+        "resnet_v1": (dict(stem_pool="valid", stride_placement="first_unit_1x1", stage_strides=(1, 2, 2, 2),
+                           padding="explicit", projection="channels", bn_epsilon=1e-3, conv_bias=True,
+                           num_classes=1000, background_class=False), "caffe"),
+    },
+    "torchvision": {"resnet_v1": _TORCHVISION},
+}
+
+FAMILY = Family(
+    name="resnet", description=ResNet, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
+    sources=SOURCES,
+    detect=tuple(f"resnet_v{v}_{d}" for v in (1, 2) for d in DEPTHS) + ("resnext_50_32x4d", "resnext_101_32x8d"),
+)

@@ -1,0 +1,47 @@
+"""What a network family declares, in one place: the record every family module ends with.
+
+A family module (`slimcompat.arch.families.<name>`) holds everything
+slimcompat knows about one kind of network, and nothing else holds any of it:
+
+- `description`: the frozen dataclass of its knobs, whose `plan()` is the
+  forward pass as ops (slimcompat.arch.ops);
+- `parse(text)` -> (knobs, source) for every name people type for it
+  (`vgg_16`, `mobilenet_v1_050_160`, `wide_resnet50_2`), and `names`, the
+  names it answers to (suggestions, detection, tests); a description's own
+  `name` parses back to it, so no two networks share a name;
+- `layers[scheme]`: (canonical layer template, scheme layer template) rules
+  per naming scheme (slim, keras, keras1, torchvision, ...), the parameter
+  vocabularies being the scheme's own (slimcompat.arch.schemes);
+- `endpoints[scheme]`: where each implementation exposes each endpoint;
+- `sources[source][key]`: (knobs, input convention) the weights of a source
+  imply, `key` being `description.source_key` (ResNet: resnet_v1/resnet_v2);
+- `detect`: the names whose descriptions are tried when a file names none;
+- `recognize`: what structure recognition needs (slimcompat.structure reads it).
+
+The registry (slimcompat.arch.registry) lists the families, one line each.
+Making the record also hangs it on its description class (`description.record`),
+so code holding a description reaches its family's data without the registry.
+"""
+
+import dataclasses
+from typing import Callable, Mapping, Optional, Tuple
+
+__all__ = ["Family", "Rules"]
+
+Rules = Tuple[Tuple[str, str], ...]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Family:
+    name: str
+    description: type
+    parse: Callable[[str], Optional[Tuple[dict, str]]]
+    names: Tuple[str, ...]
+    layers: Mapping[str, Rules]
+    endpoints: Mapping[str, Rules] = dataclasses.field(default_factory=dict)
+    sources: Mapping[str, Mapping[str, Tuple[dict, str]]] = dataclasses.field(default_factory=dict)
+    detect: Tuple[str, ...] = ()
+    recognize: Optional[object] = None
+
+    def __post_init__(self):
+        self.description.record = self
