@@ -3,7 +3,8 @@
 # virtual environment, or else .venv in the repository (made here on first use).
 #   tools/install.sh            CPU TensorFlow (default; the 274 MB tensorflow-cpu wheel)
 #   tools/install.sh --gpu      TensorFlow with CUDA libraries (tensorflow[and-cuda])
-#   tools/install.sh --test     also what the tests need (pytest; torch==2.13.0 CPU and safetensors: the [torch] extra)
+#   tools/install.sh --test     also what the tests need (pytest; torch==2.13.0 CPU and safetensors: the [torch] extra;
+#                               torchvision 0.28.0, whose models the tests load converted weights into)
 # tf-keras hard-requires the `tensorflow` distribution (572 MB, GPU-capable);
 # it is installed with --no-deps against whichever TensorFlow is present so the
 # CPU wheel is not shadowed by a second, larger copy.
@@ -15,7 +16,7 @@ EXTRAS=""
 for arg in "$@"; do
   case "$arg" in
     --gpu) TF_SPEC='tensorflow[and-cuda]>=2.16,<2.22' ;;
-    --test) EXTRAS="[test,torch]"; TORCH_SPEC='torch==2.13.0' ;;
+    --test) EXTRAS="[test,torch]"; TORCH_SPEC='torch==2.13.0'; TORCHVISION_SPEC='torchvision==0.28.0' ;;
     *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -41,5 +42,10 @@ if [ "$HAS_TF_KERAS" != True ]; then
 fi
 if [ -n "${TORCH_SPEC:-}" ] && ! "$PY" -c 'import torch' 2>/dev/null; then
   pip_q "$TORCH_SPEC"   # CPU wheel where one lies on disk; an installed torch (a GPU build) is kept
+fi
+# PyPI's torchvision is built against CUDA torch; its Python model code runs on the CPU torch all the same
+# (slimcompat.testing.torchvision_models says how), so it goes in without its torch pin.
+if [ -n "${TORCHVISION_SPEC:-}" ] && ! "$PY" -c 'import importlib.util as u; exit(u.find_spec("torchvision") is None)'; then
+  pip_q --no-deps "$TORCHVISION_SPEC"
 fi
 pip_q -e ".${EXTRAS}"

@@ -45,7 +45,7 @@ __all__ = ["TARGETS", "TORCHVISION_MODELS", "is_torch_file", "torchvision_model"
 
 TARGETS = ("torchvision", "faithful")
 TORCHVISION_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
-                      "resnext101_32x8d")
+                      "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2")
 SOURCE_KIND = "torch-safetensors"
 
 _PREFIX = "slimcompat."
