@@ -6,8 +6,9 @@ resulting graph is read op by op, together with the variables each op reads
 (resolved through the function's captures, never through names). What comes
 out is one `Node` per layer-level computation:
 
-    conv (Conv2D, + BiasAdd), bn (FusedBatchNorm, or the unfused arithmetic
-    Keras 3 emits, recognised by evaluating it), act (relu; elu and its alpha),
+    conv (Conv2D, + BiasAdd), dwconv (DepthwiseConv2dNative, + BiasAdd), bn
+    (FusedBatchNorm, or the unfused arithmetic Keras 3 emits, recognised by
+    evaluating it), act (relu, relu6; elu and its alpha),
     add, concat, slice (Split, SplitV, a last-axis StridedSlice), pad,
     maxpool, avgpool, gap (mean over height and width), dense (MatMul or
     Tensordot, + BiasAdd), softmax, dropout, reshape, input, and `unknown`
@@ -97,6 +98,7 @@ class _Pred:
 
 _PASS = {"Identity", "Snapshot", "StopGradient", "PreventGradient", "EnsureShape", "CheckNumerics", "Cast"}
 _RESHAPE = {"Reshape", "Squeeze", "ExpandDims"}
+_BIASED = ("conv", "dwconv", "dense")      # node kinds a BiasAdd right after belongs to
 PARAM_UNARY = {"Rsqrt": lambda a: 1.0 / np.sqrt(a), "Sqrt": np.sqrt, "Reciprocal": lambda a: 1.0 / a,
                 "Neg": np.negative, "Square": np.square}
 PARAM_BINARY = {"AddV2": np.add, "Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "RealDiv": np.divide,
@@ -350,6 +352,22 @@ class _Reader:
             attrs.update(padding="pads", pads=(pads[2], pads[3], pads[4], pads[5]))
         return self._node("conv", [x], op, **attrs).holding("kernel", variable)
 
+    def _op_DepthwiseConv2dNative(self, op, inputs, nodes):
+        x, w = inputs
+        variable = plain_variable(w)
+        if not isinstance(x, Node) or variable is None or op.get_attr("data_format") != b"NHWC":
+            return None
+        kernel = tuple(variable.shape)
+        if any(d != 1 for d in op.get_attr("dilations")) or x.channels != kernel[2]:
+            return None
+        strides = op.get_attr("strides")
+        padding = op.get_attr("padding").decode()
+        attrs = dict(kernel=kernel, stride=(strides[1], strides[2]), padding=padding.lower())
+        if padding == "EXPLICIT":
+            pads = list(op.get_attr("explicit_paddings"))
+            attrs.update(padding="pads", pads=(pads[2], pads[3], pads[4], pads[5]))
+        return self._node("dwconv", [x], op, **attrs).holding("depthwise_kernel", variable)
+
     def _op_MatMul(self, op, inputs, nodes):
         x, w = inputs
         variable = plain_variable(w)
@@ -375,7 +393,7 @@ class _Reader:
         if not isinstance(x, Node) or not isinstance(p, Param):
             return None
         variable = plain_variable(p)
-        if (variable is not None and x.kind in ("conv", "dense") and "bias" not in x.params and len(variable.shape) == 1
+        if (variable is not None and x.kind in _BIASED and "bias" not in x.params and len(variable.shape) == 1
                 and len(x.tensor.consumers()) == 1):
             out = dataclasses.replace(x, inputs=list(x.inputs), attrs=dict(x.attrs),
                                       params={k: list(v) for k, v in x.params.items()}, tensor=None)
@@ -441,6 +459,9 @@ class _Reader:
     # -- activations
     def _op_Relu(self, op, inputs, nodes):
         return self._node("act", nodes[:1], op, kind="relu", alpha=1.0)
+
+    def _op_Relu6(self, op, inputs, nodes):
+        return self._node("act", nodes[:1], op, kind="relu6", alpha=1.0)
 
     def _op_Elu(self, op, inputs, nodes):
         return self._node("act", nodes[:1], op, kind="elu", alpha=1.0)

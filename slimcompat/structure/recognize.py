@@ -5,7 +5,9 @@ forward pass as ops and merges (slimcompat.structure.sequence), and derives
 the knobs of the family its merges imply: residual adds make a ResNet (v1 or
 pre-activation, basic or bottleneck, groups, stem, where strides sit, which
 units project their shortcut and how, activations, biases, epsilon, head),
-four-branch concats an Inception10. The derived description is then checked
+four-branch concats an Inception10. Families that declare candidates
+(`recognize` in their module: VGG, the MobileNets, the Inceptions) are
+tried description by description instead. The description is then checked
 the other way: its plan must match the model op for op, and that match names
 the model variable behind every canonical tensor and the model tensor behind
 every canonical endpoint. Nothing is read from layer names or creation order.
@@ -22,7 +24,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from slimcompat.arch import Inception10, ResNet
+from slimcompat.arch import RECORDS, Inception10, ResNet
 from slimcompat.errors import SlimcompatError
 from slimcompat.structure import graph, sequence
 from slimcompat.structure.simplify import simplify
@@ -82,6 +84,53 @@ def recognize(model, input_shape=None, keep_function=False):
     traced = graph.trace(model, input_shape, keep_function=keep_function)
     simplify(traced)
     items = sequence.model_items(traced)
+    try:
+        description, notes = _derived(model, traced, items)
+        matched = sequence.match(description.plan(), items, description.name)
+    except RecognitionError as derived_error:
+        found = _candidate(traced, items, derived_error)
+        if found is None:
+            raise
+        (description, matched), notes = found, list(traced.notes)
+        notes.append(f"{description.name}: recognised as a whole network of the {description.family} family "
+                     f"(regularizers are not read for it)")
+    tensors = _tensors(description, matched)
+    return Recognition(description, tensors, matched.endpoints, traced, notes, _unused(traced, tensors), model)
+
+
+def _candidate(traced, items, derived_error):
+    """(description, Matched) of the first declared candidate whose plan matches the model op for op, or None.
+
+    A candidate must first have the model's parameter count (cheap); only then
+    is its plan walked against the model's items.
+    """
+    count = sum(int(np.prod(v.shape)) for v in traced.variables.values()
+                if "float" in str(getattr(getattr(v, "dtype", None), "name", getattr(v, "dtype", ""))))
+    classes = _classes(traced)
+    for record in RECORDS:
+        if record.recognize is None:
+            continue
+        for description in record.recognize(classes):
+            if description.parameter_count() != count:
+                continue
+            try:
+                return description, sequence.match(description.plan(), items, description.name)
+            except RecognitionError:
+                continue
+    return None
+
+
+def _classes(traced):
+    """Output channels of the last layer holding a kernel (the classifier's classes), None without one."""
+    for node in reversed(traced.nodes):
+        kernel = node.params.get("kernel")
+        if kernel:
+            return int(kernel[0].shape[-1])
+    return None
+
+
+def _derived(model, traced, items):
+    """(description, notes) of the families whose knobs the structure gives (ResNet, Inception10)."""
     merges = {item.merge.kind for item in items if item.merge is not None}
     unknown = next((n for n in traced.nodes if n.kind in ("unknown", "affine", "pad", "reshape", "slice", "avgpool")),
                    None)
@@ -101,13 +150,10 @@ def recognize(model, input_shape=None, keep_function=False):
     notes = list(traced.notes)
     knobs.update(_regularization(model, traced, notes))
     try:
-        description = family(**knobs)
+        return family(**knobs), notes
     except SlimcompatError as exc:
         raise RecognitionError(f"the model's structure gives knobs no {family.family} description accepts: "
                                f"{exc}") from None
-    matched = sequence.match(description.plan(), items, description.name)
-    tensors = _tensors(description, matched)
-    return Recognition(description, tensors, matched.endpoints, traced, notes, _unused(traced, tensors), model)
 
 
 def _unknown_text(node):

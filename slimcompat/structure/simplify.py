@@ -84,7 +84,7 @@ def _fold_bias(node, users):
     if node.kind != "affine" or node.attrs["scale"] is not None or not node.inputs:
         return None
     source, variable = node.inputs[0], plain_variable(Param(node.attrs["shift"]))
-    if (variable is None or source.kind not in ("conv", "dense") or "bias" in source.params
+    if (variable is None or source.kind not in ("conv", "dwconv", "dense") or "bias" in source.params
             or len(users.get(id(source), [])) != 1 or tuple(variable.shape) != (source.channels,)):
         return None
     folded = dataclasses.replace(source, inputs=list(source.inputs), attrs=dict(source.attrs),
@@ -95,17 +95,17 @@ def _fold_bias(node, users):
 
 def _fold_pad(node, users):
     """ZeroPadding2D + VALID conv/max pool -> one op with its padding named."""
-    if node.kind not in ("conv", "maxpool") or not node.inputs or node.inputs[0].kind != "pad":
+    if node.kind not in ("conv", "dwconv", "maxpool") or not node.inputs or node.inputs[0].kind != "pad":
         return None
     pad = node.inputs[0]
     if len(users.get(id(pad), [])) != 1 or node.attrs.get("padding") != "valid":
         return None
     top, bottom, left, right = pad.attrs["pads"]
-    size = node.attrs["kernel"][:2] if node.kind == "conv" else node.attrs["size"]
+    size = node.attrs["kernel"][:2] if node.kind in ("conv", "dwconv") else node.attrs["size"]
     folded = dataclasses.replace(node, inputs=list(pad.inputs), attrs=dict(node.attrs))
     if node.kind == "maxpool" and (top, bottom, left, right) == (1, 1, 1, 1):
         folded.attrs["padding"] = "pad1"
-    elif node.kind == "conv" and all((a, b) == ((k - 1) // 2, k - 1 - (k - 1) // 2)
+    elif node.kind in ("conv", "dwconv") and all((a, b) == ((k - 1) // 2, k - 1 - (k - 1) // 2)
                                      for (a, b), k in (((top, bottom), size[0]), ((left, right), size[1]))):
         folded.attrs["padding"] = "explicit"
     else:
