@@ -151,7 +151,8 @@ def test_inception_v4_parameter_count_is_timms():
 def _descriptions():
     return [describe(n) for n in ("inception_v4", "timm:inception_v4", "inception_resnet_v2", "InceptionResNetV2",
                                   "timm:inception_resnet_v2")] + \
-        [describe("inception_v4", num_classes=None, background_class=False), describe("inception_resnet_v2", num_classes=10, conv_bias=True)]
+        [describe("inception_v4", num_classes=None, background_class=False),
+         describe("inception_resnet_v2", num_classes=10, conv_bias=True)]
 
 
 @pytest.mark.parametrize("description", _descriptions(), ids=lambda d: f"{d.name}-{d.num_classes}-{d.aux_logits}")

@@ -158,7 +158,8 @@ def _slim_rules():
         out += conv_rules(f"{block}_{{u}}", f"{{scope}}/{repeat}/{block}_{{u}}", table, "slim")
         out.append((f"{block}_{{u}}/up", f"{{scope}}/{repeat}/{block}_{{u}}/Conv2d_1x1"))
     for layer, spec in AUX:
-        out += [(layer, f"{{scope}}/AuxLogits/{spec.scope}"), (f"{layer}/bn", f"{{scope}}/AuxLogits/{spec.scope}/BatchNorm")]
+        scope = f"{{scope}}/AuxLogits/{spec.scope}"
+        out += [(layer, scope), (f"{layer}/bn", f"{scope}/BatchNorm")]
     return tuple(out) + (("aux/logits", "{scope}/AuxLogits/Logits"), ("logits", "{scope}/Logits/Logits"))
 
 

@@ -145,7 +145,7 @@ UNITS = (("mixed_3a", "Mixed_3a", MIXED_3A, 1), ("mixed_4a", "Mixed_4a", MIXED_4
          ("mixed_6a", "Mixed_6a", REDUCTION_A, 1), ("mixed_6{u@}", "Mixed_6{u@}", INCEPTION_B, 7),
          ("mixed_7a", "Mixed_7a", REDUCTION_B, 1), ("mixed_7{u@}", "Mixed_7{u@}", INCEPTION_C, 3))
 # The auxiliary head: (canonical, slim scope under AuxLogits, conv); kernel 5: the pooled 17 x 17 map at 299 px.
-AUX = (("aux/conv1", "Conv2d_1b_1x1", C("Conv2d_1b_1x1", 128)), ("aux/conv2", "Conv2d_2a", C("Conv2d_2a", 768, 5, 1, V)))
+AUX = (("aux/conv1", C("Conv2d_1b_1x1", 128)), ("aux/conv2", C("Conv2d_2a", 768, 5, 1, V)))
 AUX_FEATURES = 1024
 
 
@@ -201,7 +201,7 @@ class InceptionV4(Description):
 
     def _aux(self):
         seq, channels = [ops.AvgPool(5, 3, "valid")], AUX_FEATURES
-        for layer, _, spec in AUX:
+        for layer, spec in AUX:
             seq += self._conv(layer, spec, channels)
             channels = spec.filters
         return ops.Aux("aux", tuple(seq + [ops.Flatten()] + self._head("aux/logits", channels, "aux_logits")))
@@ -226,9 +226,9 @@ def _stem_rules(style):
 
 def _aux_rules(style):
     out = []
-    for layer, scope, _ in AUX:
-        j = layer[-1]
-        out += {"slim": [(layer, f"{{scope}}/AuxLogits/{scope}"), (f"{layer}/bn", f"{{scope}}/AuxLogits/{scope}/BatchNorm")],
+    for layer, spec in AUX:
+        j, scope = layer[-1], f"{{scope}}/AuxLogits/{spec.scope}"
+        out += {"slim": [(layer, scope), (f"{layer}/bn", f"{scope}/BatchNorm")],
                 "keras": [(layer, f"aux_conv{j}"), (f"{layer}/bn", f"aux_conv{j}_bn")],
                 "torch": [(layer, f"aux_logits.conv{j}.conv"), (f"{layer}/bn", f"aux_logits.conv{j}.bn")]}[style]
     return tuple(out)
@@ -239,7 +239,8 @@ LAYERS = {
     # research/slim: InceptionV4/Mixed_6b/Branch_2/Conv2d_0d_7x1/weights, .../BatchNorm/moving_mean
     "slim": _stem_rules("slim") + tuple(rule for canonical, scope, block, _ in UNITS
                                          for rule in conv_rules(canonical, f"{{scope}}/{scope}", block, "slim"))
-            + _aux_rules("slim") + (("aux/logits", "{scope}/AuxLogits/Aux_logits"), ("logits", "{scope}/Logits/Logits")),
+            + _aux_rules("slim")
+            + (("aux/logits", "{scope}/AuxLogits/Aux_logits"), ("logits", "{scope}/Logits/Logits")),
     # keras.applications has no Inception v4: slimcompat's own Keras names, the canonical path joined by "_"
     "keras": _stem_rules("keras") + ((_MIXED, "mixed_{s}{u@}_branch{k}_conv{j}"),
                                      (f"{_MIXED}/bn", "mixed_{s}{u@}_branch{k}_conv{j}_bn"))
