@@ -37,10 +37,13 @@ ACTIVATIONS = ("relu", "elu", "relu6")
 
 @dataclasses.dataclass(frozen=True)
 class Conv:
-    """A 2-D convolution; `layer` is its canonical layer name. Kernel HWIO, I = in_channels / groups."""
+    """A 2-D convolution; `layer` is its canonical layer name. Kernel HWIO, I = in_channels / groups.
+
+    `kernel` is k (k x k) or (height, width): Inception's factorized 1x7 and 7x1 convolutions.
+    """
 
     layer: str
-    kernel: int
+    kernel: object
     stride: int
     in_channels: int
     filters: int
@@ -49,8 +52,13 @@ class Conv:
     padding: str = "same"
 
     @property
+    def size(self):
+        """(kernel height, kernel width)."""
+        return tuple(self.kernel) if isinstance(self.kernel, tuple) else (self.kernel, self.kernel)
+
+    @property
     def shape(self):
-        return (self.kernel, self.kernel, self.in_channels // self.groups, self.filters)
+        return (*self.size, self.in_channels // self.groups, self.filters)
 
     def tensors(self):
         out = [(f"{self.layer}/kernel", self.shape)]
@@ -58,7 +66,7 @@ class Conv:
 
     def macs(self, out_hw):
         """Multiply-adds for an output of `out_hw` pixels."""
-        return out_hw * self.kernel * self.kernel * (self.in_channels // self.groups) * self.filters
+        return out_hw * self.size[0] * self.size[1] * (self.in_channels // self.groups) * self.filters
 
 
 @dataclasses.dataclass(frozen=True)
