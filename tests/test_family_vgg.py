@@ -55,7 +55,7 @@ def test_slim_endpoints_are_tf_slims_end_points(scope, slim_graphs):
 
 
 def test_slims_vgg_16_is_recognized_by_its_shapes_alone(slim_graphs):
-    """The structural matcher's candidates: of every VGG with 1000 classes, only vgg_16 has tf_slim's shapes in order."""
+    """Of every VGG with 1000 classes (the recognition candidates), only vgg_16 has tf_slim's shapes in order."""
     variables, order, _ = slim_graphs["vgg_16"]
     theirs = [variables[n] for n in order]
     matches = [c for c in vgg.FAMILY.recognize(1000) if list(c.tensors().values()) == theirs]
@@ -253,3 +253,13 @@ def test_detection_names_describe_under_every_source():
         found = [describe(name, source=source) for name in vgg.FAMILY.detect]
         assert len({d.name for d in found}) == len(vgg.FAMILY.detect) == 16
         assert {d.depth for d in found} == set(vgg.DEPTHS)
+
+
+def test_knobs_shared_with_other_families_keep_their_labels():
+    """Parity's diagnosis names a cause by knob name across families: a shared name must mean one thing."""
+    from slimcompat.arch import FAMILIES
+    ours = {name: (label, effect) for name, label, effect in vgg.VGG.knobs()}
+    for family, cls in FAMILIES.items():
+        for name, label, effect in cls.knobs():
+            if name in ours and family != "vgg":
+                assert ours[name] == (label, effect), (family, name)

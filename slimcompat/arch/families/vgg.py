@@ -53,7 +53,7 @@ class VGG(Description):
     l2: float = common("l2", 5e-4)
     num_classes: Optional[int] = common("num_classes", 1000)
     background_class: bool = common("background_class", False)
-    dropout: float = knob(0.5, "dropout after fc6 and fc7", "training", bounds=(0.0, 1.0))
+    dropout: float = common("dropout", 0.5)     # after fc6 and fc7; common: one label per knob in diagnoses
     softmax: bool = common("softmax", False)
 
     family = "vgg"
@@ -203,14 +203,12 @@ SOURCES = {
 
 
 def candidates(num_classes=None):
-    """Every VGG a user's model could be, with `num_classes` classes, or, with None, without them (fc7 or pool5 last)."""
+    """Every VGG a user's model could be: with `num_classes` classes, or with None none (fc7 or pool5 last)."""
+    tops = (True,) if num_classes is not None else (True, False)
     for depth in DEPTHS:
         for batch_norm in (False, True):
-            if num_classes is not None:
-                yield VGG(depth=depth, batch_norm=batch_norm, num_classes=num_classes)
-            else:
-                yield VGG(depth=depth, batch_norm=batch_norm, num_classes=None)
-                yield VGG(depth=depth, batch_norm=batch_norm, fc_layers=False, num_classes=None)
+            for fc_layers in tops:
+                yield VGG(depth=depth, batch_norm=batch_norm, fc_layers=fc_layers, num_classes=num_classes)
 
 
 FAMILY = Family(
