@@ -107,7 +107,7 @@ def test_a_new_depth_is_data_not_code():
 
 
 @pytest.mark.parametrize("name,message", [
-    ("resnet_v1_19", "unknown ResNet depth 19"), ("vgg16", "unknown architecture 'vgg16'"),
+    ("resnet_v1_19", "unknown ResNet depth 19"), ("lenet5", "unknown architecture 'lenet5'"),
     ("keras9:resnet_v1_50", "unknown source 'keras9'"), ("keras1:resnet_v2_50", "has no resnet_v2 networks")])
 def test_bad_names_are_one_line_errors(name, message):
     with pytest.raises(SlimcompatError, match=message):

@@ -419,8 +419,8 @@ def test_diff_command_writes_table_json_and_html(tmp_path, cli):
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "stem stride" in page
     same = cli("diff", "resnet_v2_50", "resnet_v2_50", check=False)
     assert same.returncode == 0 and same.stdout.strip().splitlines()[-1].startswith("SAME")
-    bad = cli("diff", "resnet_v2_50", "vgg16", check=False)
-    assert bad.returncode == 2 and "vgg16" in bad.stderr
+    bad = cli("diff", "resnet_v2_50", "lenet5", check=False)
+    assert bad.returncode == 2 and "lenet5" in bad.stderr
 
 
 def test_parity_command_takes_a_users_model(cli):
