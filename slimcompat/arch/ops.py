@@ -24,7 +24,7 @@ logits).
 """
 
 import dataclasses
-from typing import Tuple
+from typing import Tuple, Union
 
 __all__ = ["Conv", "DepthwiseConv", "BatchNorm", "Act", "MaxPool", "AvgPool", "GlobalAvgPool", "Flatten", "Dense",
            "Dropout", "Softmax", "Endpoint", "Residual", "Concat", "Aux", "walk", "parametric", "PARAMETRIC",
@@ -37,10 +37,15 @@ ACTIVATIONS = ("relu", "elu", "relu6")
 
 @dataclasses.dataclass(frozen=True)
 class Conv:
-    """A 2-D convolution; `layer` is its canonical layer name. Kernel HWIO, I = in_channels / groups."""
+    """A 2-D convolution; `layer` is its canonical layer name. Kernel HWIO, I = in_channels / groups.
+
+    `kernel` is an int for a square kernel, or (height, width) where they
+    differ (Inception v3's 1x7 and 7x1 factorised convolutions); `size` is
+    always the pair.
+    """
 
     layer: str
-    kernel: int
+    kernel: Union[int, Tuple[int, int]]
     stride: int
     in_channels: int
     filters: int
@@ -49,8 +54,12 @@ class Conv:
     padding: str = "same"
 
     @property
+    def size(self):
+        return tuple(self.kernel) if isinstance(self.kernel, tuple) else (self.kernel, self.kernel)
+
+    @property
     def shape(self):
-        return (self.kernel, self.kernel, self.in_channels // self.groups, self.filters)
+        return (*self.size, self.in_channels // self.groups, self.filters)
 
     def tensors(self):
         out = [(f"{self.layer}/kernel", self.shape)]
@@ -58,7 +67,7 @@ class Conv:
 
     def macs(self, out_hw):
         """Multiply-adds for an output of `out_hw` pixels."""
-        return out_hw * self.kernel * self.kernel * (self.in_channels // self.groups) * self.filters
+        return out_hw * self.size[0] * self.size[1] * (self.in_channels // self.groups) * self.filters
 
 
 @dataclasses.dataclass(frozen=True)
