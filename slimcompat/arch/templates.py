@@ -130,6 +130,11 @@ class BoundScheme:
         """Canonical layer name of a scheme layer name."""
         return self._translate(layer, 1, 0, f"{self.scheme.name}: {layer!r} is not a {self.arch.name} layer name")
 
+    def _tensors(self):
+        if "_known" not in self.__dict__:
+            self._known = set(self.arch.tensors())
+        return self._known
+
     def _canonical_layers(self, layer):
         """Every canonical layer a scheme layer name can be, by the rules in order."""
         for rule in self._rules:
@@ -158,7 +163,10 @@ class BoundScheme:
         for param, theirs in self._params_back:
             tail = self.scheme.join + param
             if body.endswith(tail):
-                for layer in self._canonical_layers(body[:-len(tail)]):   # layers may share a scope
+                layers = list(self._canonical_layers(body[:-len(tail)]))
+                for layer in layers:
+                    if len(layers) > 1 and f"{layer}/{theirs}" not in self._tensors():   # layers sharing a scope
+                        continue
                     try:
                         if self.params(layer).get(theirs) == param:
                             return f"{layer}/{theirs}"

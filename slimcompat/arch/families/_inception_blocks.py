@@ -21,7 +21,7 @@ from typing import Optional, Tuple, Union
 from slimcompat.arch import ops
 
 __all__ = ["C", "Sep", "Pool", "Split", "Mixed", "Aux", "Context", "build", "head", "Names", "name_rules",
-           "keras_ordinal_rules"]
+           "keras_ordinal_rules", "keras_ordinal_endpoints"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +38,11 @@ class C:
 
 @dataclasses.dataclass(frozen=True)
 class Sep:
-    """slim's separable_conv2d with num_outputs: depthwise (multiplier), 1x1 pointwise, BatchNorm, ReLU."""
+    """slim's separable_conv2d with num_outputs: depthwise (multiplier), 1x1 pointwise with biases, ReLU.
+
+    No BatchNorm: slim's Inception arg scopes give one to conv2d alone, so
+    this conv keeps its biases (`Conv2d_1a_7x7/biases` in the checkpoints).
+    """
 
     scope: str
     filters: int
@@ -166,12 +170,9 @@ def build(table, ctx, names):
             layer = f"stem/conv{i}"
             depthwise = ops.DepthwiseConv(f"{layer}/depthwise", item.kernel, item.stride, channels, item.multiplier,
                                           padding=ctx.padding if item.stride > 1 else "same")
-            out += [depthwise, ops.Conv(layer, 1, 1, depthwise.filters, item.filters),
-                    ops.BatchNorm(f"{layer}/bn", item.filters, ctx.epsilon, ctx.scale), ops.Act("relu")]
-            names.slim += [(f"{layer}/depthwise", item.scope), (layer, item.scope, {"kernel": "pointwise_weights"}),
-                           (f"{layer}/bn", f"{item.scope}/BatchNorm")]
-            names.torch += [(f"{layer}/depthwise", f"{item.scope}.depthwise"), (layer, f"{item.scope}.pointwise"),
-                            (f"{layer}/bn", f"{item.scope}.bn")]
+            out += [depthwise, ops.Conv(layer, 1, 1, depthwise.filters, item.filters, bias=True), ops.Act("relu")]
+            names.slim += [(f"{layer}/depthwise", item.scope), (layer, item.scope, {"kernel": "pointwise_weights"})]
+            names.torch += [(f"{layer}/depthwise", f"{item.scope}.depthwise"), (layer, f"{item.scope}.pointwise")]
             channels, endpoint = item.filters, item.scope
         else:
             i += 1
@@ -241,7 +242,7 @@ def keras_ordinal_rules(plan):
     return tuple(rules)
 
 
-def keras_ordinal_endpoints(plan, names):
+def keras_ordinal_endpoints(plan):
     """keras.applications' names of the endpoints: activation_n after conv n, max_pooling2d_n, mixed0...mixed10."""
     out, convs, pools, mixed, last = [], 0, 0, 0, None
     for op in _main_path(plan):

@@ -1,8 +1,8 @@
 """Inception v2 (BN-Inception) as data: tf_slim.nets.inception_v2, scope InceptionV2.
 
 The stem starts with a separable 7x7/2 conv (depthwise with multiplier 8,
-then a 1x1 pointwise conv to 64: slim's `Conv2d_1a_7x7/depthwise_weights`
-and `pointwise_weights`, one BatchNorm after both), then 3x3/2 max pool, 1x1
+then a 1x1 pointwise conv to 64 with biases and no BatchNorm: slim's
+`Conv2d_1a_7x7/depthwise_weights`, `pointwise_weights`, `biases`), then 3x3/2 max pool, 1x1
 and 3x3 convs, 3x3/2 max pool, all SAME. Ten Mixed blocks: four branches
 (1x1; 1x1 then 3x3; 1x1 then two 3x3; a 3x3/1 pool, average but in Mixed_5c
 max, then 1x1), and at 4a and 5a three (1x1 then 3x3/2; 1x1, 3x3, 3x3/2; a

@@ -140,7 +140,7 @@ NAMES = tuple(_NAMES)
 _RULES, _ENDPOINTS = blocks.name_rules(_read(InceptionV3())[1])
 _KERAS_PLAN = InceptionV3().plan()
 LAYERS = dict(_RULES, keras=blocks.keras_ordinal_rules(_KERAS_PLAN))
-ENDPOINTS = dict(_ENDPOINTS, **{"keras.applications": blocks.keras_ordinal_endpoints(_KERAS_PLAN, None)})
+ENDPOINTS = dict(_ENDPOINTS, **{"keras.applications": blocks.keras_ordinal_endpoints(_KERAS_PLAN)})
 
 _KERAS = dict(aux_logits=False, num_classes=1000, background_class=False, dropout=0.0, softmax=True)
 _TORCHVISION = dict(aux_logits=True, bn_scale=True, count_include_pad=True, transform_input=True, num_classes=1000,
