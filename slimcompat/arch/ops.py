@@ -24,7 +24,7 @@ logits).
 """
 
 import dataclasses
-from typing import Tuple
+from typing import Tuple, Union
 
 __all__ = ["Conv", "DepthwiseConv", "BatchNorm", "Act", "MaxPool", "AvgPool", "GlobalAvgPool", "Flatten", "Dense",
            "Dropout", "Softmax", "Endpoint", "Residual", "Concat", "Aux", "walk", "parametric", "PARAMETRIC",
@@ -39,11 +39,13 @@ ACTIVATIONS = ("relu", "elu", "relu6")
 class Conv:
     """A 2-D convolution; `layer` is its canonical layer name. Kernel HWIO, I = in_channels / groups.
 
-    `kernel` is k (k x k) or (height, width): Inception's factorized 1x7 and 7x1 convolutions.
+    `kernel` is an int for a square kernel, or (height, width) where they
+    differ (Inception v3's 1x7 and 7x1 factorised convolutions); `size` is
+    always the pair.
     """
 
     layer: str
-    kernel: object
+    kernel: Union[int, Tuple[int, int]]
     stride: int
     in_channels: int
     filters: int

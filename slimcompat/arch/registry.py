@@ -24,7 +24,8 @@ import json
 import typing
 
 from slimcompat.arch.conventions import SOURCES, source_preset
-from slimcompat.arch.families import inception10, inception_resnet_v2, inception_v4, resnet, vgg
+from slimcompat.arch.families import (inception10, inception_resnet_v2, inception_v1, inception_v2, inception_v3,
+                                      inception_v4, resnet, vgg)
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["describe", "from_dict", "from_json", "parse_knobs", "FAMILIES", "RECORDS", "all_descriptions",
@@ -34,6 +35,9 @@ __all__ = ["describe", "from_dict", "from_json", "parse_knobs", "FAMILIES", "REC
 RECORDS = (
     resnet.FAMILY,
     inception10.FAMILY,
+    inception_v1.FAMILY,
+    inception_v2.FAMILY,
+    inception_v3.FAMILY,
     inception_v4.FAMILY,
     inception_resnet_v2.FAMILY,
     vgg.FAMILY,

@@ -15,7 +15,9 @@ Parameter names usually depend on the parameter alone (`kernel` -> `weights`).
 Where they depend on the kind of layer too (PyTorch calls a conv kernel and a
 BatchNorm scale both `weight`), `kind_params` gives a vocabulary per kind of
 plan op (`conv`, `batchnorm`, `dense`), and the bound description says which
-kind each canonical layer is.
+kind each canonical layer is. A rule may carry a third item, {canonical param:
+scheme param} for that layer alone (slim's separable conv holds its 1x1
+kernel as `pointwise_weights` under the same scope as its `depthwise_weights`).
 """
 
 import dataclasses
@@ -85,7 +87,7 @@ class Scheme:
     """A naming scheme (see module doc). `join` glues layer and parameter names."""
 
     name: str
-    layers: Tuple[Tuple[str, str], ...]       # (canonical layer template, scheme layer template)
+    layers: Tuple[Tuple, ...]                 # (canonical layer template, scheme layer template[, params])
     params: Dict[str, str]                    # canonical param -> scheme param
     join: str = "/"
     suffix: str = ""
@@ -103,8 +105,9 @@ class BoundScheme:
         self.scheme = scheme
         self.arch = description
         constants = description.scheme_constants()
-        self._rules = [(_Template(c), _Template(_fill(s, constants))) for c, s in scheme.layers]
-        vocabularies = [scheme.params, *scheme.kind_params.values()]
+        self._rules = [(_Template(c), _Template(_fill(s, constants)), dict(*extra)) for c, s, *extra in scheme.layers]
+        self._own = [(rule[0], rule[2]) for rule in self._rules if rule[2]]
+        vocabularies = [scheme.params, *scheme.kind_params.values(), *(rule[2] for rule in self._rules)]
         self._params_back = sorted({(theirs, ours) for v in vocabularies for ours, theirs in v.items()},
                                    key=lambda pair: (-len(pair[0]), pair))
         self._kinds = {op.layer: type(op).__name__.lower() for op in description.layers()} \
@@ -127,14 +130,27 @@ class BoundScheme:
         """Canonical layer name of a scheme layer name."""
         return self._translate(layer, 1, 0, f"{self.scheme.name}: {layer!r} is not a {self.arch.name} layer name")
 
+    def _tensors(self):
+        if "_known" not in self.__dict__:
+            self._known = set(self.arch.tensors())
+        return self._known
+
+    def _canonical_layers(self, layer):
+        """Every canonical layer a scheme layer name can be, by the rules in order."""
+        for rule in self._rules:
+            values = rule[1].parse(layer)
+            if values is not None:
+                yield rule[0].format(values)
+
     def params(self, canonical_layer):
         """{canonical param: scheme param} for `canonical_layer` (by its kind where the scheme says so)."""
+        own = next((params for template, params in self._own if template.parse(canonical_layer) is not None), {})
         if not self.scheme.kind_params:
-            return self.scheme.params
+            return {**self.scheme.params, **own} if own else self.scheme.params
         kind = self._kinds.get(canonical_layer)
         if kind is None:
             raise UnknownNameError(f"{self.scheme.name}: {canonical_layer!r} is not a layer of {self.arch.name}")
-        return self.scheme.kind_params.get(kind, self.scheme.params)
+        return {**self.scheme.kind_params.get(kind, self.scheme.params), **own}
 
     def tensor(self, canonical_tensor):
         """Scheme tensor name of a canonical tensor name."""
@@ -147,12 +163,15 @@ class BoundScheme:
         for param, theirs in self._params_back:
             tail = self.scheme.join + param
             if body.endswith(tail):
-                try:
-                    layer = self.canonical_layer(body[:-len(tail)])
-                    if self.params(layer).get(theirs) == param:
-                        return f"{layer}/{theirs}"
-                except UnknownNameError:
-                    continue
+                layers = list(self._canonical_layers(body[:-len(tail)]))
+                for layer in layers:
+                    if len(layers) > 1 and f"{layer}/{theirs}" not in self._tensors():   # layers sharing a scope
+                        continue
+                    try:
+                        if self.params(layer).get(theirs) == param:
+                            return f"{layer}/{theirs}"
+                    except UnknownNameError:
+                        continue
         raise UnknownNameError(f"{self.scheme.name}: {tensor!r} is not a {self.arch.name} tensor name")
 
     def split(self, tensor):
