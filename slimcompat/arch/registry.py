@@ -24,7 +24,7 @@ import json
 import typing
 
 from slimcompat.arch.conventions import SOURCES, source_preset
-from slimcompat.arch.families import inception10, resnet
+from slimcompat.arch.families import inception10, mobilenet_v1, mobilenet_v2, resnet
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["describe", "from_dict", "from_json", "parse_knobs", "FAMILIES", "RECORDS", "all_descriptions",
@@ -34,6 +34,8 @@ __all__ = ["describe", "from_dict", "from_json", "parse_knobs", "FAMILIES", "REC
 RECORDS = (
     resnet.FAMILY,
     inception10.FAMILY,
+    mobilenet_v1.FAMILY,
+    mobilenet_v2.FAMILY,
 )
 FAMILIES = {record.name: record.description for record in RECORDS}
 EXAMPLES = "resnet_v1_18, resnet_v2_50, resnext_50_32x4d, inception10, resnet50, resnext50_32x4d, ResNet50V2"
