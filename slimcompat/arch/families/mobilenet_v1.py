@@ -103,8 +103,8 @@ class MobileNetV1(Description):
 # ----------------------------------------------------------------- names people type
 _SLIM = "slim"
 _NAMES = (
-    # the zoo's checkpoints: mobilenet_v1_0.75_192
-    (re.compile(r"mobilenet_v1_(\d\.\d{1,17})_(\d{2,4})\Z"), _SLIM,
+    # the zoo's checkpoints: mobilenet_v1_0.75_192 (its README: MobileNet_v1_0.50_160)
+    (re.compile(r"mobilenet_v1_(\d\.\d{1,17})_(\d{2,4})\Z", re.IGNORECASE), _SLIM,
      lambda m: {"width": float(m[1]), "resolution": int(m[2])}),
     # TF Hub (mobilenet_v1_050_160) and research/slim's nets_factory (mobilenet_v1_050)
     (re.compile(r"mobilenet_v1_(\d{3})(?:_(\d{2,4}))?\Z"), _SLIM,

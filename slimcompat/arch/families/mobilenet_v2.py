@@ -142,7 +142,7 @@ def _zoo():
     return [(w, r) for w in WIDTHS for r in RESOLUTIONS if w <= 1.0 or r == 224]
 
 
-NAMES = ("mobilenet_v2", "MobilenetV2", "MobileNetV2", "mobilenet_v2_140", "mobilenet_v2_035") \
+NAMES = ("mobilenet_v2", "MobileNetV2", "MobilenetV2", "mobilenet_v2_140", "mobilenet_v2_035") \
     + tuple(f"mobilenet_v2_{width_text(w)}_{r}" for w, r in _zoo()) \
     + tuple(f"mobilenet_v2_{round(w * 100):03d}_{r}" for w, r in _zoo()) \
     + tuple(f"mobilenetv2_{w:0.2f}_{r}" for w, r in _zoo())
