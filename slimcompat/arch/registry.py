@@ -25,7 +25,7 @@ import typing
 
 from slimcompat.arch.conventions import SOURCES, source_preset
 from slimcompat.arch.families import (inception10, inception_resnet_v2, inception_v1, inception_v2, inception_v3,
-                                      inception_v4, resnet, vgg)
+                                      inception_v4, mobilenet_v1, mobilenet_v2, resnet, vgg)
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["describe", "from_dict", "from_json", "parse_knobs", "FAMILIES", "RECORDS", "all_descriptions",
@@ -41,6 +41,8 @@ RECORDS = (
     inception_v4.FAMILY,
     inception_resnet_v2.FAMILY,
     vgg.FAMILY,
+    mobilenet_v1.FAMILY,
+    mobilenet_v2.FAMILY,
 )
 FAMILIES = {record.name: record.description for record in RECORDS}
 EXAMPLES = "resnet_v1_18, resnet_v2_50, resnext_50_32x4d, inception10, resnet50, resnext50_32x4d, ResNet50V2"
