@@ -289,3 +289,26 @@ def test_torch_state_dict_of_the_toy_round_trips_bit_exactly():
     assert state["dw2.depthwise.weight"].shape == (32, 1, 3, 3) and "dw1.bn1.weight" not in state
     back, _ = layout.canonical_tensors(state, description, "toy state_dict")
     assert all(np.array_equal(back[n], tensors[n]) for n in tensors)
+
+
+def test_costs_follow_the_output_sizes_keras_computes():
+    """structure.cost's output size of every conv (valid, depthwise, after average pools) against the Keras
+    model's own layer shapes; multiply-adds of a depthwise conv are k*k*C*M per pixel."""
+    from slimcompat.arch import scheme
+    from slimcompat.nets import keras_net
+    from slimcompat.structure import cost
+    description = Toy(image_size=33)
+    model = keras_net.build(description, input_shape=(33, 33, 3))
+    names = scheme("keras", description)
+    costs = cost.layer_costs(description, (33, 33))
+    convs = [op for op in ops.walk(description.plan()) if isinstance(op, (ops.Conv, ops.DepthwiseConv))]
+    for op in convs:
+        assert costs[op.layer][2] == tuple(model.get_layer(names.layer(op.layer)).output.shape[1:3]), op.layer
+    assert costs["dw2/depthwise"][1] == 3 * 3 * 16 * 2
+
+
+def test_a_residual_scale_is_a_difference_of_the_plans():
+    from slimcompat.structure import diff
+    plan = Toy().plan()
+    unscaled = tuple(dataclasses.replace(op, scale=1.0) if isinstance(op, ops.Residual) else op for op in plan)
+    assert diff.first_endpoint(plan, unscaled) == "mix" and diff.first_endpoint(plan, plan) is None
