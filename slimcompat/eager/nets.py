@@ -10,7 +10,6 @@ import functools
 
 import numpy as np
 
-from slimcompat.arch import describe
 from slimcompat.eager.layer import SlimLayer
 
 __all__ = ["net_layer", "resnet_layer", "slim_net_fn"]
@@ -22,7 +21,7 @@ _BUILD_INPUT = (1, 32, 32, 3)
 def slim_net_fn(description):
     """(slim model function, its arg scope function) of a description or name ('resnet_v2_50')."""
     from slimcompat.nets import slim_net
-    description = describe(description)
+    description = slim_net.described(description)
     return slim_net.net_fn(description), functools.partial(slim_net.arg_scope_for, description)
 
 
@@ -35,7 +34,8 @@ def net_layer(description, num_classes="default", *, weight_decay=None, build=Tr
     the description's l2, else slim's 1e-4). build: create the variables now
     with one small eager inference call, so weights can be loaded first.
     """
-    description = describe(description)
+    from slimcompat.nets import slim_net
+    description = slim_net.described(description)
     if num_classes != "default" and num_classes != description.num_classes:
         description = description.replace(num_classes=num_classes,
                                           background_class=description.background_class and bool(num_classes))

@@ -43,7 +43,9 @@ def _description(layer):
 
 def _canonical_variables(layer):
     """({canonical name: variable}, {canonical name, or the layer's name where none maps: canonical-layout shape})."""
-    bound = scheme("slim", _description(layer))
+    description = _description(layer)
+    bound = scheme("slim", description)
+    expected = description.tensors()
     known, shapes = {}, {}
     for name, variable in slim_variables(layer).items():
         try:
@@ -52,7 +54,7 @@ def _canonical_variables(layer):
             shapes[name] = tuple(variable.shape)
             continue
         known[canonical] = variable
-        shapes[canonical] = canonical_shape(canonical, variable.shape)
+        shapes[canonical] = canonical_shape(canonical, variable.shape, expected.get(canonical))
     return known, shapes
 
 

@@ -1,9 +1,12 @@
 """Keras 3 models built from an architecture description, named by any naming scheme.
 
 `build` interprets the description's plan (slimcompat.arch.ops): each Conv,
-BatchNorm and Dense becomes the Keras layer the naming scheme names, each
-weightless op a layer named after its place (`stage1_unit1_add`), residual
-units an Add and Inception units a Concatenate. Nothing here knows a depth, a
+DepthwiseConv, BatchNorm and Dense becomes the Keras layer the naming scheme
+names, each weightless op a layer named after its place (`stage1_unit1_add`),
+residual units an Add (the main branch first scaled by a Rescaling where the
+unit scales it) and Inception units a Concatenate. A plan with side heads
+(`Aux`: Inception v3's auxiliary logits) makes a model with several outputs,
+the main one first, so the heads' weights belong to the model. Nothing here knows a depth, a
 family or a variant: those are the plan's. Grouped convolutions are one
 `Conv2D(groups=...)`, which on TensorFlow's CPU kernels is exact against
 split + per-group convs + concat and about twice as fast (README); the
@@ -26,7 +29,7 @@ import re
 import keras
 import numpy as np
 
-from slimcompat.arch import ops, scheme
+from slimcompat.arch import layout, ops, scheme
 from slimcompat.arch.layout import merge_groups, split_groups
 from slimcompat.arch.mapping import check_mapping
 from slimcompat.arch.templates import UnknownNameError
@@ -34,7 +37,7 @@ from slimcompat.errors import SlimcompatError
 
 __all__ = ["build", "canonical_weights", "set_canonical_weights", "endpoint_layers", "GROUPED"]
 
-_PARAMS = {"kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"}
+_PARAMS = {"kernel", "depthwise_kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"}
 _RESIDUAL_FIRST = {"keras1"}
 _ENDPOINTS_ATTR = "_slimcompat_endpoints"
 _GROUP = re.compile(r"(.+)_group(\d+)\Z")
@@ -53,7 +56,8 @@ def build(description, *, naming="keras", input_shape=(224, 224, 3), name=None, 
     builder = _Builder(description, naming, grouped)
     inputs = keras.Input(shape=tuple(input_shape), name="input")
     x = builder.sequence(inputs, description.plan())
-    model = keras.Model(inputs, x, name=name or f"{description.name}_{naming}")
+    outputs = [x, *builder.side_outputs] if builder.side_outputs else x
+    model = keras.Model(inputs, outputs, name=name or f"{description.name}_{naming}")
     object.__setattr__(model, _ENDPOINTS_ATTR, dict(builder.endpoints))
     _model_tensors(model, description, naming)
     return model
@@ -71,7 +75,7 @@ def canonical_weights(model, description, naming="keras"):
     """{canonical tensor name: ndarray} of a Keras model named by `naming`; MappingError unless it holds exactly
     `description.tensors()`."""
     variables = _model_tensors(model, description, naming)
-    return {name: np.asarray(_value(variables[name])) for name in description.tensors()}
+    return {name: np.asarray(_value(variables[name])).reshape(shape) for name, shape in description.tensors().items()}
 
 
 def _value(variable):
@@ -85,10 +89,10 @@ def set_canonical_weights(model, description, naming, tensors):
     MappingError lists what is missing, unexpected or shaped otherwise.
     """
     variables, unknown = _model_variables(model, naming, description)
-    check_mapping(_shapes(variables, unknown), {n: tuple(np.shape(t)) for n, t in tensors.items()},
+    check_mapping(_shapes(variables, unknown, description), {n: tuple(np.shape(t)) for n, t in tensors.items()},
                   f"Keras model {model.name!r}")
     for canonical_name, variable in variables.items():
-        variable.assign(np.asarray(tensors[canonical_name], dtype=variable.dtype))
+        variable.assign(np.asarray(tensors[canonical_name], dtype=variable.dtype).reshape(tuple(variable.shape)))
     return model
 
 
@@ -102,12 +106,14 @@ def _model_variables(model, naming, description):
     known, unknown, groups = {}, {}, {}
     for layer in model.layers:
         split = _GROUP.match(layer.name)
+        depthwise = isinstance(layer, keras.layers.DepthwiseConv2D)
         for variable in layer.weights:
+            param = "depthwise_kernel" if depthwise and variable.name == "kernel" else variable.name
             try:
-                canonical = f"{names.canonical_layer(split.group(1) if split else layer.name)}/{variable.name}"
+                canonical = f"{names.canonical_layer(split.group(1) if split else layer.name)}/{param}"
             except UnknownNameError:
                 canonical = None
-            if canonical is None or variable.name not in _PARAMS or canonical in known:
+            if canonical is None or param not in _PARAMS or canonical in known:
                 unknown[f"{layer.name}/{variable.name}"] = tuple(variable.shape)
             elif split:
                 groups.setdefault(canonical, {})[int(split.group(2))] = variable
@@ -135,14 +141,18 @@ class _Groups:
         return merge_groups([keras.ops.convert_to_numpy(v) for v in self.variables])
 
 
-def _shapes(variables, unknown):
-    return {**{n: tuple(v.shape) for n, v in variables.items()}, **unknown}
+def _shapes(variables, unknown, description):
+    """Canonical-layout shapes: a kernel held in another rank with as many elements (keras.applications'
+    VGG fc1, a Dense for a canonical 7x7 conv) counts as the canonical shape (slimcompat.arch.layout)."""
+    expected, kinds = description.tensors(), layout.kernel_kinds(description)
+    return {**{n: layout.held_shape(kinds[n], "tensorflow", tuple(v.shape), expected[n]) if n in kinds and n in expected
+               else tuple(v.shape) for n, v in variables.items()}, **unknown}
 
 
 def _model_tensors(model, description, naming):
     """{canonical tensor name: variable}, after checking the model holds exactly `description.tensors()`."""
     variables, unknown = _model_variables(model, naming, description)
-    check_mapping(description.tensors(), _shapes(variables, unknown), f"Keras model {model.name!r}")
+    check_mapping(description.tensors(), _shapes(variables, unknown, description), f"Keras model {model.name!r}")
     return variables
 
 
@@ -158,6 +168,7 @@ class _Builder:
         self.names = scheme(naming, description)
         self.residual_first = naming in _RESIDUAL_FIRST
         self.endpoints = {}
+        self.side_outputs = []
         self.used = set()
         self.context = "stem"
 
@@ -183,19 +194,27 @@ class _Builder:
             x = getattr(self, "_" + type(op).__name__.lower())(x, op)
         return x
 
-    def _conv(self, x, op):
-        padding = "same"
+    def _padded(self, x, op):
+        """(x, Keras padding) of a conv: explicit padding as ZeroPadding2D then VALID."""
         if op.padding == "explicit" and op.stride > 1 and op.kernel > 1:
             before = (op.kernel - 1) // 2
             pad = (before, op.kernel - 1 - before)
             x = keras.layers.ZeroPadding2D((pad, pad), name=self._unique(_flat(op.layer) + "_pad"))(x)
-            padding = "valid"
-        if op.kernel == 1:
-            padding = "valid"
+            return x, "valid"
+        return x, "valid" if op.kernel == 1 or op.padding == "valid" else "same"
+
+    def _conv(self, x, op):
+        x, padding = self._padded(x, op)
         if op.groups > 1 and self.grouped == "split":
             return self._split_conv(x, op, padding)
         return keras.layers.Conv2D(op.filters, op.kernel, strides=op.stride, padding=padding, groups=op.groups,
                                    use_bias=op.bias, name=self._layer_name(op.layer))(x)
+
+    def _depthwiseconv(self, x, op):
+        x, padding = self._padded(x, op)
+        return keras.layers.DepthwiseConv2D(op.kernel, strides=op.stride, padding=padding,
+                                            depth_multiplier=op.multiplier, use_bias=op.bias,
+                                            name=self._layer_name(op.layer))(x)
 
     def _split_conv(self, x, op, padding):
         """Seed 002's layout: split the channels, one Conv2D per group, concatenate."""
@@ -209,22 +228,29 @@ class _Builder:
         return keras.layers.Concatenate(axis=-1, name=self._unique(f"{name}_concat"))(outs)
 
     def _batchnorm(self, x, op):
-        return keras.layers.BatchNormalization(axis=-1, epsilon=op.epsilon, name=self._layer_name(op.layer))(x)
+        return keras.layers.BatchNormalization(axis=-1, epsilon=op.epsilon, scale=op.scale,
+                                               name=self._layer_name(op.layer))(x)
 
     def _act(self, x, op):
-        name = self._unique(f"{_flat(self.context)}_{op.kind}")
-        if op.kind == "elu":
-            return keras.layers.ELU(alpha=op.alpha, name=name)(x)
-        return keras.layers.ReLU(name=name)(x)
+        return _activation(op, self._unique(f"{_flat(self.context)}_{op.kind}"))(x)
 
-    def _maxpool(self, x, op):
+    def _pool(self, x, op, layer, kind):
         where = "stem" if self.context.startswith("stem") else _flat(self.context)
         padding = op.padding
         if padding == "pad1":
-            x = keras.layers.ZeroPadding2D(1, name=self._unique(f"{where}_pool_pad"))(x)
+            x = keras.layers.ZeroPadding2D(1, name=self._unique(f"{where}_{kind}_pad"))(x)
             padding = "valid"
-        return keras.layers.MaxPooling2D(op.size, strides=op.stride, padding=padding,
-                                         name=self._unique(f"{where}_pool"))(x)
+        return layer(op.size, strides=op.stride, padding=padding, name=self._unique(f"{where}_{kind}"))(x)
+
+    def _maxpool(self, x, op):
+        return self._pool(x, op, keras.layers.MaxPooling2D, "pool")
+
+    def _avgpool(self, x, op):
+        """TensorFlow's average pool: with SAME padding it divides by the pixels inside the image."""
+        return self._pool(x, op, keras.layers.AveragePooling2D, "avg_pool")
+
+    def _flatten(self, x, op):
+        return keras.layers.Flatten(name=self._unique(f"{_flat(self.context)}_flatten"))(x)
 
     def _globalavgpool(self, x, op):
         return keras.layers.GlobalAveragePooling2D(name=self._unique("pool"))(x)
@@ -250,6 +276,8 @@ class _Builder:
         self.context = f"{op.unit}/shortcut"
         shortcut = self.sequence(shortcut_in, op.shortcut)
         residual = self.sequence(inner, op.main)
+        if op.scale != 1.0:
+            residual = keras.layers.Rescaling(op.scale, name=self._unique(f"{unit}_scale"))(residual)
         pair = [residual, shortcut] if self.residual_first else [shortcut, residual]
         x = keras.layers.Add(name=self._unique(f"{unit}_add"))(pair)
         self.context = f"{op.unit}/out"
@@ -260,10 +288,15 @@ class _Builder:
     def _act_named(self, x, op, name):
         if not isinstance(op, ops.Act):
             return self.sequence(x, (op,))
-        name = self._unique(name)
-        if op.kind == "elu":
-            return keras.layers.ELU(alpha=op.alpha, name=name)(x)
-        return keras.layers.ReLU(name=name)(x)
+        return _activation(op, self._unique(name))(x)
+
+    def _aux(self, x, op):
+        """A side head: its endpoints are recorded, its output becomes an extra model output, x goes on."""
+        context = self.context
+        self.context = op.unit
+        self.side_outputs.append(self.sequence(x, op.ops))
+        self.context = context
+        return x
 
     def _concat(self, x, op):
         outputs = []
@@ -271,3 +304,9 @@ class _Builder:
             self.context = f"{op.unit}/branch{k}"
             outputs.append(self.sequence(x, branch))
         return keras.layers.Concatenate(axis=-1, name=self._unique(f"{_flat(op.unit)}_concat"))(outputs)
+
+
+def _activation(op, name):
+    if op.kind == "elu":
+        return keras.layers.ELU(alpha=op.alpha, name=name)
+    return keras.layers.ReLU(max_value=6.0 if op.kind == "relu6" else None, name=name)

@@ -12,7 +12,15 @@ resnet_v1/v2_50..200 the graph is op for op the one tf_slim.nets builds
 What each unit computes comes from the description's plan
 (slimcompat.arch.ops); the unit function interprets it with slim layers, and
 every variable scope is the slim naming scheme's name for the canonical layer,
-so names are declared once. Grouped convolutions (ResNeXt) are one `weights`
+so names are declared once. A plan whose units are not ResNet-style stages
+(`stage{s}/unit{u}`) -- a plain sequence (VGG, MobileNet v1), Inception
+modules, Inception-ResNet's scaled residuals around branches, auxiliary
+heads -- is interpreted op by op in the same idiom, each layer under its
+slim name within the net's scope: `slim.conv2d`, `slim.separable_conv2d`
+without pointwise outputs for a depthwise conv (variable `depthwise_weights`),
+`slim.max_pool2d` / `slim.avg_pool2d`, `slim.batch_norm` (scale=False where
+the plan has no gamma), a dense layer as a 1x1 `slim.conv2d` on [N, 1, 1, C]
+(a flatten reshapes to that), every endpoint collected under its slim name. Grouped convolutions (ResNeXt) are one `weights`
 variable [k, k, in/groups, out] and TensorFlow's native grouped conv, or, where
 this machine's TensorFlow cannot run it fused with the BatchNorm and ReLU that
 follow (grappler fuses them; TensorFlow's CPU kernels without oneDNN refuse
@@ -27,6 +35,7 @@ same checkpoint either way (slimcompat.nets.grouped).
 """
 
 import functools
+import re
 
 import slimcompat  # noqa: F401  (repairs tf_slim before it is imported)
 import tensorflow as tf
@@ -34,6 +43,7 @@ import tf_slim as slim
 from tf_slim.nets import resnet_utils
 
 from slimcompat.arch import describe, endpoint_scheme, ops, scheme
+from slimcompat.arch.description import Description
 from slimcompat.errors import SlimcompatError
 from slimcompat.nets import grouped
 
@@ -45,16 +55,16 @@ def arg_scope_for(description, weight_decay=None, batch_norm_decay=0.997, is_tra
 
     weight_decay: default the description's `l2`, else tf_slim's 1e-4.
     """
-    description = describe(description)
+    description = described(description)
     decay = weight_decay if weight_decay is not None else (description.l2 or 1e-4)
     bn = {"decay": batch_norm_decay, "epsilon": description.bn_epsilon, "scale": True,
           "updates_collections": tf.compat.v1.GraphKeys.UPDATE_OPS}
     if is_training is not None:
         bn["is_training"] = is_training
-    with slim.arg_scope([slim.conv2d, grouped_conv2d], weights_regularizer=slim.l2_regularizer(decay),
+    with slim.arg_scope([slim.conv2d, slim.separable_conv2d, grouped_conv2d], weights_regularizer=slim.l2_regularizer(decay),
                         weights_initializer=slim.variance_scaling_initializer()):
         with slim.arg_scope([slim.batch_norm], **bn):
-            with slim.arg_scope([slim.max_pool2d], padding="SAME") as scope:
+            with slim.arg_scope([slim.max_pool2d, slim.avg_pool2d], padding="SAME") as scope:
                 return scope
 
 
@@ -76,8 +86,13 @@ def grouped_conv2d(inputs, num_outputs, kernel_size, groups, stride=1, padding="
 def net_fn(description):
     """A slim model function `fn(inputs, num_classes=..., is_training=True, global_pool=True, reuse=None,
     scope=None) -> (net, end_points)` computing `description` (a name or a description)."""
-    description = describe(description)
+    description = described(description)
     return functools.partial(_network, description=description)
+
+
+def described(description):
+    """A description as given, or the one a name means (a family outside the registry is used as it is)."""
+    return description if isinstance(description, Description) else describe(description)
 
 
 def _network(inputs, num_classes="default", is_training=True, global_pool=True, reuse=None, scope=None, *,
@@ -86,16 +101,20 @@ def _network(inputs, num_classes="default", is_training=True, global_pool=True, 
         description = description.replace(num_classes=num_classes,
                                           background_class=description.background_class and bool(num_classes))
     interpreter = _Interpreter(description, is_training)
-    with tf.compat.v1.variable_scope(scope or description.name, values=[inputs], reuse=reuse) as sc:
+    with tf.compat.v1.variable_scope(scope or interpreter.scope, values=[inputs], reuse=reuse) as sc:
         interpreter.collection = sc.original_name_scope + "_end_points"
         with slim.arg_scope([slim.batch_norm, slim.dropout], is_training=is_training):
             plan = description.plan()
-            units = [op for op in plan if isinstance(op, (ops.Residual, ops.Concat))]
-            first, last = plan.index(units[0]), plan.index(units[-1])
-            net = interpreter.sequence(inputs, plan[:first], prefix="")
-            net = resnet_utils.stack_blocks_dense(net, interpreter.blocks(units),
-                                                            outputs_collections=interpreter.collection)
-            net = interpreter.head(net, plan[last + 1:], global_pool)
+            stages = _stages(plan, description)
+            if stages is None:
+                net = interpreter.head(inputs, plan, global_pool)
+            else:
+                first, last = stages
+                units = [op for op in plan[first:last + 1] if isinstance(op, (ops.Residual, ops.Concat))]
+                net = interpreter.sequence(inputs, plan[:first], prefix="")
+                net = resnet_utils.stack_blocks_dense(net, interpreter.blocks(units),
+                                                      outputs_collections=interpreter.collection)
+                net = interpreter.head(net, plan[last + 1:], global_pool)
         end_points = slim.utils.convert_collection_to_dict(interpreter.collection)
         if description.classifier:  # as tf_slim's nets: logits returned, their softmax an end point
             end_points["predictions"] = slim.softmax(net, scope="predictions")
@@ -107,15 +126,15 @@ class _Interpreter:
 
     def __init__(self, description, is_training):
         self.description = description
+        self.scope = description.scheme_constants().get("scope", description.name)
         self.names = scheme("slim", description)
-        self.unit_names = endpoint_scheme("slim", description)
+        self.unit_names = endpoint_scheme("slim", description) if "slim" in description.record.endpoints else None
         self.is_training = is_training
         self.collection = None
-        self._pending_bn = None
 
     def _relative(self, canonical, prefix):
         full = self.names.layer(canonical)
-        head = f"{self.description.name}/{prefix}"
+        head = f"{self.scope}/{prefix}"
         if not full.startswith(head):
             raise SlimcompatError(f"internal: slim name {full} outside {head}")
         return full[len(head):]
@@ -131,16 +150,20 @@ class _Interpreter:
     def _unit_fn(self, inputs, op, stride, rate=1):
         default = self.description.scheme_constants()["unit"]
         with tf.compat.v1.variable_scope(None, default, [inputs]) as sc:
-            prefix = self.unit_names.layer(op.unit)[len(self.description.name) + 1:] + "/"
-            if isinstance(op, ops.Residual):
-                inner = self.sequence(inputs, op.pre, prefix)
-                shortcut = self.sequence(inner if op.shortcut_from == "pre" else inputs, op.shortcut, prefix)
-                residual = self.sequence(inner, op.main, prefix)
-                net = self.sequence(shortcut + residual, op.post, prefix)
-            else:
-                branches = [self.sequence(inputs, branch, prefix) for branch in op.branches]
-                net = tf.concat(branches, axis=3)
+            prefix = self.unit_names.layer(op.unit)[len(self.scope) + 1:] + "/"
+            net = self._unit(inputs, op, prefix)
             return slim.utils.collect_named_outputs(self.collection, sc.name, net)
+
+    def _unit(self, inputs, op, prefix):
+        """A Residual (out = post(scale * main + shortcut)) or Concat unit; its layers' scopes relative to prefix."""
+        if isinstance(op, ops.Residual):
+            inner = self.sequence(inputs, op.pre, prefix)
+            shortcut = self.sequence(inner if op.shortcut_from == "pre" else inputs, op.shortcut, prefix)
+            residual = self.sequence(inner, op.main, prefix)
+            if op.scale != 1.0:
+                residual = op.scale * residual
+            return self.sequence(shortcut + residual, op.post, prefix)
+        return tf.concat([self.sequence(inputs, branch, prefix) for branch in op.branches], axis=3)
 
     def head(self, net, plan, global_pool):
         for op in plan:
@@ -157,9 +180,9 @@ class _Interpreter:
         return net
 
     def _collect(self, op, net):
-        name = self.unit_names.layer(op.name)
-        if op.name in ("stem", "pooled", "logits"):
-            slim.utils.collect_named_outputs(self.collection, name, net)
+        """Every endpoint the plan marks, under its slim name (a stacked ResNet unit's is collected by tf_slim)."""
+        name = self.unit_names.layer(op.name) if self.unit_names is not None else f"{self.scope}/{op.name}"
+        slim.utils.collect_named_outputs(self.collection, name, net)
 
     def sequence(self, net, plan, prefix):
         """Slim layers for `plan`; each conv's output after its BatchNorm and activation is collected under the
@@ -169,15 +192,28 @@ class _Interpreter:
             if conv is not None and not isinstance(op, (ops.BatchNorm, ops.Act)):
                 slim.utils.collect_named_outputs(self.collection, conv, net)
                 conv = None
-            if isinstance(op, ops.Conv):
+            if isinstance(op, (ops.Conv, ops.DepthwiseConv)):
                 net = self._conv(net, op, prefix)
                 conv = f"{tf.compat.v1.get_variable_scope().name}/{self._relative(op.layer, prefix)}"
             elif isinstance(op, ops.BatchNorm):
-                net = slim.batch_norm(net, activation_fn=None, scope=self._relative(op.layer, prefix))
+                net = slim.batch_norm(net, activation_fn=None, scale=op.scale,
+                                      scope=self._relative(op.layer, prefix))
             elif isinstance(op, ops.Act):
                 net = _activation(op)(net)
             elif isinstance(op, ops.MaxPool):
                 net = self._pool(net, op)
+            elif isinstance(op, ops.AvgPool):
+                net = self._avg_pool(net, op)
+            elif isinstance(op, ops.GlobalAvgPool):
+                net = tf.reduce_mean(net, [1, 2], name="pool5", keepdims=True)
+            elif isinstance(op, ops.Flatten):
+                net = tf.reshape(net, [-1, 1, 1, net.shape[1:].num_elements()], name="flatten")  # H, W, C order
+            elif isinstance(op, (ops.Residual, ops.Concat)):
+                net = self._unit(net, op, prefix)
+            elif isinstance(op, ops.Aux):
+                self.sequence(net, op.ops, prefix)
+            elif isinstance(op, ops.Softmax):
+                continue
             elif isinstance(op, ops.Dense):
                 net = slim.conv2d(net, op.units, [1, 1], activation_fn=None, normalizer_fn=None,
                                   biases_initializer=tf.compat.v1.zeros_initializer() if op.bias else None,
@@ -194,11 +230,16 @@ class _Interpreter:
 
     def _conv(self, net, op, prefix):
         scope = self._relative(op.layer, prefix)
-        padding = "SAME"
+        padding = "VALID" if op.padding == "valid" else "SAME"
         if op.padding == "explicit" and op.stride > 1 and op.kernel > 1:
             before = (op.kernel - 1) // 2
             net = tf.pad(net, [[0, 0], [before, op.kernel - 1 - before], [before, op.kernel - 1 - before], [0, 0]])
             padding = "VALID"
+        if isinstance(op, ops.DepthwiseConv):   # tf_slim's depthwise conv: no pointwise outputs
+            return slim.separable_conv2d(net, None, [op.kernel, op.kernel], depth_multiplier=op.multiplier,
+                                         stride=op.stride, padding=padding, activation_fn=None, normalizer_fn=None,
+                                         biases_initializer=tf.compat.v1.zeros_initializer() if op.bias else None,
+                                         scope=scope)
         if op.groups > 1:
             return grouped_conv2d(net, op.filters, op.kernel, op.groups, stride=op.stride, padding=padding,
                                   use_bias=op.bias, scope=scope)
@@ -216,6 +257,31 @@ class _Interpreter:
         return slim.max_pool2d(net, [op.size, op.size], stride=op.stride, padding=padding.upper(),
                                scope="pool1" if op.stride > 1 else "pool")
 
+    def _avg_pool(self, net, op):
+        """TensorFlow's average pool: SAME divides by the pixels inside the image; pad1 counts its zeros."""
+        padding = op.padding
+        if padding == "pad1":
+            net = tf.pad(net, [[0, 0], [1, 1], [1, 1], [0, 0]])
+            padding = "valid"
+        return slim.avg_pool2d(net, [op.size, op.size], stride=op.stride, padding=padding.upper(),
+                               scope="AvgPool")
+
+
+_STAGE_UNIT = re.compile(r"stage\d+/unit\d+\Z")
+
+
+def _stages(plan, description):
+    """(first, last) index of the plan's ResNet-style stages, stacked as tf_slim stacks Blocks; None where the
+    plan has none, or its units are named otherwise or have other ops between them."""
+    units = [i for i, op in enumerate(plan) if isinstance(op, (ops.Residual, ops.Concat))]
+    if not units or "unit" not in description.scheme_constants() or "slim" not in description.record.endpoints:
+        return None
+    for op in plan[units[0]:units[-1] + 1]:
+        name = op.unit if isinstance(op, (ops.Residual, ops.Concat)) else getattr(op, "name", None)
+        if not isinstance(op, (ops.Residual, ops.Concat, ops.Endpoint)) or not _STAGE_UNIT.match(name):
+            return None
+    return units[0], units[-1]
+
 
 def _unit_stride(op):
     strides = [o.stride for o in ops.walk((op,)) if isinstance(o, (ops.Conv, ops.MaxPool)) and o.stride > 1]
@@ -223,11 +289,13 @@ def _unit_stride(op):
 
 
 def _activation(op):
-    """ReLU, or ELU written out: Grappler fuses a `tf.nn.elu` into the preceding conv in a Session graph
+    """ReLU, ReLU6, or ELU written out: Grappler fuses a `tf.nn.elu` into the preceding conv in a Session graph
     and in a tf.function differently (1e-7 apart), a written-out ELU in neither, so the graph and the eager
     layer stay bit-identical."""
     if op.kind == "relu":
         return tf.nn.relu
+    if op.kind == "relu6":
+        return tf.nn.relu6
     return lambda x: tf.where(x > 0, x, op.alpha * tf.math.expm1(x))
 
 

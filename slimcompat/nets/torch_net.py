@@ -1,7 +1,8 @@
 """PyTorch modules built from an architecture description, computing what TensorFlow computes.
 
 `build` interprets the description's plan (slimcompat.arch.ops) as keras_net
-and slim_net do: each Conv, BatchNorm and Dense becomes an `nn.Conv2d`,
+and slim_net do: each Conv, DepthwiseConv (a grouped `nn.Conv2d`, one group
+per input channel), BatchNorm and Dense becomes an `nn.Conv2d`,
 `nn.BatchNorm2d` (with the description's epsilon) or `nn.Linear` at the
 module path the `torchvision` naming scheme gives it (`layer1.0.conv2`,
 `layer1.0.downsample.0`, `fc`), so state_dict keys are torchvision's wherever
@@ -18,6 +19,13 @@ Where PyTorch's habits differ from TensorFlow's, TensorFlow's are kept:
 - SAME max pooling never takes padding for a maximum: it pads with -inf.
   `pad1` (Keras' ZeroPadding2D, then VALID) pads with zeros, which differs
   where every value in a window is negative (after an ELU).
+- SAME average pooling divides by the pixels inside the image, also where
+  the padding is asymmetric (sums over the padded input divided by counts
+  over a padded mask); `pad1` (zeros, then VALID) counts the zeros.
+- A BatchNorm without scale has no `weight` in its state_dict: a constant
+  ones buffer takes its place, as the canonical has no gamma.
+- Flatten takes TensorFlow's H, W, C order (NCHW is permuted first), so a
+  canonical dense kernel after it needs no reordering.
 - BatchNorm epsilon, ELU alpha and grouped convs come from the plan.
 
 Layout is PyTorch's: NCHW in; endpoints NCHW, [N, C] for pooled and logits.
@@ -71,6 +79,8 @@ class Net(torch.nn.Module):
         pads = _conv_pads(op, x.shape[2], x.shape[3])
         return self._layers[op.layer](F.pad(x, pads) if pads else x)
 
+    _depthwiseconv = _conv
+
     def _batchnorm(self, x, op, points):
         return self._layers[op.layer](x)
 
@@ -78,7 +88,9 @@ class Net(torch.nn.Module):
         return self._layers[op.layer](x)
 
     def _act(self, x, op, points):
-        return F.elu(x, op.alpha) if op.kind == "elu" else F.relu(x)
+        if op.kind == "elu":
+            return F.elu(x, op.alpha)
+        return F.relu6(x) if op.kind == "relu6" else F.relu(x)
 
     def _maxpool(self, x, op, points):
         if op.padding == "same":
@@ -88,6 +100,21 @@ class Net(torch.nn.Module):
         elif op.padding == "pad1":
             x = F.pad(x, (1, 1, 1, 1))
         return F.max_pool2d(x, op.size, op.stride)
+
+    def _avgpool(self, x, op, points):
+        if op.padding == "pad1":
+            return F.avg_pool2d(F.pad(x, (1, 1, 1, 1)), op.size, op.stride)
+        if op.padding == "valid":
+            return F.avg_pool2d(x, op.size, op.stride)
+        pads = _same(x.shape[3], op.size, op.stride) + _same(x.shape[2], op.size, op.stride)
+        if not any(pads):
+            return F.avg_pool2d(x, op.size, op.stride)
+        inside = F.pad(torch.ones_like(x[:1, :1]), pads)
+        sums = F.avg_pool2d(F.pad(x, pads), op.size, op.stride, divisor_override=1)
+        return sums / F.avg_pool2d(inside, op.size, op.stride, divisor_override=1)
+
+    def _flatten(self, x, op, points):
+        return x.permute(0, 2, 3, 1).flatten(1)
 
     def _globalavgpool(self, x, op, points):
         return x.mean(dim=(2, 3))
@@ -106,7 +133,12 @@ class Net(torch.nn.Module):
     def _residual(self, x, op, points):
         inner = self._sequence(x, op.pre, points)
         shortcut = self._sequence(inner if op.shortcut_from == "pre" else x, op.shortcut, points)
-        return self._sequence(shortcut + self._sequence(inner, op.main, points), op.post, points)
+        main = self._sequence(inner, op.main, points)
+        return self._sequence(shortcut + (main if op.scale == 1.0 else op.scale * main), op.post, points)
+
+    def _aux(self, x, op, points):
+        self._sequence(x, op.ops, points)
+        return x
 
     def _concat(self, x, op, points):
         return torch.cat([self._sequence(x, branch, points) for branch in op.branches], dim=1)
@@ -114,6 +146,8 @@ class Net(torch.nn.Module):
 
 def _symmetric(op):
     """The padding nn.Conv2d can do itself for `op` (same on both sides, input-independent), else None."""
+    if op.padding == "valid":
+        return 0
     if op.padding == "same" and op.stride > 1 and op.kernel > 1:
         return None
     before = (op.kernel - 1) // 2
@@ -140,8 +174,15 @@ def _module(op):
     if isinstance(op, ops.Conv):
         return torch.nn.Conv2d(op.in_channels, op.filters, op.kernel, op.stride, padding=_symmetric(op) or 0,
                                groups=op.groups, bias=op.bias)
+    if isinstance(op, ops.DepthwiseConv):
+        return torch.nn.Conv2d(op.channels, op.filters, op.kernel, op.stride, padding=_symmetric(op) or 0,
+                               groups=op.channels, bias=op.bias)
     if isinstance(op, ops.BatchNorm):
-        return torch.nn.BatchNorm2d(op.channels, eps=op.epsilon)
+        module = torch.nn.BatchNorm2d(op.channels, eps=op.epsilon)
+        if not op.scale:
+            del module.weight
+            module.register_buffer("weight", torch.ones(op.channels), persistent=False)
+        return module
     return torch.nn.Linear(op.in_features, op.units, bias=op.bias)
 
 

@@ -1,11 +1,13 @@
 """What a description costs: parameters per canonical tensor and multiply-adds per layer at an input size.
 
-Multiply-adds count convolutions and the classifier (the usual convention:
-BatchNorm, biases and activations are not counted). Each layer's output size
-follows the plan: a conv gives ceil(H / stride) under either padding (SAME and
-the symmetric explicit padding differ only in where the padding goes), a max
-pool `same` ceil(H / s), `pad1` floor((H + 2 - k) / s) + 1, `valid`
-floor((H - k) / s) + 1.
+Multiply-adds count convolutions (depthwise ones too) and dense layers (the
+usual convention: BatchNorm, biases, pooling and activations are not
+counted). Each layer's output size follows the plan: a conv gives
+ceil(H / stride) under SAME or explicit padding (they differ only in where
+the padding goes), floor((H - k) / s) + 1 under `valid`; a pool (max or
+average) `same` ceil(H / s), `pad1` floor((H + 2 - k) / s) + 1, `valid`
+floor((H - k) / s) + 1; a flatten leaves one pixel. Side heads (`Aux`) count
+where they branch off.
 """
 
 import math
@@ -40,17 +42,20 @@ def _walk(plan, hw, out):
 
 
 def _op(op, hw, out):
-    if isinstance(op, ops.Conv):
-        size = (math.ceil(hw[0] / op.stride), math.ceil(hw[1] / op.stride))
-        per_pixel = op.kernel * op.kernel * (op.in_channels // op.groups) * op.filters
+    if isinstance(op, (ops.Conv, ops.DepthwiseConv)):
+        if op.padding == "valid":
+            size = tuple((d - op.kernel) // op.stride + 1 for d in hw)
+        else:
+            size = (math.ceil(hw[0] / op.stride), math.ceil(hw[1] / op.stride))
+        per_pixel = op.macs(1)
         out[op.layer] = (per_pixel * size[0] * size[1], per_pixel, size)
         return size
-    if isinstance(op, ops.MaxPool):
+    if isinstance(op, (ops.MaxPool, ops.AvgPool)):
         if op.padding == "same" or op.size == 1:
             return (math.ceil(hw[0] / op.stride), math.ceil(hw[1] / op.stride))
         pad = 2 if op.padding == "pad1" else 0
         return tuple((d + pad - op.size) // op.stride + 1 for d in hw)
-    if isinstance(op, ops.GlobalAvgPool):
+    if isinstance(op, (ops.GlobalAvgPool, ops.Flatten)):
         return (1, 1)
     if isinstance(op, ops.Dense):
         per_pixel = op.in_features * op.units
@@ -63,4 +68,6 @@ def _op(op, hw, out):
     if isinstance(op, ops.Concat):
         sizes = [_walk(branch, hw, out) for branch in op.branches]
         return sizes[0]
+    if isinstance(op, ops.Aux):
+        _walk(op.ops, hw, out)
     return hw

@@ -344,13 +344,17 @@ def _leaves(plan):
             yield from _leaves(op.shortcut)
             yield ("main",)
             yield from _leaves(op.main)
-            yield ("add",)
+            yield ("add",) if op.scale == 1.0 else ("add", op.scale)
             yield from _leaves(op.post)
         elif isinstance(op, ops.Concat):
             for branch in op.branches:
                 yield ("branch",)
                 yield from _leaves(branch)
             yield ("concat",)
+        elif isinstance(op, ops.Aux):
+            yield ("aux",)
+            yield from _leaves(op.ops)
+            yield ("aux end",)
         else:
             yield op
 

@@ -106,6 +106,8 @@ def plan_items(plan, unit=None):
             items += [Item(op=p, unit=op.unit) for p in op.post]
         elif isinstance(op, ops.Concat):
             items.append(Item(merge="concat", branches=[list(b) for b in op.branches], unit=op.unit))
+        elif isinstance(op, ops.Aux):
+            continue    # a side head is off the path from input to output that a model's trace follows
         else:
             items.append(Item(op=op, unit=unit or _unit_of(op)))
     return items
@@ -158,12 +160,19 @@ def signature(op):
     if isinstance(op, ops.Conv):
         return ("conv", op.kernel, op.stride, op.in_channels // op.groups, op.filters, op.groups, op.bias,
                 _padding(op.kernel, op.stride, op.padding))
+    if isinstance(op, ops.DepthwiseConv):
+        return ("dwconv", op.kernel, op.stride, op.channels, op.multiplier, op.bias,
+                _padding(op.kernel, op.stride, op.padding))
     if isinstance(op, ops.BatchNorm):
         return ("bn", op.channels, _eps(op.epsilon))
     if isinstance(op, ops.Act):
         return ("act", op.kind, _eps(op.alpha) if op.kind == "elu" else 1.0)
     if isinstance(op, ops.MaxPool):
         return ("maxpool", op.size, op.stride, "same" if op.size == 1 else op.padding)
+    if isinstance(op, ops.AvgPool):
+        return ("avgpool", op.size, op.stride, "same" if op.size == 1 else op.padding)
+    if isinstance(op, ops.Flatten):
+        return ("flatten",)
     if isinstance(op, ops.Dense):
         return ("dense", op.in_features, op.units, op.bias)
     if isinstance(op, ops.Dropout):
@@ -192,6 +201,12 @@ def describe_op(op):
         return sig[1] if sig[1] != "elu" else f"elu(alpha {sig[2]:g})"
     if head == "maxpool":
         return f"max pool {sig[1]}x{sig[1]}/{sig[2]} ({sig[3]})" if isinstance(sig[1], int) else f"max pool {sig}"
+    if head == "avgpool":
+        return f"average pool {sig[1]}x{sig[1]}/{sig[2]} ({sig[3]})"
+    if head == "dwconv":
+        _, k, s, channels, multiplier, bias, padding = sig
+        pad = f" ({padding} padding)" if (k > 1 and s > 1) or padding == "valid" else ""
+        return f"depthwise conv {k}x{k}/{s} {channels}x{multiplier}{' +bias' if bias else ''}{pad}"
     if head == "dense":
         return f"dense {sig[1]}->{sig[2]}{' +bias' if sig[3] else ''}"
     if head == "dropout":

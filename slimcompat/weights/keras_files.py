@@ -559,12 +559,14 @@ def _keras3_params(path, entry, name, values, layer_config):
             raise WeightsError(path, f"{where}: expected BatchNormalization vectors {list(params)}, "
                                      f"found shapes {shapes}")
         return params
-    if kind in ("conv", "dense"):
-        rank_ok = len(shapes[0]) in ((3, 4, 5) if kind == "conv" else (2,))
-        bias_ok = len(shapes) == 1 or (len(shapes) == 2 and shapes[1] == (shapes[0][-1],))
+    if kind in ("conv", "dense", "depthwise"):
+        rank_ok = len(shapes[0]) in {"conv": (3, 4, 5), "dense": (2,), "depthwise": (4,)}[kind]
+        out = shapes[0][-1] * (shapes[0][-2] if kind == "depthwise" else 1)   # [k, k, C, M]: C * M biases
+        bias_ok = len(shapes) == 1 or (len(shapes) == 2 and shapes[1] == (out,))
+        kernel = "depthwise_kernel" if kind == "depthwise" else "kernel"
         if not (rank_ok and bias_ok):
-            raise WeightsError(path, f"{where}: expected {kind} variables [kernel, bias], found shapes {shapes}")
-        return ["kernel", "bias"][:len(values)]
+            raise WeightsError(path, f"{where}: expected {kind} variables [{kernel}, bias], found shapes {shapes}")
+        return [kernel, "bias"][:len(values)]
     raise WeightsError(path, f"{where}: cannot tell what its {len(values)} variables are (shapes {shapes}); "
                              f"slimcompat reads convolution, dense and BatchNormalization layers")
 
@@ -573,6 +575,8 @@ def _keras3_kind(entry, values, layer_config):
     base = _snake(layer_config["class_name"]) if layer_config else _natural(entry.rsplit("/", 1)[-1])[0]
     if base in _CONV_CLASSES:
         return "conv"
+    if base == "depthwise_conv2d":
+        return "depthwise"
     if base in ("dense", "batch_normalization"):
         return {"dense": "dense", "batch_normalization": "bn"}[base]
     shapes = [np.shape(v) for v in values]

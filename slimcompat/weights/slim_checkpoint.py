@@ -31,6 +31,7 @@ import warnings
 
 from slimcompat.arch import describe, scheme
 from slimcompat.arch.conventions import source_input
+from slimcompat.arch.layout import held_shape
 from slimcompat.arch.mapping import check_mapping
 from slimcompat.arch.registry import default_source, variant_text
 from slimcompat.errors import SlimcompatError, WeightsError, WeightsRefusal
@@ -386,12 +387,19 @@ def _with_classes(arch, num_classes):
 
 
 def slim_shape(canonical_name, shape):
-    """Slim stores the classifier as a 1x1 conv: [1, 1, features, classes]; canonical as [features, classes]."""
-    return (1, 1, *shape) if canonical_name == "logits/kernel" else tuple(shape)
+    """Slim stores every dense layer as a 1x1 conv: [1, 1, features, units]; canonical as [features, units]
+    (a rank-2 canonical kernel is always a dense layer's)."""
+    return (1, 1, *shape) if canonical_name.endswith("/kernel") and len(shape) == 2 else tuple(shape)
 
 
-def canonical_shape(canonical_name, shape):
-    """The inverse of `slim_shape`: a slim variable's shape in the canonical layout."""
+def canonical_shape(canonical_name, shape, expected=None):
+    """The inverse of `slim_shape`: a slim variable's shape in the canonical layout.
+
+    expected: the canonical shape where known (slimcompat.arch.layout's rule:
+    another rank, as many elements); without it only the classifier is told.
+    """
+    if expected is not None and canonical_name.rpartition("/")[2] in ("kernel", "depthwise_kernel"):
+        return held_shape("dense" if len(expected) == 2 else "conv", "tensorflow", shape, expected)
     return tuple(shape)[2:] if canonical_name == "logits/kernel" else tuple(shape)
 
 
