@@ -94,6 +94,10 @@ class DepthwiseConv:
         return (self.kernel, self.kernel, self.channels, self.multiplier)
 
     @property
+    def size(self):
+        return (self.kernel, self.kernel)
+
+    @property
     def filters(self):
         return self.channels * self.multiplier
 

@@ -196,18 +196,17 @@ class _Builder:
 
     def _padded(self, x, op):
         """(x, Keras padding) of a conv: explicit padding as ZeroPadding2D then VALID."""
-        if op.padding == "explicit" and op.stride > 1 and op.kernel > 1:
-            before = (op.kernel - 1) // 2
-            pad = (before, op.kernel - 1 - before)
-            x = keras.layers.ZeroPadding2D((pad, pad), name=self._unique(_flat(op.layer) + "_pad"))(x)
+        if op.padding == "explicit" and op.stride > 1 and max(op.size) > 1:
+            pads = tuple(((k - 1) // 2, k - 1 - (k - 1) // 2) for k in op.size)
+            x = keras.layers.ZeroPadding2D(pads, name=self._unique(_flat(op.layer) + "_pad"))(x)
             return x, "valid"
-        return x, "valid" if op.kernel == 1 or op.padding == "valid" else "same"
+        return x, "valid" if op.size == (1, 1) or op.padding == "valid" else "same"
 
     def _conv(self, x, op):
         x, padding = self._padded(x, op)
         if op.groups > 1 and self.grouped == "split":
             return self._split_conv(x, op, padding)
-        return keras.layers.Conv2D(op.filters, op.kernel, strides=op.stride, padding=padding, groups=op.groups,
+        return keras.layers.Conv2D(op.filters, op.size, strides=op.stride, padding=padding, groups=op.groups,
                                    use_bias=op.bias, name=self._layer_name(op.layer))(x)
 
     def _depthwiseconv(self, x, op):
@@ -222,7 +221,7 @@ class _Builder:
         width = op.in_channels // op.groups
         parts = [keras.layers.Lambda(lambda t, i=i: t[..., i * width:(i + 1) * width],
                                      name=self._unique(f"{name}_slice{i}"))(x) for i in range(op.groups)]
-        outs = [keras.layers.Conv2D(op.filters // op.groups, op.kernel, strides=op.stride, padding=padding,
+        outs = [keras.layers.Conv2D(op.filters // op.groups, op.size, strides=op.stride, padding=padding,
                                     use_bias=op.bias, name=self._unique(f"{name}_group{i}"))(part)
                 for i, part in enumerate(parts)]
         return keras.layers.Concatenate(axis=-1, name=self._unique(f"{name}_concat"))(outs)

@@ -231,9 +231,8 @@ class _Interpreter:
     def _conv(self, net, op, prefix):
         scope = self._relative(op.layer, prefix)
         padding = "VALID" if op.padding == "valid" else "SAME"
-        if op.padding == "explicit" and op.stride > 1 and op.kernel > 1:
-            before = (op.kernel - 1) // 2
-            net = tf.pad(net, [[0, 0], [before, op.kernel - 1 - before], [before, op.kernel - 1 - before], [0, 0]])
+        if op.padding == "explicit" and op.stride > 1 and max(op.size) > 1:
+            net = tf.pad(net, [[0, 0], *([(k - 1) // 2, k - 1 - (k - 1) // 2] for k in op.size), [0, 0]])
             padding = "VALID"
         if isinstance(op, ops.DepthwiseConv):   # tf_slim's depthwise conv: no pointwise outputs
             return slim.separable_conv2d(net, None, [op.kernel, op.kernel], depth_multiplier=op.multiplier,
@@ -241,9 +240,9 @@ class _Interpreter:
                                          biases_initializer=tf.compat.v1.zeros_initializer() if op.bias else None,
                                          scope=scope)
         if op.groups > 1:
-            return grouped_conv2d(net, op.filters, op.kernel, op.groups, stride=op.stride, padding=padding,
+            return grouped_conv2d(net, op.filters, list(op.size), op.groups, stride=op.stride, padding=padding,
                                   use_bias=op.bias, scope=scope)
-        return slim.conv2d(net, op.filters, [op.kernel, op.kernel], stride=op.stride, padding=padding,
+        return slim.conv2d(net, op.filters, list(op.size), stride=op.stride, padding=padding,
                            activation_fn=None, normalizer_fn=None,
                            biases_initializer=tf.compat.v1.zeros_initializer() if op.bias else None, scope=scope)
 

@@ -148,10 +148,10 @@ def _symmetric(op):
     """The padding nn.Conv2d can do itself for `op` (same on both sides, input-independent), else None."""
     if op.padding == "valid":
         return 0
-    if op.padding == "same" and op.stride > 1 and op.kernel > 1:
+    if op.padding == "same" and op.stride > 1 and max(op.size) > 1:
         return None
-    before = (op.kernel - 1) // 2
-    return before if op.kernel - 1 - before == before else None
+    befores = tuple((k - 1) // 2 for k in op.size)
+    return befores if all(k - 1 - b == b for k, b in zip(op.size, befores)) else None
 
 
 def _same(size, kernel, stride):
@@ -165,14 +165,14 @@ def _conv_pads(op, height, width):
     if _symmetric(op) is not None:
         return None
     if op.padding == "same":
-        return _same(width, op.kernel, op.stride) + _same(height, op.kernel, op.stride)
-    before = (op.kernel - 1) // 2
-    return (before, op.kernel - 1 - before) * 2
+        return _same(width, op.size[1], op.stride) + _same(height, op.size[0], op.stride)
+    (kh, kw) = op.size
+    return ((kw - 1) // 2, kw - 1 - (kw - 1) // 2, (kh - 1) // 2, kh - 1 - (kh - 1) // 2)
 
 
 def _module(op):
     if isinstance(op, ops.Conv):
-        return torch.nn.Conv2d(op.in_channels, op.filters, op.kernel, op.stride, padding=_symmetric(op) or 0,
+        return torch.nn.Conv2d(op.in_channels, op.filters, op.size, op.stride, padding=_symmetric(op) or 0,
                                groups=op.groups, bias=op.bias)
     if isinstance(op, ops.DepthwiseConv):
         return torch.nn.Conv2d(op.channels, op.filters, op.kernel, op.stride, padding=_symmetric(op) or 0,

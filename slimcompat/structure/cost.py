@@ -44,7 +44,7 @@ def _walk(plan, hw, out):
 def _op(op, hw, out):
     if isinstance(op, (ops.Conv, ops.DepthwiseConv)):
         if op.padding == "valid":
-            size = tuple((d - op.kernel) // op.stride + 1 for d in hw)
+            size = tuple((d - k) // op.stride + 1 for d, k in zip(hw, op.size))
         else:
             size = (math.ceil(hw[0] / op.stride), math.ceil(hw[1] / op.stride))
         per_pixel = op.macs(1)
