@@ -41,8 +41,8 @@ from slimcompat.weights.probe import using
 from slimcompat.weights.progress import announce
 
 __all__ = ["is_slim_checkpoint", "read", "read_header", "write", "check_prefix", "atomic_checkpoint", "recover",
-           "open_reader", "get_tensor", "checkpoint_files", "existing_files", "index_file", "slim_shape", "canonical_shape",
-           "VERSIONS", "EMA_SUFFIX"]
+           "open_reader", "get_tensor", "checkpoint_files", "existing_files", "index_file", "slim_shape",
+           "canonical_shape", "VERSIONS", "EMA_SUFFIX"]
 
 VERSIONS = ("V1", "V2")
 EMA_SUFFIX = "/ExponentialMovingAverage"
