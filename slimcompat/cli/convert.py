@@ -13,8 +13,7 @@ import pathlib
 from slimcompat.cli import arch_options, convert_model, model_options, transform_options
 from slimcompat.cli.progress import progress_bar
 from slimcompat.errors import SlimcompatError
-from slimcompat.weights import convert
-from slimcompat.weights.atomic import check_destination
+from slimcompat.weights import convert, formats
 
 __all__ = ["add_arguments", "run"]
 
@@ -28,8 +27,8 @@ def add_arguments(parser):
     parser.add_argument("--recover", metavar="PREFIX",
                         help="finish the interrupted install of the slim checkpoint at PREFIX (its hidden "
                              ".PREFIX.install journal, checked first), then exit; no SRC or DST")
-    parser.add_argument("--from", dest="src_kind", choices=convert.KINDS, help="source kind (default: detected)")
-    parser.add_argument("--to", dest="dst_kind", choices=(*convert.KINDS, "model"),
+    parser.add_argument("--from", dest="src_kind", choices=formats.kinds(), help="source kind (default: detected)")
+    parser.add_argument("--to", dest="dst_kind", choices=(*formats.kinds(), "model"),
                         help="destination kind (model: the --model's own weights file)")
     arch_options.add_arguments(parser, help_suffix=" (default: detected from the names and the file's metadata)")
     parser.add_argument("--ema", action="store_true",
@@ -45,15 +44,11 @@ def add_arguments(parser):
 
 
 def _check_destination(src, dst, dst_kind, force):
+    kind = formats.get(dst_kind)
     if dst.is_dir():
-        suffix = {"slim": ".ckpt", "keras": ".keras"}.get(dst_kind, ".h5")
         raise SlimcompatError(f"{dst}: is a folder; name the file to write inside it, "
-                              f"e.g. {dst / (src.name.split('.')[0] + suffix)}")
-    if dst_kind == "slim":
-        from slimcompat.weights.slim_checkpoint import check_prefix
-        check_prefix(dst, force)
-    else:
-        check_destination(dst, force)
+                              f"e.g. {dst / (src.name.split('.')[0] + kind.folder_example)}")
+    kind.check_destination(dst, force)
 
 
 def _recover(args):

@@ -16,7 +16,7 @@ import pathlib
 from slimcompat.cli import arch_options, model_options, transform_options
 from slimcompat.cli.progress import progress_bar
 from slimcompat.errors import SlimcompatError
-from slimcompat.weights import convert
+from slimcompat.weights import convert, formats
 from slimcompat.weights.atomic import check_destination
 
 __all__ = ["run", "add_arguments"]
@@ -50,11 +50,7 @@ def run(args):
             print(f"{src} -> {dst} (the model's own weights file)")
         return 0
     dst_kind = convert.kind_for_destination(dst, args.dst_kind)
-    if dst_kind == "slim":
-        from slimcompat.weights.slim_checkpoint import check_prefix
-        check_prefix(dst, args.force)
-    else:
-        check_destination(dst, args.force)
+    formats.get(dst_kind).check_destination(dst, args.force)
     recognition = model_weights.load_file(model, src, input_shape=shape)
     weights = model_weights.read(model, recognition, input_convention=args.input_convention,
                                  source_file=src.name)

@@ -10,36 +10,25 @@ are read whole, after the same checks.
 
 import json
 
-import numpy as np
-
 from slimcompat.arch import STEM_POOLS, STRIDE_PLACEMENTS, describe as describe_name
-from slimcompat.weights import canonical, convert
-from slimcompat.arch.mapping import check_mapping
+from slimcompat.weights import convert, formats
 
 __all__ = ["add_arguments", "run", "describe"]
 
 
 def add_arguments(parser):
     parser.add_argument("file", help="canonical .h5, slim checkpoint (prefix, file or folder), or Keras weight file")
-    parser.add_argument("--from", dest="kind", choices=convert.KINDS, help="the file's kind (default: detected)")
+    parser.add_argument("--from", dest="kind", choices=formats.kinds(), help="the file's kind (default: detected)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def describe(path, kind=None):
     """{kind, architecture, tensors, parameters, bytes, metadata...} of a weight file."""
     kind = kind or convert.detect(path)
-    if kind in ("canonical", "slim"):
-        if kind == "canonical":
-            meta, shapes, _ = canonical.read_header(path)
-            check_mapping(meta.description.tensors(), {n: s for n, (s, _) in shapes.items()}, str(path))
-            detail = f"format {canonical.VERSION}"
-        else:
-            from slimcompat.weights import slim_checkpoint
-            meta, shapes = slim_checkpoint.read_header(path)
-            detail = meta.source_kind
-        count = len(shapes)
-        params = int(sum(int(np.prod(s)) for s, _ in shapes.values()))
-        nbytes = int(sum(int(np.prod(s)) * np.dtype(d).itemsize for s, d in shapes.values()))
+    header = formats.get(kind).read_header(path)
+    if header is not None:
+        meta, detail = header.meta, header.detail
+        count, params, nbytes = header.totals()
     else:
         weights = convert.load(path, kind)
         meta, count, params = weights.meta, len(weights.tensors), weights.parameter_count

@@ -6,7 +6,7 @@ with the model's code (`--model`) where the file's names are its own.
 """
 
 from slimcompat.errors import WeightsError, WeightsRefusal
-from slimcompat.weights import canonical, convert, keras_io
+from slimcompat.weights import canonical, convert, formats
 
 __all__ = ["add_arguments", "run"]
 
@@ -17,26 +17,23 @@ def add_arguments(parser):
 
 def _refuse_other_kinds(path):
     """One line naming what a non-canonical weight file is and the command that helps instead."""
-    if canonical.is_canonical(path):
-        return
     try:
-        kind = convert.detect(path)
+        kind = formats.get(convert.detect(path))
     except WeightsError:
         return  # canonical.read says precisely what is wrong with it
-    if kind == "canonical":
+    if kind.name == "canonical":
         return
-    if kind == "keras":
-        try:
-            keras_io.identify(path)
-        except WeightsRefusal:
-            raise WeightsError(path, f"{convert.describe_kind(path, kind)} whose layer names follow no known naming, "
-                                     f"not a canonical file; validate checks canonical files: if this is your own "
-                                     f"model's file, convert it first, with its code "
-                                     f"({keras_io.convert_command(path)})") from None
-        except WeightsError:
-            pass    # convert says precisely what is wrong with it
-    command = keras_io.convert_command(path, own_model=kind == "object")
-    raise WeightsError(path, f"{convert.describe_kind(path, kind)}, not a canonical file; validate checks canonical "
+    try:
+        kind.check_names(path)
+    except WeightsRefusal:
+        raise WeightsError(path, f"{kind.describe(path)} whose layer names follow no known naming, "
+                                 f"not a canonical file; validate checks canonical files: if this is your own "
+                                 f"model's file, convert it first, with its code "
+                                 f"({formats.convert_command(path)})") from None
+    except WeightsError:
+        pass    # convert says precisely what is wrong with it
+    command = kind.convert_hint(path)
+    raise WeightsError(path, f"{kind.describe(path)}, not a canonical file; validate checks canonical "
                              f"files: convert it first ({command}), or see what it holds with slimcompat inspect "
                              f"{path}")
 

@@ -17,7 +17,7 @@ from slimcompat.arch import UnknownNameError, scheme
 from slimcompat.arch.conventions import source_input
 from slimcompat.arch.mapping import check_mapping
 from slimcompat.errors import SlimcompatError, WeightsRefusal
-from slimcompat.weights import canonical
+from slimcompat.weights import canonical, fidelity
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.slim_checkpoint import canonical_shape
 
@@ -28,9 +28,6 @@ def slim_variables(layer):
     if not layer.weights:
         raise SlimcompatError(f"layer {layer.name!r} has no variables yet: call it once (or build it) first")
     return {v.name[:-2] if v.name.endswith(":0") else v.name: v for v in layer.weights}
-
-
-_STRIDES = ("stride_placement", "stage_strides")
 
 
 def _description(layer):
@@ -86,17 +83,15 @@ def load_weights(layer, source, use_ema=False):
         from slimcompat.weights import convert
         source = convert.load(source, arch=description if _is_checkpoint(source) else None, use_ema=use_ema)
     where = source.meta.source_file or "weights"
-    differences = [(knob, label, mine, theirs) for knob, label, effect, mine, theirs
-                   in description.differences(source.meta.description) if effect == "output"]
-    strides = [f"{label} {theirs} (the layer: {mine})" for knob, label, mine, theirs in differences
-               if knob in _STRIDES]
+    verdict = fidelity.judge(description, source.meta.description, "built")
+    strides = [f"{d.label} {d.weights} (the layer: {d.target})" for d in verdict.refused]
     if strides:
         raise WeightsRefusal(where, f"{'; '.join(strides)}: same shapes, another network; refusing to load (build "
                                     f"the layer from the weights' own description: "
                                     f"net_layer(weights.meta.description))")
-    if differences:
-        warnings.warn(f"{where}: " + "; ".join(f"{label} {theirs} differs from the layer's {mine}"
-                                               for _, label, mine, theirs in differences)
+    if verdict.judged:
+        warnings.warn(f"{where}: " + "; ".join(f"{d.label} {d.weights} differs from the layer's {d.target}"
+                                               for d in verdict.judged)
                       + "; the layer computes with its own", stacklevel=2)
     known, shapes = _canonical_variables(layer)
     check_mapping(shapes, {n: np.shape(t) for n, t in source.tensors.items()}, f"{where} -> layer {layer.name!r}")

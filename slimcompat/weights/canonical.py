@@ -29,6 +29,7 @@ from slimcompat.errors import SlimcompatError, WeightsError
 from slimcompat.weights import hdf5_chunks, hdf5_walk
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
+from slimcompat.weights.probe import using
 from slimcompat.weights.progress import announce
 
 __all__ = ["FORMAT", "VERSION", "Weights", "check_values", "write", "read", "read_header", "is_canonical",
@@ -181,13 +182,12 @@ def _h5py():
     return h5py
 
 
-def is_canonical(path):
-    """Whether `path` is an HDF5 file carrying the canonical format tag."""
-    h5py = _h5py()
+def is_canonical(path, probe=None):
+    """Whether `path` is an HDF5 file carrying the canonical format tag (probe: a shared weights.probe.Probe)."""
     try:
-        with h5py.File(path, "r") as f:
-            return _attr(f.attrs.get("format")) == FORMAT
-    except OSError:
+        with using(probe, path) as probe:
+            return probe.is_hdf5() and _attr(probe.h5().attrs.get("format")) == FORMAT
+    except (OSError, ValueError):
         return False
 
 

@@ -81,19 +81,20 @@ _MAX_CONFIG = 16 << 20
 _CHUNK = 1 << 20
 
 
-def detect(path):
+def detect(path, probe=None):
     """"keras1", "keras2", "keras3", or None when `path` is no Keras weight file.
 
     A file that starts like HDF5 or zip but cannot be opened raises WeightsError
     (truncated or corrupt), so it is not mistaken for "some other format".
+    probe: a shared weights.probe.Probe (detection opens each file once).
     """
     path = pathlib.Path(path)
     if not path.is_file():
         return None
-    container = _container(path)
-    if container is None or (container == "zip" and not _has_keras_weights(path)):
+    container = _container(path, probe)
+    if container is None or (container == "zip" and not _has_keras_weights(path, probe)):
         return None
-    with _open(path, container) as (f, _config):
+    with _open(path, container, probe) as (f, _config):
         return _kind(f)
 
 
@@ -203,35 +204,38 @@ def _head(path, n=8):
         return f.read(n)
 
 
-def _container(path):
+def _container(path, probe=None):
     """"hdf5", "zip" or None, from the file's first bytes (or h5py for user-block files)."""
-    head = _head(path)
+    head = probe.head(8) if probe else _head(path)
     if head.startswith(_HDF5_SIGNATURE):
         return "hdf5"
     if head.startswith(_ZIP_SIGNATURE):
         return "zip"
-    if h5py.is_hdf5(str(path)):
+    if probe.is_hdf5() if probe else h5py.is_hdf5(str(path)):
         return "hdf5"
     return None
 
 
-def _has_keras_weights(path):
+def _has_keras_weights(path, probe=None):
     try:
-        with zipfile.ZipFile(path) as archive:
+        with (probe.zip() if probe else zipfile.ZipFile(path)) as archive:
             return _KERAS_WEIGHTS in archive.namelist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise WeightsError(path, f"truncated or corrupt zip file ({exc})") from None
 
 
 @contextlib.contextmanager
-def _open(path, container):
-    """Yield (h5py.File, config dict or None) for an HDF5 file or a .keras zip."""
+def _open(path, container, probe=None):
+    """Yield (h5py.File, config dict or None) for an HDF5 file or a .keras zip (through `probe`'s handle)."""
+    if container == "hdf5" and probe is not None:
+        yield _shared_h5(probe, path), None
+        return
     if container == "hdf5":
         with _h5(path, path) as f:
             yield f, None
         return
     try:
-        archive = zipfile.ZipFile(path)
+        archive = probe.zip() if probe else zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise WeightsError(path, f"truncated or corrupt zip file ({exc})") from None
     with archive:
@@ -252,6 +256,13 @@ def _h5(source, path):
         raise WeightsError(path, f"truncated or corrupt HDF5 file ({_short(exc)})") from None
     with f:
         yield f
+
+
+def _shared_h5(probe, path):
+    try:
+        return probe.h5()
+    except (OSError, ValueError) as exc:
+        raise WeightsError(path, f"truncated or corrupt HDF5 file ({_short(exc)})") from None
 
 
 def _short(exc):

@@ -29,7 +29,8 @@ from slimcompat.arch import all_descriptions, describe, scheme
 from slimcompat.arch.conventions import source_input
 from slimcompat.arch.templates import UnknownNameError
 from slimcompat.errors import MappingError, Refusal, SlimcompatError, WeightsError, WeightsRefusal
-from slimcompat.weights import canonical, keras_files
+from slimcompat.weights import canonical, fidelity, keras_files
+from slimcompat.weights.formats import convert_command, identify as identify_among
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.progress import announce
@@ -92,11 +93,11 @@ def _canonical_names(bound, found):
 
 def _identify(path, kind, found, candidates):
     """(description with the file's classes, {canonical: (layer, param)}, layer scheme) covering `found` exactly."""
-    best = None
-    for candidate, scheme_name in candidates:
+    def fit(entry):
+        candidate, scheme_name = entry
         names = _canonical_names(scheme(scheme_name, candidate), found)
         if names is None:
-            continue
+            return None
         logits = found.get(names.get("logits/kernel"))
         classes = None if logits is None else int(logits.shape[-1])
         if classes != candidate.num_classes:
@@ -104,31 +105,20 @@ def _identify(path, kind, found, candidates):
         expected = candidate.tensors()
         missing = [f"{_expected_name(kind, scheme(scheme_name, candidate), n)} ({n})" for n in expected
                    if n not in names]
-        unexpected = [names[n] for n in names if n not in expected]
+        unexpected = [_source_name(kind, names[n]) for n in names if n not in expected]
         mismatched = [(f"{_source_name(kind, names[n])} ({n})", s, found[names[n]].shape)
                       for n, s in expected.items() if n in names and tuple(found[names[n]].shape) != tuple(s)]
-        if not (missing or unexpected or mismatched):
-            return candidate, names, scheme_name
-        score = len(missing) + len(unexpected) + len(mismatched)
-        if best is None or score < best[0]:
-            best = (score, candidate, missing, [_source_name(kind, u) for u in unexpected], mismatched)
-    if best is None:
+        if missing or unexpected or mismatched:
+            raise MappingError(f"{path} (closest: {candidate.name})", missing, unexpected, mismatched)
+        return candidate, names, scheme_name
+
+    def unknown_names():
         layers = sorted({layer for layer, _ in found})
-        raise WeightsRefusal(path, f"not a weight file of a described network: layer names such as "
-                                   f"{', '.join(layers[:3])} follow neither keras.applications nor Keras-1 "
-                                   f"naming; if this is your own model's file, give its code: "
-                                   f"{convert_command(path)}")
-    _, candidate, missing, unexpected, mismatched = best
-    raise MappingError(f"{path} (closest: {candidate.name})", missing, unexpected, mismatched)
-
-
-def convert_command(path, own_model=True):
-    """The command converting `path` to a canonical file beside it; through the model's code when `own_model`
-    (the way out when its names are unknown)."""
-    path = pathlib.Path(path)
-    stem = path.name.split(".")[0]
-    target = path.with_name(f"{stem}.h5" if f"{stem}.h5" != path.name else f"{stem}.canonical.h5")
-    return f"slimcompat convert {path} {target}" + (" --model PATH.py:NAME" if own_model else "")
+        return WeightsRefusal(path, f"not a weight file of a described network: layer names such as "
+                                    f"{', '.join(layers[:3])} follow neither keras.applications nor Keras-1 "
+                                    f"naming; if this is your own model's file, give its code: "
+                                    f"{convert_command(path)}")
+    return identify_among(candidates, fit, unknown_names)
 
 
 def _expected_name(kind, bound, canonical_name):
@@ -368,9 +358,8 @@ def stock_differences(meta: Metadata):
     name = stock_model_name(meta.description)
     if name is None:
         return []
-    stock = describe(name)
-    return [f"{label} {theirs} (stock: {ours})" for knob, label, effect, ours, theirs in stock.differences(meta.description)
-            if effect == "output"]
+    return [f"{d.label} {d.weights} (stock: {d.target})"
+            for d in fidelity.judge(describe(name), meta.description, "built").judged]
 
 
 def _refuse_stride(meta, target):
@@ -378,7 +367,7 @@ def _refuse_stride(meta, target):
     if name is None:
         return
     stock = describe(name)
-    if (meta.stride_placement, meta.stage_strides) != (stock.stride_placement, stock.stage_strides):
+    if fidelity.judge(stock, meta.description, "built").refused:
         raise Refusal(
             f"{meta.architecture} weights stride at {meta.stride_placement}, {target} at {stock.stride_placement}: "
             f"the shapes match but the networks differ, so the weights would load and compute something else. "

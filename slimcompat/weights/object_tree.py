@@ -26,7 +26,6 @@ ones from the index file alone, without TensorFlow.
 import dataclasses
 import itertools
 import pathlib
-import re
 
 from slimcompat.arch import DEPTHS, Inception10, ResNet
 from slimcompat.arch.ops import BN_PARAMS
@@ -36,24 +35,18 @@ from slimcompat.errors import MappingError, SlimcompatError, WeightsError, Weigh
 __all__ = ["is_object_checkpoint", "read", "layers_of", "Layer", "candidates"]
 
 _GRAPH_KEY = b"_CHECKPOINTABLE_OBJECT_GRAPH"
-_SHARD = re.compile(r"\.data-\d{5}-of-\d{5}\Z")
 # A checkpoint records tensors; these knobs change what they compute and are never in it.
 _UNRECORDED = ("stem_stride", "stem_pool", "stage_strides", "stride_placement", "padding", "shortcut_act",
                "residual_act", "add_act", "activation", "bn_epsilon", "dropout", "softmax")
 
 
-def _index(path):
-    path = pathlib.Path(path)
-    if path.name.endswith(".index"):
-        return path
-    shard = _SHARD.search(path.name)
-    if shard:
-        return path.with_name(path.name[:-len(shard.group(0))] + ".index")
-    return pathlib.Path(f"{path}.index")
+def is_object_checkpoint(path, probe=None):
+    """Whether the TF checkpoint at `path` (prefix, member file, or folder) records an object graph.
 
-
-def is_object_checkpoint(path):
-    """Whether the TF checkpoint at `path` (prefix, member file, or folder) records an object graph."""
+    probe: a shared weights.probe.Probe (detection opens each file once).
+    """
+    from slimcompat.weights.probe import using
+    from slimcompat.weights.slim_checkpoint import index_file
     path = pathlib.Path(path)
     if path.is_dir():
         import tensorflow as tf
@@ -61,10 +54,10 @@ def is_object_checkpoint(path):
         if latest is None:
             return False
         path = pathlib.Path(latest)
-    index = _index(path)
+    index = index_file(path)
     try:
-        with open(index, "rb") as handle:
-            return _GRAPH_KEY in handle.read()
+        with using(probe, index) as probe:
+            return _GRAPH_KEY in probe.whole(index)
     except OSError:
         return False
 

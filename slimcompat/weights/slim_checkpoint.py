@@ -35,14 +35,15 @@ from slimcompat.arch.layout import held_shape
 from slimcompat.arch.mapping import check_mapping
 from slimcompat.arch.registry import default_source, variant_text
 from slimcompat.errors import SlimcompatError, WeightsError, WeightsRefusal
-from slimcompat.weights import canonical, journal
+from slimcompat.weights import canonical, fidelity, journal
 from slimcompat.weights.atomic import check_destination, check_name, fsync_folder, fsync_path, partial_folder
 from slimcompat.weights.metadata import Metadata
+from slimcompat.weights.probe import using
 from slimcompat.weights.progress import announce
 
 __all__ = ["is_slim_checkpoint", "read", "read_header", "write", "check_prefix", "atomic_checkpoint", "recover",
-           "open_reader", "get_tensor", "checkpoint_files", "existing_files", "slim_shape", "canonical_shape",
-           "VERSIONS", "EMA_SUFFIX"]
+           "open_reader", "get_tensor", "checkpoint_files", "existing_files", "index_file", "slim_shape",
+           "canonical_shape", "VERSIONS", "EMA_SUFFIX"]
 
 VERSIONS = ("V1", "V2")
 EMA_SUFFIX = "/ExponentialMovingAverage"
@@ -63,50 +64,55 @@ _BATCH_BYTES = 64 << 20
 
 # ---------------------------------------------------------------- locating
 
-def is_slim_checkpoint(path) -> bool:
+def is_slim_checkpoint(path, probe=None) -> bool:
     """Whether `path` looks like a TF checkpoint: a V2 prefix, a V1 file, or a folder with a state file.
 
     Decided from file names and the table magic alone, without TensorFlow. A
     folder with a `checkpoint` state file, and a prefix with an `.index` file,
     count even when what they hold is missing or broken, so that `read` can say
     precisely what is wrong; so does a prefix with a pending install journal.
+    probe: a shared weights.probe.Probe (detection opens each file once).
     """
     path = pathlib.Path(path)
     if path.is_dir():
         return (path / _STATE_FILE).is_file()
-    prefix = _strip_member_suffix(path)
-    if _index(prefix).is_file() or os.path.lexists(journal.journal_path(prefix)) or _has_v1_head(prefix):
+    with using(probe, path) as probe:
+        prefix = _strip_member_suffix(path)
+        if _index(prefix).is_file() or os.path.lexists(journal.journal_path(prefix)) or _has_v1_head(prefix, probe):
+            return True
+        try:
+            _locate_prefix(path, probe)
+        except WeightsError:
+            return False
         return True
-    try:
-        _locate_prefix(path)
-    except WeightsError:
-        return False
-    return True
 
 
-def _has_table_magic(path):
+def _has_table_magic(path, probe=None):
     try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            if f.tell() < _TABLE_FOOTER:
+        with using(probe, path) as probe:
+            if probe.size(path) < _TABLE_FOOTER:
                 return False
-            f.seek(-len(_TABLE_MAGIC), os.SEEK_END)
-            return f.read(len(_TABLE_MAGIC)) == _TABLE_MAGIC
+            return probe.tail(len(_TABLE_MAGIC), path) == _TABLE_MAGIC
     except OSError:
         return False
 
 
-def _has_v1_head(path):
+def _has_v1_head(path, probe=None):
     """Whether `path` begins as a V1 checkpoint does (so a missing footer means truncated)."""
     try:
-        with open(path, "rb") as f:
-            return _V1_HEAD.match(f.read(16)) is not None
+        with using(probe, path) as probe:
+            return _V1_HEAD.match(probe.head(16, path)) is not None
     except OSError:
         return False
 
 
 def _index(prefix):
     return pathlib.Path(f"{prefix}.index")
+
+
+def index_file(path):
+    """The `.index` file of the V2 checkpoint that `path` (prefix or member file) names."""
+    return _index(_strip_member_suffix(pathlib.Path(path)))
 
 
 def _data_files(prefix):
@@ -131,20 +137,20 @@ def _strip_member_suffix(path):
     return path
 
 
-def _locate_prefix(path):
+def _locate_prefix(path, probe=None):
     """(prefix, 'V1' or 'V2', files holding it) of a checkpoint prefix or V1 file; WeightsError otherwise."""
     prefix = _strip_member_suffix(pathlib.Path(path))
     journal.check_settled(prefix)
     if _index(prefix).is_file():
-        if not _has_table_magic(_index(prefix)):
+        if not _has_table_magic(_index(prefix), probe):
             raise WeightsError(_index(prefix), "truncated or corrupt TF checkpoint index (its table footer "
                                                "is missing)")
         return prefix, "V2", [_index(prefix), *_data_files(prefix)]
     if prefix.is_file():
-        if not _has_table_magic(prefix) and _has_v1_head(prefix):
+        if not _has_table_magic(prefix, probe) and _has_v1_head(prefix, probe):
             raise WeightsError(prefix, "truncated V1 checkpoint: it begins as one, but its table footer is "
                                        "missing")
-        if not _has_table_magic(prefix):
+        if not _has_table_magic(prefix, probe):
             raise WeightsError(prefix, "not a TF checkpoint (neither a V1 checkpoint file nor a V2 prefix), "
                                        "or a truncated one (its table footer is missing)")
         return prefix, "V1", [prefix]
@@ -480,8 +486,6 @@ def atomic_checkpoint(path, overwrite=False, version="V2"):
 
 # tf_slim.nets' own networks: users restore these checkpoints into tf_slim's graphs.
 _TF_SLIM_NETS = re.compile(r"resnet_v[12]_(50|101|152|200)\Z")
-_STRIDES = ("stride_placement", "stage_strides")
-_UNRECORDED = ("num_classes", "background_class", "l2")
 
 
 def _check_slim_computes(weights, path):
@@ -496,14 +500,13 @@ def _check_slim_computes(weights, path):
     """
     meta = weights.meta
     slim = describe(meta.architecture, source="slim")
-    diffs = [(n, effect, ours, theirs) for n, _, effect, ours, theirs in slim.differences(meta.description)
-             if n not in _UNRECORDED]
-    if not diffs:
+    verdict = fidelity.judge(slim, meta.description, "tf_slim" if _TF_SLIM_NETS.match(meta.architecture) else "slim")
+    if not verdict.judged:
         return
-    changes = {n: theirs for n, _, _, theirs in diffs}
+    changes = {d.knob: d.weights for d in verdict.judged}
     described = ", ".join(f"{k} {v}" for k, v in changes.items())
-    structural = [f"{n} {ours}" for n, effect, ours, _ in diffs if n in _STRIDES or effect == "shape"]
-    if structural and _TF_SLIM_NETS.match(meta.architecture):
+    structural = [f"{d.knob} {d.target}" for d in verdict.refused]
+    if structural:
         raise WeightsRefusal(path, f"{meta.architecture} weights with {described} would restore into tf_slim's "
                                  f"{meta.architecture}, which has {', '.join(structural)}, and compute something "
                                  f"else; refusing (keep a canonical file)")

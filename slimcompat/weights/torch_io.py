@@ -34,11 +34,13 @@ import numpy as np
 
 from slimcompat.arch import INPUTS, describe
 from slimcompat.arch.layout import canonical_tensors, state_dict
-from slimcompat.errors import MappingError, Refusal, SlimcompatError, WeightsError
+from slimcompat.errors import Refusal, SlimcompatError, WeightsError
 from slimcompat.optional import require
-from slimcompat.weights import canonical
+from slimcompat.weights import canonical, fidelity
+from slimcompat.weights.formats import identify
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
+from slimcompat.weights.probe import using
 
 __all__ = ["TARGETS", "TORCHVISION_MODELS", "is_torch_file", "torchvision_model", "torchvision_differences",
            "check_torchvision", "write", "read"]
@@ -49,8 +51,6 @@ TORCHVISION_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet15
 SOURCE_KIND = "torch-safetensors"
 
 _PREFIX = "slimcompat."
-_MEANING = ("background_class",)              # knobs that change what outputs mean without changing the plan
-_INFERENCE = dict(dropout=0.0, softmax=False, l2=0.0)
 _HEADER_LIMIT = 100 << 20
 
 
@@ -67,26 +67,27 @@ def _unique_keys(pairs):
     return seen
 
 
-def _header(path):
+def _header(path, probe=None):
     """The JSON header of a safetensors file (u64 length, then JSON); ValueError if none, _Repeated on a
     key named twice (json.loads would keep the last silently)."""
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) != 8:
+    with using(probe, path) as probe:
+        head = probe.head(9, path)
+        if len(head) < 8:
             raise ValueError("no header")
-        size = struct.unpack("<Q", head)[0]
-        if not 2 <= size <= _HEADER_LIMIT or f.read(1) != b"{":
+        size = struct.unpack("<Q", head[:8])[0]
+        if not 2 <= size <= _HEADER_LIMIT or head[8:] != b"{":
             raise ValueError("no header")
-        return json.loads(b"{" + f.read(size - 1), object_pairs_hook=_unique_keys)
+        return json.loads(probe.head(8 + size, path)[8:], object_pairs_hook=_unique_keys)
 
 
-def is_torch_file(path):
+def is_torch_file(path, probe=None):
     """Whether `path` is a safetensors file (u64 header length, then a JSON header): read without safetensors.
 
-    A header naming a key twice counts, so that `read` refuses it precisely.
+    A header naming a key twice counts, so that `read` refuses it precisely. probe: a shared
+    weights.probe.Probe (detection opens each file once).
     """
     try:
-        header = _header(path)
+        header = _header(path, probe)
     except _Repeated:
         return True
     except (OSError, ValueError):
@@ -120,21 +121,9 @@ def torchvision_differences(description):
     name = torchvision_model(description)
     if name is None:
         return None, []
-    ours = description.replace(**{k: v for k, v in _INFERENCE.items() if hasattr(description, k)})
     tv = describe(name, num_classes=description.num_classes or 1000)
-    differing = [(knob, label, mine, theirs) for knob, label, effect, mine, theirs in ours.differences(tv)
-                 if effect in ("shape", "output")]
-    reference = tv.plan()
-
-    def changes(knob, mine):
-        try:
-            return tv.replace(**{knob: mine}).plan() != reference
-        except SlimcompatError:
-            return True
-    named = [d for d in differing if d[0] in _MEANING or changes(d[0], d[2])]
-    if not named and ours.plan() != reference:
-        named = differing       # only their combination differs
-    return name, [(label, mine, theirs) for _, label, mine, theirs in named]
+    verdict = fidelity.judge(tv, description, "torchvision")
+    return name, [(d.label, d.weights, d.target) for d in verdict.refused]
 
 
 def check_torchvision(meta):
@@ -261,17 +250,10 @@ def read(path, arch=None, progress=None):
 def _identify(path, tensors, candidates):
     """(tensors, keys, description) of the first candidate whose names and shapes cover the file exactly."""
     classes = int(np.shape(tensors["fc.weight"])[0]) if np.ndim(tensors.get("fc.weight")) == 2 else None
-    best = None
-    for candidate in candidates:
+
+    def fit(candidate):
         if candidate.num_classes != classes:
             candidate = candidate.replace(num_classes=classes, background_class=False)
-        try:
-            found, keys = canonical_tensors(tensors, candidate, f"{path} (closest: {candidate.name})")
-            return found, keys, candidate
-        except MappingError as exc:
-            score = len(exc.missing) + len(exc.unexpected) + len(exc.mismatched)
-            if best is None or score < best[0]:
-                best = (score, exc)
-    if best is None:
-        raise WeightsError(path, "no candidate architecture")
-    raise best[1]
+        found, keys = canonical_tensors(tensors, candidate, f"{path} (closest: {candidate.name})")
+        return found, keys, candidate
+    return identify(candidates, fit, lambda: WeightsError(path, "no candidate architecture"))
