@@ -69,6 +69,12 @@ class Description:
         return {"scope": self.name}
 
     @property
+    def input_size(self):
+        """(height, width) the network is meant to see when nothing says otherwise (ImageNet nets: 224;
+        Inception v3/v4: 299; MobileNets: their resolution; CIFAR nets: 32)."""
+        return (224, 224)
+
+    @property
     def source_key(self):
         """The key of this description in its family's `sources` tables (ResNet: resnet_v1 or resnet_v2)."""
         return self.family

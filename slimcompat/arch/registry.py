@@ -24,11 +24,13 @@ import json
 import typing
 
 from slimcompat.arch.conventions import SOURCES, source_preset
+from slimcompat.arch.schemes import scheme
 from slimcompat.arch.families import (inception10, inception_resnet_v2, inception_v1, inception_v2, inception_v3,
                                       inception_v4, mobilenet_v1, mobilenet_v2, resnet, vgg)
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["describe", "from_dict", "from_json", "parse_knobs", "FAMILIES", "RECORDS", "all_descriptions",
+           "scope_of", "slim_scopes",
            "EXAMPLES", "default_source", "variant_text", "known_names", "closest"]
 
 # The families, one line each (slimcompat.arch.family says what a family module declares).
@@ -175,6 +177,22 @@ def _typed(key, raw, hint):
         return base(raw)
     except ValueError:
         raise SlimcompatError(f"--variant {key}={raw}: not a valid {getattr(base, '__name__', base)}") from None
+
+
+def scope_of(description):
+    """The variable scope a slim checkpoint of `description` holds its variables in (`resnet_v2_50`,
+    `InceptionV3`, `MobilenetV1`: the zoo's scopes carry no width or variant)."""
+    return scheme("slim", description).tensor(next(iter(description.tensors()))).split("/", 1)[0]
+
+
+@functools.lru_cache(maxsize=1)
+def slim_scopes():
+    """{slim variable scope: (descriptions whose checkpoints use it, in slim's conventions)} over every
+    family's `detect` names: what a checkpoint that names no architecture may be."""
+    out = {}
+    for description in all_descriptions(source="slim"):
+        out.setdefault(scope_of(description), []).append(description)
+    return {scope: tuple(found) for scope, found in out.items()}
 
 
 def all_descriptions(source=None):

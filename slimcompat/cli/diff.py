@@ -77,7 +77,7 @@ def run(args):
     a, a_label, a_hw = resolve(args.a, args)
     b, b_label, b_hw = resolve(args.b, args)
     shape = model_options.input_shape(args)
-    hw = shape[:2] if shape else (a_hw or b_hw or (224, 224))
+    hw = shape[:2] if shape else (a_hw or b_hw or a.input_size)
     result = diff.diff(a, b, a_label, b_label, input_hw=hw)
     report_output.emit(args, lambda: render.text(result), lambda: render.to_json(result),
                        lambda: render.to_html(result))

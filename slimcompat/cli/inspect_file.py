@@ -39,10 +39,10 @@ def describe(path, kind=None):
                if knob not in ("num_classes", "background_class")}
     return {"file": str(path), "kind": kind, "detail": detail, "architecture": meta.architecture,
             "tensors": count, "parameters": params, "bytes": nbytes, "num_classes": meta.num_classes,
-            "background_class": meta.background_class, "bn_epsilon": meta.bn_epsilon,
+            "background_class": meta.background_class, "bn_epsilon": getattr(meta.description, "bn_epsilon", None),
             "stride_placement": getattr(meta.description, "stride_placement", None),
             "stem_pool": getattr(meta.description, "stem_pool", None),
-            "conv_bias": meta.conv_bias, "description": meta.description.to_dict(),
+            "conv_bias": getattr(meta.description, "conv_bias", None), "description": meta.description.to_dict(),
             "variant": {k: list(v) if isinstance(v, tuple) else v for k, v in variant.items()},
             "input": {"color": meta.input.color, "mean": list(meta.input.mean), "std": list(meta.input.std)},
             "input_shape": list(meta.input_shape) or None,
@@ -64,13 +64,15 @@ def run(args):
         ("tensors", info["tensors"]),
         ("parameters", f"{info['parameters']:,} ({info['bytes'] / 2**20:.1f} MiB)"),
         ("classes", classes),
-        ("bn epsilon", f"{info['bn_epsilon']:g}"),
     ]
+    if info["bn_epsilon"] is not None:
+        rows.append(("bn epsilon", f"{info['bn_epsilon']:g}"))
     if info["stride_placement"]:
         rows += [("strides", f"{info['stride_placement']}: {STRIDE_PLACEMENTS[info['stride_placement']]}"),
                  ("stem pool", f"{info['stem_pool']}: {STEM_POOLS[info['stem_pool']]}")]
+    if info["conv_bias"] is not None:
+        rows.append(("conv bias", "yes" if info["conv_bias"] else "no"))
     rows += [
-        ("conv bias", "yes" if info["conv_bias"] else "no"),
         ("variant", ", ".join(f"{k}={v}" for k, v in info["variant"].items()) or
          f"none (the conventions of {info['architecture']})"),
         ("input", f"{info['input']['color']}, (pixel - {info['input']['mean']}) / {info['input']['std']}"),

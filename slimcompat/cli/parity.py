@@ -153,7 +153,7 @@ def run(args):
     _check_batch(args)
     _check_device(args.device)
     weights = parity_models.weights(args, args.a, args.b) if parity_models.active(args) else _weights(args)
-    batch = _batch(args, weights.meta.input_shape)
+    batch = _batch(args, weights.meta.input_shape or weights.meta.description.input_size)
     weights_b = convert.load(args.weights_b) if args.weights_b else None
     seed = None if args.weights else args.seed
     environment.configure(args.tf32)

@@ -44,7 +44,7 @@ _GROUP = re.compile(r"(.+)_group(\d+)\Z")
 GROUPED = ("native", "split")
 
 
-def build(description, *, naming="keras", input_shape=(224, 224, 3), name=None, grouped="native"):
+def build(description, *, naming="keras", input_shape=None, name=None, grouped="native"):
     """A Keras functional model computing `description`, its weights exactly `description.tensors()`.
 
     naming: the scheme whose layer names the model uses ("keras", "keras1").
@@ -54,7 +54,7 @@ def build(description, *, naming="keras", input_shape=(224, 224, 3), name=None, 
     if grouped not in GROUPED:
         raise SlimcompatError(f"grouped must be one of {', '.join(GROUPED)}, found {grouped!r}")
     builder = _Builder(description, naming, grouped)
-    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    inputs = keras.Input(shape=tuple(input_shape or (*description.input_size, 3)), name="input")
     x = builder.sequence(inputs, description.plan())
     outputs = [x, *builder.side_outputs] if builder.side_outputs else x
     model = keras.Model(inputs, outputs, name=name or f"{description.name}_{naming}")

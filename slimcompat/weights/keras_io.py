@@ -49,7 +49,6 @@ _LAYER_SCHEMES = {"keras": "keras", "keras1": "keras1"}       # layer scheme: th
 _SOURCE_NAMES = {"keras1": "{0}_{1}:0", "keras2": "{0}/{1}:0", "keras3": "{0}/{1}"}
 _STOCK = ("ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2")
 _CONFIG_LIMIT = 64 << 20
-DEFAULT_INPUT_SHAPE = (224, 224, 3)
 
 
 def stock_model_name(description):
@@ -384,7 +383,7 @@ def to_keras_model(weights, faithful=True, input_shape=None):
     """
     from slimcompat.nets import keras_net
     meta = weights.meta
-    input_shape = tuple(input_shape or meta.input_shape or DEFAULT_INPUT_SHAPE)
+    input_shape = tuple(input_shape or meta.input_shape or (*meta.description.input_size, 3))
     if faithful:
         model = keras_net.build(meta.description, naming="keras", input_shape=input_shape)
         return keras_net.set_canonical_weights(model, meta.description, "keras", weights.tensors)

@@ -33,7 +33,7 @@ from slimcompat.arch import describe, scheme
 from slimcompat.arch.conventions import source_input
 from slimcompat.arch.layout import held_shape
 from slimcompat.arch.mapping import check_mapping
-from slimcompat.arch.registry import default_source, variant_text
+from slimcompat.arch.registry import default_source, scope_of, slim_scopes, variant_text
 from slimcompat.errors import SlimcompatError, WeightsError, WeightsRefusal
 from slimcompat.weights import canonical, fidelity, journal
 from slimcompat.weights.atomic import check_destination, check_name, fsync_folder, fsync_path, partial_folder
@@ -274,8 +274,8 @@ class _Plan:
         self.where = str(self.prefix)
         self.reader, shapes = open_reader(self.prefix)
         model = _model_names(shapes)
-        self.arch = _choose_arch(model, arch, self.where)
-        model = [n for n in model if _scope_of(n) in (None, self.arch.name)]
+        self.arch = _choose_arch(model, shapes, arch, self.where)
+        model = [n for n in model if _scope_of(n) in (None, scope_of(self.arch))]
         self.bound = scheme("slim", self.arch)
         self.arch = _with_classes(self.arch, _num_classes(shapes, self.bound, model))
         names = {c: self.bound.tensor(c) for c in self.arch.tensors()}
@@ -353,19 +353,21 @@ def _model_names(shapes):
 
 
 def _scope_of(name):
-    """The network scope a variable sits in (`resnet_v2_50`, `inception10`), or None."""
+    """The network scope a variable sits in (`resnet_v2_50`, `inception10`, `InceptionV3`), or None."""
     head = name.split("/", 1)[0]
-    return head if default_source(head) == "slim" else None
+    return head if head in slim_scopes() or default_source(head) == "slim" else None
 
 
-def _choose_arch(names, arch, where):
-    """The description `arch` (a name or description), else that of the one slim scope among `names`."""
+def _choose_arch(names, shapes, arch, where):
+    """The description `arch` (a name or description), else the one the checkpoint's single slim scope holds:
+    among the networks sharing a scope (MobileNet widths, VGG with or without BatchNorm), the one whose
+    variables and shapes the checkpoint has."""
     if arch is not None:
         chosen = _describe(arch, where)
-        if not any(_scope_of(n) == chosen.name for n in names):
+        if not any(_scope_of(n) == scope_of(chosen) for n in names):
             found = sorted({s for s in map(_scope_of, names) if s})
-            raise WeightsError(where, f"no {chosen.name} variables in the checkpoint (its network scopes: "
-                                      f"{', '.join(found) or 'none'})")
+            raise WeightsError(where, f"no {scope_of(chosen)} variables ({chosen.name}) in the checkpoint (its "
+                                      f"network scopes: {', '.join(found) or 'none'})")
         return chosen
     scopes = sorted({s for s in map(_scope_of, names) if s})
     if not scopes:
@@ -375,7 +377,18 @@ def _choose_arch(names, arch, where):
     if len(scopes) > 1:
         raise WeightsError(where, f"variables of several networks ({', '.join(scopes)}); choose one with --arch "
                                   f"NAME (arch= from Python)")
-    return _describe(scopes[0], where)
+    candidates = slim_scopes().get(scopes[0]) or (_describe(scopes[0], where),)
+    return max(candidates, key=lambda d: _fit(d, names, shapes))
+
+
+def _fit(description, names, shapes):
+    """How well a checkpoint's variables fit `description`: (all there with their shapes, how many are there)."""
+    bound, present = scheme("slim", description), set(names)
+    expected = {bound.tensor(c): slim_shape(c, s) for c, s in description.tensors().items()}
+    found = [n for n in expected if n in present]
+    exact = len(found) == len(expected) == len([n for n in names if _scope_of(n) == scope_of(description)]) and all(
+        tuple(shapes[n]) == tuple(expected[n]) or "logits" in n for n in found)
+    return exact, len(found)
 
 
 def _describe(arch, where):

@@ -43,6 +43,10 @@ class Inception10(Description):
 
     family = "inception10"
 
+    @property
+    def input_size(self):
+        return (32, 32)
+
     def __post_init__(self):
         check_knobs("inception10", self)
         check_size("inception10", self)

@@ -80,6 +80,10 @@ class InceptionResNetV2(Description):
 
     family = "inception_resnet_v2"
 
+    @property
+    def input_size(self):
+        return (299, 299)
+
     def __post_init__(self):
         check_knobs("inception_resnet_v2", self)
         check_size("inception_resnet_v2", self)

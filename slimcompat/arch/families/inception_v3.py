@@ -103,6 +103,10 @@ class InceptionV3(Description):
 
     family = "inception_v3"
 
+    @property
+    def input_size(self):
+        return (299, 299)
+
     def __post_init__(self):
         check_knobs("inception_v3", self)
         check_size("inception_v3", self)

@@ -164,6 +164,10 @@ class InceptionV4(Description):
 
     family = "inception_v4"
 
+    @property
+    def input_size(self):
+        return (299, 299)
+
     def __post_init__(self):
         check_knobs("inception_v4", self)
         check_size("inception_v4", self)

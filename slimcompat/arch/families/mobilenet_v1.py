@@ -58,6 +58,10 @@ class MobileNetV1(Description):
 
     family = "mobilenet_v1"
 
+    @property
+    def input_size(self):
+        return (self.resolution, self.resolution)
+
     def __post_init__(self):
         check_knobs(f"mobilenet_v1 width {shown(self.width)}", self)
         object.__setattr__(self, "width", float(self.width))

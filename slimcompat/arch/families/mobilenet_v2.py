@@ -66,6 +66,10 @@ class MobileNetV2(Description):
 
     family = "mobilenet_v2"
 
+    @property
+    def input_size(self):
+        return (self.resolution, self.resolution)
+
     def __post_init__(self):
         check_knobs(f"mobilenet_v2 width {shown(self.width)}", self)
         object.__setattr__(self, "width", float(self.width))
