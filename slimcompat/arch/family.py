@@ -16,7 +16,9 @@ slimcompat knows about one kind of network, and nothing else holds any of it:
 - `sources[source][key]`: (knobs, input convention) the weights of a source
   imply, `key` being `description.source_key` (ResNet: resnet_v1/resnet_v2);
 - `detect`: the names whose descriptions are tried when a file names none;
-- `recognize`: what structure recognition needs (slimcompat.structure reads it).
+- `recognize(num_classes, input_size)`: the descriptions a user's model with that
+  classifier, traced at that size, could be (slimcompat.structure.recognize
+  matches each plan against the model, op for op).
 
 The registry (slimcompat.arch.registry) lists the families, one line each.
 Making the record also hangs it on its description class (`description.record`),

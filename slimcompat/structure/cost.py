@@ -41,6 +41,11 @@ def _walk(plan, hw, out):
     return hw
 
 
+def output_size(op, hw):
+    """The (height, width) a top-level plan op turns an `hw` map into."""
+    return _op(op, hw, {})
+
+
 def _op(op, hw, out):
     if isinstance(op, (ops.Conv, ops.DepthwiseConv)):
         if op.padding == "valid":

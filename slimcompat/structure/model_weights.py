@@ -29,7 +29,7 @@ from typing import List
 import numpy as np
 
 from slimcompat.arch.conventions import INPUTS, InputConvention
-from slimcompat.arch.layout import merge_groups, split_groups
+from slimcompat.arch.layout import from_framework, kernel_kinds, merge_groups, split_groups, to_framework
 from slimcompat.arch.mapping import check_mapping
 from slimcompat.errors import MappingError, Refusal, SlimcompatError, WeightsError
 from slimcompat.structure import diff as structure_diff
@@ -102,9 +102,13 @@ def read(model, recognition=None, input_shape=None, input_convention=None, sourc
         raise WeightsError(_where(model), f"variables the forward pass never reads would be lost: "
                                           f"{', '.join(recognition.unused[:4])}")
     tensors, sources = {}, {}
+    shapes, kinds = recognition.description.tensors(), kernel_kinds(recognition.description)
     for name, variables in recognition.tensors.items():
         values = [_numpy(v) for v in variables]
-        tensors[name] = merge_groups(values) if len(values) > 1 else values[0]
+        value = merge_groups(values) if len(values) > 1 else values[0]
+        if name in kinds and value.shape != tuple(shapes[name]):      # a conv held as Dense (VGG's fc6)
+            value = from_framework(value, kinds[name], "tensorflow", shapes[name])
+        tensors[name] = value
         names = [variable_name(v) for v in variables]
         sources[name] = names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]} ({len(names)} groups)"
     meta = Metadata(recognition.description, convention_of(input_convention), source_kind="keras-model",
@@ -136,11 +140,13 @@ def write(model, weights, recognition=None, input_shape=None, allow_differences=
             f"{weights.meta.source_file or 'weights'}: a {theirs.name} that computes otherwise than "
             f"{_where(model)} ({mine.name}): {shown}; the shapes fit, so Keras would load them and compute "
             f"something else. Refused: --allow-differences (allow_differences=True) loads them anyway", found)
-    values = []
+    values, kinds = [], kernel_kinds(mine)
     for name, variables in recognition.tensors.items():
         value = np.asarray(weights.tensors[name])
         parts = split_groups(value, len(variables)) if len(variables) > 1 else [value]
         for variable, part in zip(variables, parts):
+            if name in kinds and tuple(variable.shape) != part.shape and len(variables) == 1:
+                part = to_framework(part, kinds[name], "tensorflow", shape=tuple(variable.shape))
             if tuple(variable.shape) != part.shape:
                 raise MappingError(_where(model), mismatched=[(variable_name(variable), tuple(variable.shape),
                                                                 part.shape)])

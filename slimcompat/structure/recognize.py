@@ -87,37 +87,49 @@ def recognize(model, input_shape=None, keep_function=False):
     try:
         description, notes = _derived(model, traced, items)
         matched = sequence.match(description.plan(), items, description.name)
-    except RecognitionError as derived_error:
-        found = _candidate(traced, items, derived_error)
-        if found is None:
+    except RecognitionError:
+        notes = list(traced.notes)
+        description, matched, nearest = _candidate(traced, items, _shown_knobs(model, traced, notes))
+        if description is None:
+            if nearest is not None:
+                raise nearest from None
             raise
-        (description, matched), notes = found, list(traced.notes)
-        notes.append(f"{description.name}: recognised as a whole network of the {description.family} family "
-                     f"(regularizers are not read for it)")
     tensors = _tensors(description, matched)
     return Recognition(description, tensors, matched.endpoints, traced, notes, _unused(traced, tensors), model)
 
 
-def _candidate(traced, items, derived_error):
-    """(description, Matched) of the first declared candidate whose plan matches the model op for op, or None.
+def _shown_knobs(model, traced, notes):
+    """Training knobs a model shows though its structure does not: L2 from its regularizers, the dropout rate."""
+    rates = [n.attrs["rate"] for n in traced.nodes if n.kind == "dropout"]
+    return {**_regularization(model, traced, notes), "dropout": rates[-1] if rates else 0.0}
 
-    A candidate must first have the model's parameter count (cheap); only then
-    is its plan walked against the model's items.
+
+def _candidate(traced, items, shown):
+    """(description, Matched, None) of the first declared candidate whose plan matches the model op for op, else
+    (None, None, the first difference found from a candidate of the model's size, or None).
+
+    A candidate takes the knobs the model shows (`shown`) where its family has
+    them, must then have the model's parameter count (cheap); only then is its
+    plan walked against the model's items.
     """
+    nearest = None
     count = sum(int(np.prod(v.shape)) for v in traced.variables.values()
                 if "float" in str(getattr(getattr(v, "dtype", None), "name", getattr(v, "dtype", ""))))
-    classes = _classes(traced)
+    classes, hw = _classes(traced), tuple(traced.input_shape[:2])
     for record in RECORDS:
         if record.recognize is None:
             continue
-        for description in record.recognize(classes):
+        # networks differing only in the size they were trained at: the one of the traced size first
+        for description in sorted(record.recognize(classes, hw), key=lambda d: d.input_size != hw):
             if description.parameter_count() != count:
                 continue
+            description = description.replace(**{k: v for k, v in shown.items() if hasattr(description, k)})
+            plan = sequence.as_dense_head(description.plan(), traced.input_shape[:2])
             try:
-                return description, sequence.match(description.plan(), items, description.name)
-            except RecognitionError:
-                continue
-    return None
+                return description, sequence.match(plan, items, description.name), None
+            except RecognitionError as exc:
+                nearest = nearest or exc
+    return None, None, nearest
 
 
 def _classes(traced):

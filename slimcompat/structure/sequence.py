@@ -89,6 +89,29 @@ def _kind(node):
 
 # ----------------------------------------------------------------- plan side
 
+def as_dense_head(plan, input_hw):
+    """`plan` with its fully-connected layers held as convolutions (slim's VGG fc6..fc8, a 1x1 classifier) written
+    as the Flatten + Dense a model traced at `input_hw` computes: a valid conv whose kernel covers the whole map,
+    then 1x1 convs on the 1x1 map, are dense layers of the same tensors (held in another rank), and the squeeze
+    after them does nothing. Only the top level is rewritten; the plan is returned unchanged where nothing fits."""
+    from slimcompat.structure.cost import output_size
+    out, hw, flat = [], tuple(input_hw), False
+    for op in plan:
+        if isinstance(op, ops.Conv) and op.groups == 1 and op.stride == 1 and (
+                (op.padding == "valid" and op.size == hw) or (flat and op.size == (1, 1))):
+            if not flat:
+                out.append(ops.Flatten())
+                flat = True
+            out.append(ops.Dense(op.layer, op.size[0] * op.size[1] * op.in_channels, op.filters, op.bias))
+            hw = (1, 1)
+            continue
+        if flat and isinstance(op, ops.Flatten):
+            continue
+        out.append(op)
+        hw = output_size(op, hw)
+    return tuple(out)
+
+
 def plan_items(plan, unit=None):
     """A description's plan as items; endpoint markers kept; each item tagged with its unit."""
     items = []
@@ -135,12 +158,21 @@ def signature(op):
     """A comparable tuple for a plan op or a model Node; ops of the same signature compute the same."""
     if isinstance(op, Node):
         a = op.attrs
-        if op.kind == "conv":
+        if op.kind in ("conv", "dwconv"):
             k, s = a["kernel"], a["stride"]
-            if k[0] != k[1] or s[0] != s[1]:
-                return ("conv", k, s, a["padding"], a.get("pads"))
-            padding = a["padding"] if a["padding"] != "pads" else f"pads {a['pads']}"
-            return ("conv", k[0], s[0], k[2], k[3], a["groups"], "bias" in op.params, _padding(k[0], s[0], padding))
+            if s[0] != s[1]:
+                return (op.kind, k, s, a["padding"], a.get("pads"))
+            size = k[0] if k[0] == k[1] else (k[0], k[1])
+            padding = _padding(max(k[:2]), s[0], a["padding"] if a["padding"] != "pads" else f"pads {a['pads']}")
+            if op.kind == "dwconv":
+                return ("dwconv", size, s[0], k[2], k[3], "bias" in op.params, padding)
+            return ("conv", size, s[0], k[2], k[3], a["groups"], "bias" in op.params, padding)
+        if op.kind == "avgpool":
+            size, stride = a["size"], a["stride"]
+            return ("avgpool", size[0] if size[0] == size[1] else size, stride[0] if stride[0] == stride[1] else stride,
+                    "same" if size == (1, 1) else a["padding"])
+        if op.kind == "reshape" and len(op.inputs[0].shape) == 4 and len(op.shape) == 2:
+            return ("flatten",)
         if op.kind == "bn":
             return ("bn", op.channels, _eps(a["epsilon"]))
         if op.kind == "act":
@@ -159,7 +191,7 @@ def signature(op):
         return ("other", op.kind, op.op_type)
     if isinstance(op, ops.Conv):
         return ("conv", op.kernel, op.stride, op.in_channels // op.groups, op.filters, op.groups, op.bias,
-                _padding(op.kernel, op.stride, op.padding))
+                _padding(max(op.size), op.stride, op.padding))
     if isinstance(op, ops.DepthwiseConv):
         return ("dwconv", op.kernel, op.stride, op.channels, op.multiplier, op.bias,
                 _padding(op.kernel, op.stride, op.padding))
@@ -193,8 +225,8 @@ def describe_op(op):
     if head == "conv" and len(sig) == 8:
         _, k, s, cin, cout, groups, bias, padding = sig
         g = f" {groups} groups" if groups > 1 else ""
-        pad = f" ({padding} padding)" if (k > 1 and s > 1) or padding == "valid" else ""
-        return f"conv {k}x{k}/{s} {cin * groups}->{cout}{g}{' +bias' if bias else ''}{pad}"
+        pad = f" ({padding} padding)" if (_largest(k) > 1 and s > 1) or padding == "valid" else ""
+        return f"conv {_size(k)}/{s} {cin * groups}->{cout}{g}{' +bias' if bias else ''}{pad}"
     if head == "bn":
         return f"BatchNorm eps {sig[2]:g}"
     if head == "act":
@@ -205,8 +237,8 @@ def describe_op(op):
         return f"average pool {sig[1]}x{sig[1]}/{sig[2]} ({sig[3]})"
     if head == "dwconv":
         _, k, s, channels, multiplier, bias, padding = sig
-        pad = f" ({padding} padding)" if (k > 1 and s > 1) or padding == "valid" else ""
-        return f"depthwise conv {k}x{k}/{s} {channels}x{multiplier}{' +bias' if bias else ''}{pad}"
+        pad = f" ({padding} padding)" if (_largest(k) > 1 and s > 1) or padding == "valid" else ""
+        return f"depthwise conv {_size(k)}/{s} {channels}x{multiplier}{' +bias' if bias else ''}{pad}"
     if head == "dense":
         return f"dense {sig[1]}->{sig[2]}{' +bias' if sig[3] else ''}"
     if head == "dropout":
@@ -214,6 +246,14 @@ def describe_op(op):
     if head == "other":
         return f"{sig[2]} ({'no family has it' if sig[1] == 'unknown' else sig[1]})"
     return " ".join(map(str, sig))
+
+
+def _largest(kernel):
+    return max(kernel) if isinstance(kernel, tuple) else kernel
+
+
+def _size(kernel):
+    return "x".join(map(str, kernel)) if isinstance(kernel, tuple) else f"{kernel}x{kernel}"
 
 
 # ----------------------------------------------------------------- matching

@@ -100,7 +100,7 @@ LAYERS, ENDPOINTS = blocks.name_rules(_read(InceptionV2())[1])
 SOURCES = {"slim": {"inception_v2": (dict(num_classes=1001, background_class=True), "inception")}}
 
 
-def candidates(num_classes):
+def candidates(num_classes, input_size=None):
     yield InceptionV2(num_classes=num_classes, background_class=num_classes is not None)
 
 

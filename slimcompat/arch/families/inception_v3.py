@@ -156,7 +156,7 @@ SOURCES = {
 }
 
 
-def candidates(num_classes):
+def candidates(num_classes, input_size=None):
     """Inception v3 as each source builds it, with `num_classes` (None: the features alone, no aux head)."""
     for knobs, _ in (SOURCES["slim"]["inception_v3"], SOURCES["keras"]["inception_v3"],
                      SOURCES["torchvision"]["inception_v3"]):

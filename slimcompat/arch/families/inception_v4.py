@@ -269,7 +269,7 @@ def parse(text):
     return ({}, "slim") if text in NAMES else None
 
 
-def candidates(num_classes=None):
+def candidates(num_classes=None, input_size=None):
     """What a user's model of this family could be: with or without the auxiliary head."""
     for aux in ((True, False) if num_classes else (False,)):
         yield InceptionV4(aux_logits=aux, num_classes=num_classes, background_class=num_classes == 1001)

@@ -234,10 +234,12 @@ SOURCES = {
 }
 
 
-def candidates(num_classes):
+def candidates(num_classes, input_size=None):
     """Every MobileNet v2 a user's model could be, with `num_classes` classes (None: no classifier)."""
+    square = input_size is not None and input_size[0] == input_size[1] and 32 <= input_size[0] <= 2048
+    resolution = dict(resolution=input_size[0]) if square else {}
     for width in WIDTHS:
-        yield MobileNetV2(width=width, num_classes=num_classes, background_class=num_classes == 1001)
+        yield MobileNetV2(width=width, num_classes=num_classes, background_class=num_classes == 1001, **resolution)
 
 
 FAMILY = Family(

@@ -202,7 +202,7 @@ SOURCES = {
 }
 
 
-def candidates(num_classes=None):
+def candidates(num_classes=None, input_size=None):
     """Every VGG a user's model could be: with `num_classes` classes, or with None none (fc7 or pool5 last)."""
     tops = (True,) if num_classes is not None else (True, False)
     for depth in DEPTHS:
