@@ -37,7 +37,7 @@ same checkpoint either way (slimcompat.nets.grouped).
 import functools
 import re
 
-import slimcompat  # noqa: F401  (repairs tf_slim before it is imported)
+import slimcompat.runtime  # noqa: F401  (the package import activated its tf_slim repairs; said here)
 import tensorflow as tf
 import tf_slim as slim
 from tf_slim.nets import resnet_utils

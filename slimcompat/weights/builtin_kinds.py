@@ -14,7 +14,7 @@ import pathlib
 
 from slimcompat.errors import SlimcompatError, WeightsError
 from slimcompat.weights import canonical
-from slimcompat.weights.formats import Format, Header, convert_command, register
+from slimcompat.weights.kind import Format, Header, convert_command
 
 
 class Canonical(Format):
@@ -171,7 +171,5 @@ class ObjectCheckpoint(Format):
         return convert_command(path, own_model=True)
 
 
-for _entry in (Canonical(), Slim(), Keras(), Torch(), ObjectCheckpoint()):
-    register(_entry)
-del _entry
+BUILTIN = (Canonical(), Slim(), Keras(), Torch(), ObjectCheckpoint())
 

@@ -30,7 +30,7 @@ from slimcompat.arch.conventions import source_input
 from slimcompat.arch.templates import UnknownNameError
 from slimcompat.errors import MappingError, Refusal, SlimcompatError, WeightsError, WeightsRefusal
 from slimcompat.weights import canonical, fidelity, keras_files
-from slimcompat.weights.formats import convert_command, identify as identify_among
+from slimcompat.weights.kind import convert_command, identify as identify_among
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.progress import announce

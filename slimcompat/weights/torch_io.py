@@ -37,7 +37,7 @@ from slimcompat.arch.layout import canonical_tensors, state_dict
 from slimcompat.errors import Refusal, SlimcompatError, WeightsError
 from slimcompat.optional import require
 from slimcompat.weights import canonical, fidelity
-from slimcompat.weights.formats import identify
+from slimcompat.weights.kind import identify
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.probe import using
