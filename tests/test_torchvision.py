@@ -28,7 +28,8 @@ def _strict_load(name, weights, tmp_path, **kwargs):
     return model.eval()
 
 
-@pytest.mark.parametrize("name", ["wide_resnet50_2", "resnext50_32x4d", "resnet18"])
+@pytest.mark.parametrize("name", [pytest.param("wide_resnet50_2", marks=pytest.mark.slow),
+                                  pytest.param("resnext50_32x4d", marks=pytest.mark.slow), "resnet18"])
 def test_torchvision_models_take_converted_weights_strictly_and_compute_the_same(name, tmp_path):
     weights = random_weights(name, seed=11, num_classes=10)
     model = _strict_load(name, weights, tmp_path, num_classes=10)
