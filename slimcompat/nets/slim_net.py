@@ -71,10 +71,12 @@ def arg_scope_for(description, weight_decay=None, batch_norm_decay=0.997, is_tra
 @slim.add_arg_scope
 def grouped_conv2d(inputs, num_outputs, kernel_size, groups, stride=1, padding="SAME", use_bias=False,
                    weights_initializer=None, weights_regularizer=None, scope=None):
-    """A conv whose input channels split into `groups`: one `weights` [k, k, in/groups, out] variable."""
+    """A conv whose input channels split into `groups`: one `weights` [kh, kw, in/groups, out] variable
+    (kernel_size k or [kh, kw], as slim.conv2d takes it)."""
     channels = inputs.shape[-1]
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     with tf.compat.v1.variable_scope(scope, "Conv", [inputs]):
-        weights = slim.model_variable("weights", [kernel_size, kernel_size, channels // groups, num_outputs],
+        weights = slim.model_variable("weights", [kh, kw, channels // groups, num_outputs],
                                       initializer=weights_initializer, regularizer=weights_regularizer)
         net = grouped.conv2d(inputs, weights, groups, [1, stride, stride, 1], padding)
         if use_bias:
