@@ -18,7 +18,10 @@ slimcompat knows about one kind of network, and nothing else holds any of it:
 - `detect`: the names whose descriptions are tried when a file names none;
 - `recognize(num_classes, input_size)`: the descriptions a user's model with that
   classifier, traced at that size, could be (slimcompat.structure.recognize
-  matches each plan against the model, op for op).
+  matches each plan against the model, op for op);
+- `dense[scheme]`: canonical conv layers that scheme's implementation holds as
+  a dense layer (VGG's fc6..fc8 in keras.applications and torchvision), so a
+  file written for it holds their kernels in its shape (slimcompat.arch.layout).
 
 The registry (slimcompat.arch.registry) lists the families, one line each.
 Making the record also hangs it on its description class (`description.record`),
@@ -44,6 +47,7 @@ class Family:
     sources: Mapping[str, Mapping[str, Tuple[dict, str]]] = dataclasses.field(default_factory=dict)
     detect: Tuple[str, ...] = ()
     recognize: Optional[object] = None
+    dense: Mapping[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         self.description.record = self

@@ -30,7 +30,8 @@ from slimcompat.arch.templates import UnknownNameError
 from slimcompat.errors import MappingError, SlimcompatError
 
 __all__ = ["merge_groups", "split_groups", "state_dict", "canonical_tensors", "shape_from_torch", "TORCH_NAMING",
-           "FRAMEWORK_LAYOUTS", "kernel_kinds", "framework_shape", "held_shape", "to_framework", "from_framework"]
+           "FRAMEWORK_LAYOUTS", "kernel_kinds", "framework_shape", "held_shape", "to_framework", "from_framework",
+           "dense_shapes"]
 
 TORCH_NAMING = "torchvision"
 _TRACKED = "num_batches_tracked"
@@ -144,6 +145,21 @@ def from_framework(value, kind, framework, canonical_shape):
     if rule is not None and len(rule[0]) == len(canonical_shape):
         value = value.reshape(permuted).transpose(np.argsort(rule[0]))
     return np.ascontiguousarray(value)
+
+
+def dense_shapes(description, scheme_name, framework):
+    """{`scheme_name` tensor name: shape in `framework`'s layout} of the kernels that scheme's implementation
+    holds as dense layers though the canonical holds convs (the family's `dense`): what the rule reshapes to."""
+    layers = set(description.record.dense.get(scheme_name, ()))
+    if not layers:
+        return {}
+    bound = scheme(scheme_name, description)
+    out = {}
+    for name, shape in description.tensors().items():
+        layer, _, param = name.rpartition("/")
+        if layer in layers and param == "kernel" and len(shape) == 4:
+            out[bound.tensor(name)] = framework_shape("dense", framework, (math.prod(shape[:3]), shape[3]))
+    return out
 
 
 def _torch_kind(name, ndim):

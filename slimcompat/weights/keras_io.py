@@ -25,7 +25,7 @@ import zipfile
 
 import numpy as np
 
-from slimcompat.arch import all_descriptions, describe, scheme
+from slimcompat.arch import all_descriptions, describe, layout, scheme
 from slimcompat.arch.conventions import source_input
 from slimcompat.arch.templates import UnknownNameError
 from slimcompat.errors import MappingError, Refusal, SlimcompatError, WeightsError, WeightsRefusal
@@ -47,7 +47,7 @@ _SOURCE_KINDS = {"keras1": "keras1-h5", "keras2": "keras2-h5", "keras3": "keras3
 _PARAM_ALIASES = {"W": "kernel", "b": "bias", "running_mean": "moving_mean", "running_std": "moving_variance"}
 _LAYER_SCHEMES = {"keras": "keras", "keras1": "keras1"}       # layer scheme: the source whose habits it implies
 _SOURCE_NAMES = {"keras1": "{0}_{1}:0", "keras2": "{0}/{1}:0", "keras3": "{0}/{1}"}
-_STOCK = ("ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2")
+_STOCK = ("ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2", "VGG16", "VGG19")
 _CONFIG_LIMIT = 64 << 20
 
 
@@ -55,7 +55,7 @@ def stock_model_name(description):
     """The keras.applications model of the same structure as `description`, or None."""
     for name in _STOCK:
         stock = describe(name)
-        if not any(effect == "shape" and knob not in ("num_classes", "conv_bias")
+        if stock.family == description.family and not any(effect == "shape" and knob not in ("num_classes", "conv_bias")
                    for knob, _, effect, _, _ in stock.differences(description)):
             return name
     return None
@@ -105,8 +105,9 @@ def _identify(path, kind, found, candidates):
         missing = [f"{_expected_name(kind, scheme(scheme_name, candidate), n)} ({n})" for n in expected
                    if n not in names]
         unexpected = [_source_name(kind, names[n]) for n in names if n not in expected]
+        kinds = layout.kernel_kinds(candidate)
         mismatched = [(f"{_source_name(kind, names[n])} ({n})", s, found[names[n]].shape)
-                      for n, s in expected.items() if n in names and tuple(found[names[n]].shape) != tuple(s)]
+                      for n, s in expected.items() if n in names and _held(kinds, n, found[names[n]].shape, s) != tuple(s)]
         if missing or unexpected or mismatched:
             raise MappingError(f"{path} (closest: {candidate.name})", missing, unexpected, mismatched)
         return candidate, names, scheme_name
@@ -118,6 +119,12 @@ def _identify(path, kind, found, candidates):
                                     f"naming; if this is your own model's file, give its code: "
                                     f"{convert_command(path)}")
     return identify_among(candidates, fit, unknown_names)
+
+
+def _held(kinds, name, shape, expected):
+    """The canonical shape of a tensor a file holds as `shape` (a Dense kernel for a conv: layout's rule)."""
+    expected = tuple(expected)
+    return layout.held_shape(kinds[name], "tensorflow", shape, expected) if name in kinds else tuple(shape)
 
 
 def _expected_name(kind, bound, canonical_name):
@@ -344,7 +351,9 @@ def read(path, arch=None, progress=None):
         with canonical.sha256_later(path) as digest:
             values = keras_files.values(found, path, [keys[n] for n in names], progress)
             sha256 = digest()
-    tensors = {n: values[keys[n]] for n in names}
+    kinds, expected = layout.kernel_kinds(description), description.tensors()
+    tensors = {n: layout.from_framework(values[keys[n]], kinds[n], "tensorflow", expected[n]) if n in kinds
+               else values[keys[n]] for n in names}
     source_kind = "keras3-keras" if path.suffix == ".keras" else _SOURCE_KINDS[kind]
     meta = Metadata(description, input_convention, source_kind=source_kind, source_file=path.name,
                     source_sha256=sha256, input_shape=input_shape)
@@ -359,6 +368,24 @@ def stock_differences(meta: Metadata):
         return []
     return [f"{d.label} {d.weights} (stock: {d.target})"
             for d in fidelity.judge(describe(name), meta.description, "built").judged]
+
+
+def stock_input_warning(meta):
+    """How the input these weights expect differs from the stock model's preprocess_input, or None."""
+    name = stock_model_name(meta.description)
+    if name is None:
+        return None
+    stock = source_input("keras", describe(name))
+    if meta.input == stock:
+        return None
+    flip = " (convert --flip-color reverses the first conv's colour channels)" \
+        if meta.input.color != stock.color else ""
+    return (f"these weights expect input {_input(meta.input)}, not {name}'s preprocess_input "
+            f"{_input(stock)}{flip}")
+
+
+def _input(convention):
+    return f"{convention.color} (x - {list(convention.mean)}) / {list(convention.std)}"
 
 
 def _refuse_stride(meta, target):
@@ -388,7 +415,7 @@ def to_keras_model(weights, faithful=True, input_shape=None):
         model = keras_net.build(meta.description, naming="keras", input_shape=input_shape)
         return keras_net.set_canonical_weights(model, meta.description, "keras", weights.tensors)
     model, stock = _stock_model(meta, input_shape)
-    if stock.conv_bias and not meta.conv_bias:
+    if getattr(stock, "conv_bias", False) and not getattr(meta.description, "conv_bias", False):
         raise Refusal(f"{meta.architecture} weights have no conv biases; the stock Keras model needs them: build "
                       f"the faithful model (to_keras_model(weights); parity: keras-faithful)")
     return keras_net.set_canonical_weights(model, stock, "keras", weights.tensors)
@@ -405,6 +432,8 @@ def _stock_model(meta, input_shape):
     if differences:
         warnings.warn(f"stock keras.applications.{name} differs from these weights' source: "
                       f"{'; '.join(differences)}; its outputs will differ", stacklevel=3)
+    if stock_input_warning(meta):
+        warnings.warn(f"keras.applications.{name}: {stock_input_warning(meta)}", stacklevel=3)
     top = meta.num_classes is not None
     model = getattr(keras.applications, name)(weights=None, include_top=top, input_shape=input_shape,
                                               classes=meta.num_classes or 1000, classifier_activation=None)
@@ -437,6 +466,8 @@ def write(path, weights, overwrite=False, progress=None):
         warnings.warn(f"{path.name}: loading into stock keras.applications gives other outputs than the "
                       f"source ({'; '.join(differences)}); build the faithful model with "
                       f"slimcompat.weights.keras_io.to_keras_model instead", stacklevel=2)
+    if stock_input_warning(meta):
+        warnings.warn(f"{path.name}: {stock_input_warning(meta)}", stacklevel=2)
     if path.name.endswith(".weights.h5"):
         import h5py
         model = to_keras_model(weights, faithful=True)
@@ -446,9 +477,12 @@ def write(path, weights, overwrite=False, progress=None):
                 f.attrs[META_ATTR] = stored
         return path
     bound = scheme("keras", meta.description)
+    dense = layout.dense_shapes(meta.description, "keras", "tensorflow")
     layers = {}
     for name, value in weights.tensors.items():
-        layer, param = bound.split(bound.tensor(name))
+        key = bound.tensor(name)
+        value = layout.to_framework(value, "conv", "tensorflow", dense[key]) if key in dense else value
+        layer, param = bound.split(key)
         layers.setdefault(layer, []).append((param, value))
         if progress:
             progress(value.nbytes)
@@ -461,7 +495,7 @@ def write(path, weights, overwrite=False, progress=None):
 def _keras_layer_order(meta):
     """Weighted layers in the faithful model's order: `load_weights` pairs legacy .h5 layers by position."""
     from slimcompat.nets import keras_net
-    model = keras_net.build(meta.description, naming="keras", input_shape=(32, 32, 3))
+    model = keras_net.build(meta.description, naming="keras", input_shape=(*meta.description.input_size, 3))
     return [layer.name for layer in model.layers if layer.weights]
 
 

@@ -6,6 +6,7 @@ results still describes exactly what its tensors compute.
 
 import numpy as np
 
+from slimcompat.arch import ops
 from slimcompat.errors import SlimcompatError
 from slimcompat.weights.canonical import Weights
 
@@ -27,8 +28,18 @@ def drop_background(weights: Weights) -> Weights:
 def flip_color(weights: Weights) -> Weights:
     """Reverse the first conv's input channels (RGB <-> BGR); the input convention follows."""
     tensors = dict(weights.tensors)
-    tensors["stem/conv/kernel"] = np.ascontiguousarray(tensors["stem/conv/kernel"][:, :, ::-1, :])
+    first = _first_conv(weights.meta.description)
+    tensors[first] = np.ascontiguousarray(tensors[first][:, :, ::-1, :])
     return weights.derive(tensors, weights.meta.replace(input=weights.meta.input.flipped()))
+
+
+def _first_conv(description):
+    """The kernel of the conv the image enters (`stem/conv/kernel`, VGG's `block1/conv1/kernel`)."""
+    first = next(op for op in description.layers() if isinstance(op, ops.Conv))
+    if first.in_channels != 3:
+        raise SlimcompatError(f"{description.name}: its first conv {first.layer} takes {first.in_channels} "
+                              f"channels, not 3 colours; there is no colour order to flip")
+    return f"{first.layer}/kernel"
 
 
 def set_bn_epsilon(weights: Weights, epsilon: float) -> Weights:

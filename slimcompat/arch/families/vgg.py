@@ -202,6 +202,10 @@ SOURCES = {
 }
 
 
+# keras.applications' Dense fc1/fc2/predictions and torchvision's Linear classifier: the fully connected convs.
+DENSE = {"keras": ("fc6", "fc7", "logits"), "torchvision": ("fc6", "fc7", "logits")}
+
+
 def candidates(num_classes=None, input_size=None):
     """Every VGG a user's model could be: with `num_classes` classes, or with None none (fc7 or pool5 last)."""
     tops = (True,) if num_classes is not None else (True, False)
@@ -214,5 +218,5 @@ def candidates(num_classes=None, input_size=None):
 FAMILY = Family(
     name="vgg", description=VGG, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS, sources=SOURCES,
     detect=tuple(f"{scope}{bn}{top}" for scope in SCOPES.values() for bn in ("", "_bn") for top in ("", "_notop")),
-    recognize=candidates,
+    recognize=candidates, dense=DENSE,
 )
