@@ -25,20 +25,24 @@ def slim_endpoints(description, points):
     out = {}
     for endpoint in description.endpoint_names():
         name = names.layer(endpoint)
-        found = [key for key in points if key == name or key.endswith("/" + name)]
+        # an exact key first: an Inception net's end point `Conv2d_1a_3x3` also ends many branch convs' scopes
+        found = [key for key in points if key == name] or [key for key in points if key.endswith("/" + name)]
         if len(found) != 1:
             raise SlimcompatError(f"slim net: {len(found)} end points named {name!r} for endpoint {endpoint}")
         out[endpoint] = points[found[0]]
     return out
 
 
-def slim_variable(name, shape, bound):
-    """Variable record of a slim variable: canonical name by the slim scheme, canonical-layout shape."""
+def slim_variable(name, shape, bound, expected=None):
+    """Variable record of a slim variable: canonical name by the slim scheme, canonical-layout shape.
+
+    expected: {canonical name: shape} of the description, so a classifier held as a 1x1 conv (slim's aux
+    logits as slimcompat's slim net writes them) reads in the canonical rank."""
     try:
         canonical = bound.canonical_tensor(name)
     except UnknownNameError:
         canonical = None
-    return Variable(name, canonical, canonical_shape(canonical, shape))
+    return Variable(name, canonical, canonical_shape(canonical, shape, (expected or {}).get(canonical)))
 
 
 class SlimGraph(Implementation):
@@ -66,7 +70,8 @@ class SlimGraph(Implementation):
 
     def variables(self):
         bound = scheme("slim", self.arch)
-        return [slim_variable(v.op.name, v.shape.as_list(), bound) for v in self._variables]
+        expected = self.arch.tensors()
+        return [slim_variable(v.op.name, v.shape.as_list(), bound, expected) for v in self._variables]
 
     def _assign(self, by_canonical, tensors):
         """Run every initializer with its initial value fed from the weights: one Session.run."""
