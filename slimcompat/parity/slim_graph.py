@@ -25,8 +25,9 @@ def slim_endpoints(description, points):
     out = {}
     for endpoint in description.endpoint_names():
         name = names.layer(endpoint)
-        # an exact key first: an Inception net's end point `Conv2d_1a_3x3` also ends many branch convs' scopes
-        found = [key for key in points if key == name] or [key for key in points if key.endswith("/" + name)]
+        found = [key for key in points if key == name or key.endswith("/" + name)]
+        if name in found:   # the key as the slim net names it, beside layers' outputs whose scopes end alike
+            found = [name]
         if len(found) != 1:
             raise SlimcompatError(f"slim net: {len(found)} end points named {name!r} for endpoint {endpoint}")
         out[endpoint] = points[found[0]]
@@ -36,8 +37,9 @@ def slim_endpoints(description, points):
 def slim_variable(name, shape, bound, expected=None):
     """Variable record of a slim variable: canonical name by the slim scheme, canonical-layout shape.
 
-    expected: {canonical name: shape} of the description, so a classifier held as a 1x1 conv (slim's aux
-    logits as slimcompat's slim net writes them) reads in the canonical rank."""
+    expected: {canonical name: shape} of the description (a classifier held as
+    a 1x1 conv in both, VGG's, keeps its rank; the rank-2 rule is a guess).
+    """
     try:
         canonical = bound.canonical_tensor(name)
     except UnknownNameError:
