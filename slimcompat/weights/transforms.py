@@ -54,7 +54,8 @@ def drop_aux(weights: Weights) -> Weights:
         raise SlimcompatError(f"{weights.meta.architecture} weights have no auxiliary head to drop")
     knob, bare = found
     kept = bare.tensors()
-    return weights.derive({n: v for n, v in weights.tensors.items() if n in kept}, weights.meta.replace(**{knob: False}))
+    tensors = {n: v for n, v in weights.tensors.items() if n in kept}
+    return weights.derive(tensors, weights.meta.replace(**{knob: False}))
 
 
 def flip_color(weights: Weights) -> Weights:
