@@ -233,8 +233,20 @@ class _Causes:
                 sufficient.append(knob)
         preferred = self._preferred(name)
         return (next((k for k in preferred if k in sufficient), None) or (sufficient[0] if sufficient else None)
+                or self._presence(name, mine, theirs)
                 or next((k for k in preferred if k in self.knobs), None)
                 or _first(self.knobs, *_UNIT_COUNT, *_WIDTHS) or self.knobs[0])
+
+    def _presence(self, name, mine, theirs):
+        """The knob that alone puts a one-sided tensor on its side, whatever its shape there (an auxiliary
+        head's classifier, also sized by the classes), or None."""
+        for knob in self.knobs:
+            toward_a, toward_b = self.b_with_a[knob], self.a_with_b[knob]
+            if theirs is None and toward_a is not None and name in toward_a:
+                return knob
+            if mine is None and toward_b is not None and name in toward_b:
+                return knob
+        return None
 
     def _preferred(self, name):
         """Knobs that usually put such a tensor on one side, most specific first (the module doc's rules)."""
@@ -307,8 +319,10 @@ def _geometry_steps(b, a, geometry, input_hw):
 def first_endpoint(plan_a, plan_b):
     """The first canonical endpoint at or after the first op where two plans differ; None if they do not."""
     walked_a, walked_b = list(_walk_with_endpoints(plan_a)), list(_walk_with_endpoints(plan_b))
-    order = [op.name for op in _leaves(plan_a) if isinstance(op, ops.Endpoint)]
-    order += [op.name for op in _leaves(plan_b) if isinstance(op, ops.Endpoint) and op.name not in order]
+    ends_a, ends_b = ([op.name for op in _leaves(p) if isinstance(op, ops.Endpoint)] for p in (plan_a, plan_b))
+    # the plan with more endpoints first: the endpoints of a side head on one side only keep their place
+    order = max(ends_a, ends_b, key=len)
+    order += [e for e in min(ends_a, ends_b, key=len) if e not in order]
 
     def earlier(*ends):
         known = [e for e in ends if e is not None]

@@ -18,6 +18,7 @@ every difference, and weights whose stride placement differs from it are
 refused outright: same shapes, other network.
 """
 
+import collections
 import json
 import pathlib
 import warnings
@@ -31,11 +32,13 @@ from slimcompat.arch.templates import UnknownNameError
 from slimcompat.errors import MappingError, Refusal, SlimcompatError, WeightsError, WeightsRefusal
 from slimcompat.weights import canonical, fidelity, keras_files
 from slimcompat.weights.kind import convert_command, identify as identify_among
+from slimcompat.weights.transforms import aux_free
 from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.progress import announce
 
-__all__ = ["read", "identify", "write", "to_keras_model", "stock_differences", "stock_model_name", "convert_command"]
+__all__ = ["read", "identify", "write", "to_keras_model", "stock_differences", "stock_model_name", "stock_model",
+           "convert_command"]
 
 META_ATTR = "slimcompat_metadata"
 META_MEMBER = "slimcompat.json"
@@ -47,18 +50,38 @@ _SOURCE_KINDS = {"keras1": "keras1-h5", "keras2": "keras2-h5", "keras3": "keras3
 _PARAM_ALIASES = {"W": "kernel", "b": "bias", "running_mean": "moving_mean", "running_std": "moving_variance"}
 _LAYER_SCHEMES = {"keras": "keras", "keras1": "keras1"}       # layer scheme: the source whose habits it implies
 _SOURCE_NAMES = {"keras1": "{0}_{1}:0", "keras2": "{0}/{1}:0", "keras3": "{0}/{1}"}
-_STOCK = ("ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2", "VGG16", "VGG19")
+_STOCK = ("ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2", "VGG16", "VGG19",
+          "InceptionResNetV2")
 _CONFIG_LIMIT = 64 << 20
 
 
 def stock_model_name(description):
-    """The keras.applications model of the same structure as `description`, or None."""
+    """The keras.applications model of the same structure as `description` (side heads aside: keras.applications
+    has none, and `_refuse_aux` names them), or None."""
+    description = (aux_free(description) or (None, description))[1]
     for name in _STOCK:
         stock = describe(name)
         if stock.family == description.family and not any(effect == "shape" and knob not in ("num_classes", "conv_bias")
                    for knob, _, effect, _, _ in stock.differences(description)):
             return name
     return None
+
+
+def stock_model(name, input_shape, num_classes):
+    """keras.applications' `name` (weights=None, logits out) with its unnamed layers numbered as in a fresh
+    session (conv2d, conv2d_1, ...), as the keras scheme names them whatever the process built before; the
+    caller's numbering is restored after."""
+    import keras
+    from keras.src.backend.common import global_state
+    key = "object_name_uids"
+    saved = global_state.get_global_attribute(key)
+    global_state.set_global_attribute(key, collections.defaultdict(int))
+    try:
+        return getattr(keras.applications, name)(weights=None, include_top=num_classes is not None,
+                                                  input_shape=input_shape, classes=num_classes or 1000,
+                                                  classifier_activation=None)
+    finally:
+        global_state.set_global_attribute(key, saved)
 
 
 def _candidates(kind, arch):
@@ -400,6 +423,19 @@ def _refuse_stride(meta, target):
             f"Keep a canonical file, or write a .keras model (it carries the faithful architecture)")
 
 
+def _refuse_aux(meta, target):
+    """keras.applications has no side heads: weights with them would not load into its model."""
+    found = aux_free(meta.description)
+    name = stock_model_name(meta.description)
+    if found is None or name is None:
+        return
+    knob, bare = found
+    extra = sorted(set(meta.description.tensors()) - set(bare.tensors()))
+    raise Refusal(f"{meta.architecture} weights hold an auxiliary head ({len(extra)} tensors: {extra[0]}, ...) "
+                  f"that keras.applications.{name} lacks, so {target} cannot hold them: drop it (convert "
+                  f"--drop-aux; transforms.drop_aux(weights)), or write a .keras model (the faithful architecture)")
+
+
 def to_keras_model(weights, faithful=True, input_shape=None):
     """A Keras model holding `weights`.
 
@@ -422,8 +458,8 @@ def to_keras_model(weights, faithful=True, input_shape=None):
 
 
 def _stock_model(meta, input_shape):
-    import keras
     _refuse_stride(meta, "keras.applications")
+    _refuse_aux(meta, "its model")
     name = stock_model_name(meta.description)
     if name is None:
         raise Refusal(f"keras.applications has no {meta.architecture}: build the faithful model "
@@ -434,10 +470,7 @@ def _stock_model(meta, input_shape):
                       f"{'; '.join(differences)}; its outputs will differ", stacklevel=3)
     if stock_input_warning(meta):
         warnings.warn(f"keras.applications.{name}: {stock_input_warning(meta)}", stacklevel=3)
-    top = meta.num_classes is not None
-    model = getattr(keras.applications, name)(weights=None, include_top=top, input_shape=input_shape,
-                                              classes=meta.num_classes or 1000, classifier_activation=None)
-    return model, describe(name, num_classes=meta.num_classes)
+    return stock_model(name, input_shape, meta.num_classes), describe(name, num_classes=meta.num_classes)
 
 
 def write(path, weights, overwrite=False, progress=None):
@@ -461,6 +494,7 @@ def write(path, weights, overwrite=False, progress=None):
                 archive.writestr(META_MEMBER, stored)
         return path
     _refuse_stride(meta, "Keras files (which load into keras.applications models)")
+    _refuse_aux(meta, "a Keras file (which loads into its model)")
     differences = stock_differences(meta)
     if differences:
         warnings.warn(f"{path.name}: loading into stock keras.applications gives other outputs than the "

@@ -10,19 +10,52 @@ from slimcompat.arch import ops
 from slimcompat.errors import SlimcompatError
 from slimcompat.weights.canonical import Weights
 
-__all__ = ["drop_background", "flip_color", "set_bn_epsilon"]
+__all__ = ["drop_background", "drop_aux", "aux_free", "flip_color", "set_bn_epsilon"]
 
 
 def drop_background(weights: Weights) -> Weights:
-    """1001-class slim weights -> 1000 classes: remove output 0 (background)."""
+    """1001-class slim weights -> 1000 classes: remove output 0 (background) of every classifier (the logits,
+    and an auxiliary head's: the tensors whose last axis the class count sizes)."""
     meta = weights.meta
     if not meta.background_class:
         raise SlimcompatError(f"{meta.architecture} weights have no background class to drop "
                               f"({meta.num_classes} classes)")
-    tensors = dict(weights.tensors)
-    tensors["logits/kernel"] = np.ascontiguousarray(tensors["logits/kernel"][:, 1:])
-    tensors["logits/bias"] = np.ascontiguousarray(tensors["logits/bias"][1:])
-    return weights.derive(tensors, meta.replace(num_classes=meta.num_classes - 1, background_class=False))
+    fewer = meta.replace(num_classes=meta.num_classes - 1, background_class=False)
+    tensors, shapes = dict(weights.tensors), fewer.description.tensors()
+    for name, shape in meta.description.tensors().items():
+        if shapes[name] != shape:
+            tensors[name] = np.ascontiguousarray(tensors[name][..., 1:])
+    return weights.derive(tensors, fewer)
+
+
+def aux_free(description):
+    """(knob, description without side heads) where `description` has side heads (ops.Aux: Inception's
+    auxiliary logits, trained with, unused at inference, hang off the main sequence) and one boolean knob
+    removes exactly them; else None."""
+    plan = description.plan()
+    bare = tuple(op for op in plan if not isinstance(op, ops.Aux))
+    if bare == plan:
+        return None
+    for knob, _, _ in description.knobs():
+        if getattr(description, knob) is True:
+            try:
+                other = description.replace(**{knob: False})
+            except SlimcompatError:
+                continue
+            if other.plan() == bare:
+                return knob, other
+    return None
+
+
+def drop_aux(weights: Weights) -> Weights:
+    """Weights without their side heads' tensors (Inception's auxiliary logits): the network's outputs stay."""
+    found = aux_free(weights.meta.description)
+    if found is None:
+        raise SlimcompatError(f"{weights.meta.architecture} weights have no auxiliary head to drop")
+    knob, bare = found
+    kept = bare.tensors()
+    tensors = {n: v for n, v in weights.tensors.items() if n in kept}
+    return weights.derive(tensors, weights.meta.replace(**{knob: False}))
 
 
 def flip_color(weights: Weights) -> Weights:
