@@ -16,10 +16,6 @@ slimcompat knows about one kind of network, and nothing else holds any of it:
 - `sources[source][key]`: (knobs, input convention) the weights of a source
   imply, `key` being `description.source_key` (ResNet: resnet_v1/resnet_v2);
 - `detect`: the names whose descriptions are tried when a file names none;
-- `torchvision`: torchvision's own models of the family (names it parses),
-  and `identity`, the knobs that tell its networks apart (depth, width): a
-  description agreeing with one of those models on them is that network,
-  whatever else it computes otherwise (which torchvision export then names);
 - `recognize`: what structure recognition needs (slimcompat.structure reads it).
 
 The registry (slimcompat.arch.registry) lists the families, one line each.
@@ -46,8 +42,6 @@ class Family:
     sources: Mapping[str, Mapping[str, Tuple[dict, str]]] = dataclasses.field(default_factory=dict)
     detect: Tuple[str, ...] = ()
     recognize: Optional[object] = None
-    torchvision: Tuple[str, ...] = ()
-    identity: Tuple[str, ...] = ()
 
     def __post_init__(self):
         self.description.record = self

@@ -32,8 +32,8 @@ import warnings
 
 import numpy as np
 
-from slimcompat.arch import INPUTS, RECORDS, describe, scheme
-from slimcompat.arch.layout import TORCH_NAMING, canonical_tensors, state_dict
+from slimcompat.arch import INPUTS, describe
+from slimcompat.arch.layout import canonical_tensors, state_dict
 from slimcompat.errors import Refusal, SlimcompatError, WeightsError
 from slimcompat.optional import require
 from slimcompat.weights import canonical, fidelity
@@ -46,7 +46,8 @@ __all__ = ["TARGETS", "TORCHVISION_MODELS", "is_torch_file", "torchvision_model"
            "check_torchvision", "write", "read"]
 
 TARGETS = ("torchvision", "faithful")
-TORCHVISION_MODELS = tuple(name for record in RECORDS for name in record.torchvision)
+TORCHVISION_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
+                      "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2")
 SOURCE_KIND = "torch-safetensors"
 
 _PREFIX = "slimcompat."
@@ -98,12 +99,13 @@ def is_torch_file(path, probe=None):
 # -- does torchvision compute what the weights' source computed?
 
 def torchvision_model(description):
-    """The torchvision model that is `description`'s network (its family's `identity` knobs agree: depth,
-    groups, width; resnet50, mobilenet_v2), or None."""
-    record = description.record
-    for name in record.torchvision:
+    """The torchvision model of `description`'s depth, groups and width (e.g. resnet50), or None."""
+    if description.family != "resnet" or description.preact:
+        return None
+    for name in TORCHVISION_MODELS:
         tv = describe(name)
-        if all(getattr(tv, knob) == getattr(description, knob) for knob in record.identity):
+        if (tv.depth, tv.groups, tv.width_per_group) == (description.depth, description.groups,
+                                                          description.width_per_group):
             return name
     return None
 
@@ -144,12 +146,9 @@ def check_torchvision(meta):
 
 
 def _kind(description):
-    record = description.record
-    if not record.torchvision:
+    if description.family != "resnet":
         return f"no {description.family} family"
-    labels = {name: label for name, label, _ in description.knobs()}
-    return (f"its {description.family} models, {', '.join(record.torchvision)}, have another "
-            f"{' or '.join(labels[knob] for knob in record.identity)}")
+    return "no pre-activation (v2) ResNet" if description.preact else "no ResNet of this depth and width"
 
 
 def _show(value):
@@ -250,9 +249,9 @@ def read(path, arch=None, progress=None):
 
 def _identify(path, tensors, candidates):
     """(tensors, keys, description) of the first candidate whose names and shapes cover the file exactly."""
+    classes = int(np.shape(tensors["fc.weight"])[0]) if np.ndim(tensors.get("fc.weight")) == 2 else None
+
     def fit(candidate):
-        logits = tensors.get(scheme(TORCH_NAMING, candidate).tensor("logits/kernel"))
-        classes = int(np.shape(logits)[0]) if np.ndim(logits) == 2 else None
         if candidate.num_classes != classes:
             candidate = candidate.replace(num_classes=classes, background_class=False)
         found, keys = canonical_tensors(tensors, candidate, f"{path} (closest: {candidate.name})")

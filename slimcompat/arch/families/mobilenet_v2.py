@@ -243,5 +243,4 @@ def candidates(num_classes):
 FAMILY = Family(
     name="mobilenet_v2", description=MobileNetV2, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
     sources=SOURCES, detect=tuple(f"mobilenet_v2_{width_text(w)}_224" for w in WIDTHS), recognize=candidates,
-    torchvision=("mobilenet_v2",), identity=("width",),
 )

@@ -395,7 +395,4 @@ FAMILY = Family(
     name="resnet", description=ResNet, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
     sources=SOURCES,
     detect=tuple(f"resnet_v{v}_{d}" for v in (1, 2) for d in DEPTHS) + ("resnext_50_32x4d", "resnext_101_32x8d"),
-    torchvision=("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
-                 "wide_resnet50_2", "wide_resnet101_2"),
-    identity=("depth", "preact", "groups", "width_per_group"),
 )
