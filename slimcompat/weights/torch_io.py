@@ -33,7 +33,9 @@ import warnings
 import numpy as np
 
 from slimcompat.arch import INPUTS, describe
-from slimcompat.arch.layout import canonical_tensors, state_dict
+from slimcompat.arch.conventions import source_preset
+from slimcompat.arch.layout import TORCH_NAMING, canonical_tensors, state_dict
+from slimcompat.arch.schemes import scheme
 from slimcompat.errors import Refusal, SlimcompatError, WeightsError
 from slimcompat.optional import require
 from slimcompat.weights import canonical, fidelity
@@ -47,7 +49,7 @@ __all__ = ["TARGETS", "TORCHVISION_MODELS", "is_torch_file", "torchvision_model"
 
 TARGETS = ("torchvision", "faithful")
 TORCHVISION_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
-                      "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2")
+                      "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2", "mobilenet_v2")
 SOURCE_KIND = "torch-safetensors"
 
 _PREFIX = "slimcompat."
@@ -99,13 +101,18 @@ def is_torch_file(path, probe=None):
 # -- does torchvision compute what the weights' source computed?
 
 def torchvision_model(description):
-    """The torchvision model of `description`'s depth, groups and width (e.g. resnet50), or None."""
-    if description.family != "resnet" or description.preact:
-        return None
+    """The torchvision model of `description`'s structure (e.g. resnet50 for resnet_v1_50), or None.
+
+    Same structure: the same family, and no knob of shape effect differs but
+    those torchvision's own habits set (conv biases, projections) and the
+    classes; a difference there is named by `torchvision_differences`.
+    """
     for name in TORCHVISION_MODELS:
         tv = describe(name)
-        if (tv.depth, tv.groups, tv.width_per_group) == (description.depth, description.groups,
-                                                          description.width_per_group):
+        if tv.family != description.family:
+            continue
+        habits = set(source_preset("torchvision", tv)) | {"num_classes"}
+        if not any(effect == "shape" and knob not in habits for knob, _, effect, _, _ in tv.differences(description)):
             return name
     return None
 
@@ -146,9 +153,9 @@ def check_torchvision(meta):
 
 
 def _kind(description):
-    if description.family != "resnet":
+    if not any(describe(name).family == description.family for name in TORCHVISION_MODELS):
         return f"no {description.family} family"
-    return "no pre-activation (v2) ResNet" if description.preact else "no ResNet of this depth and width"
+    return f"none of its {description.family} networks has this structure"
 
 
 def _show(value):
@@ -249,9 +256,10 @@ def read(path, arch=None, progress=None):
 
 def _identify(path, tensors, candidates):
     """(tensors, keys, description) of the first candidate whose names and shapes cover the file exactly."""
-    classes = int(np.shape(tensors["fc.weight"])[0]) if np.ndim(tensors.get("fc.weight")) == 2 else None
-
     def fit(candidate):
+        logits = tensors.get(scheme(TORCH_NAMING, candidate).tensor("logits/kernel")) \
+            if "logits/kernel" in candidate.tensors() else None
+        classes = int(np.shape(logits)[0]) if np.ndim(logits) in (2, 4) else None
         if candidate.num_classes != classes:
             candidate = candidate.replace(num_classes=classes, background_class=False)
         found, keys = canonical_tensors(tensors, candidate, f"{path} (closest: {candidate.name})")
