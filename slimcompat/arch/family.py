@@ -16,7 +16,10 @@ slimcompat knows about one kind of network, and nothing else holds any of it:
 - `sources[source][key]`: (knobs, input convention) the weights of a source
   imply, `key` being `description.source_key` (ResNet: resnet_v1/resnet_v2);
 - `detect`: the names whose descriptions are tried when a file names none;
-- `recognize`: what structure recognition needs (slimcompat.structure reads it).
+- `recognize`: what structure recognition needs (slimcompat.structure reads it);
+- `keras_applications`: keras.applications' models of the family (names the
+  family parses), each with the constructor arguments that take a knob's
+  value (`{"MobileNet": {"alpha": "width"}}`).
 
 The registry (slimcompat.arch.registry) lists the families, one line each.
 Making the record also hangs it on its description class (`description.record`),
@@ -42,6 +45,7 @@ class Family:
     sources: Mapping[str, Mapping[str, Tuple[dict, str]]] = dataclasses.field(default_factory=dict)
     detect: Tuple[str, ...] = ()
     recognize: Optional[object] = None
+    keras_applications: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         self.description.record = self

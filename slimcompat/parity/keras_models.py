@@ -13,7 +13,7 @@ from slimcompat.arch.conventions import source_input
 from slimcompat.errors import Refusal
 from slimcompat.parity.conventions import Conventions
 from slimcompat.parity.implementation import Implementation, Variable, to_numpy_2d
-from slimcompat.weights.keras_io import stock_model_name
+from slimcompat.weights.keras_io import stock_model
 from slimcompat.weights.slim_checkpoint import canonical_shape
 
 __all__ = ["KerasModel", "faithful", "stock", "legacy"]
@@ -95,13 +95,15 @@ def stock(weights, input_shape, device="CPU"):
     """keras.applications as shipped, with its own epsilon, stem pool, strides and preprocessing."""
     import keras
     meta = weights.meta
-    name = stock_model_name(meta.description)
-    if name is None:
+    found = stock_model(meta.description)
+    if found is None:
         raise Refusal(f"keras.applications has no {meta.architecture}: compare keras-faithful instead")
-    description = describe(name, num_classes=meta.num_classes)
+    name, stock, arguments = found
+    description = stock.replace(num_classes=meta.num_classes)
     top = meta.num_classes is not None
     model = getattr(keras.applications, name)(weights=None, include_top=top, input_shape=input_shape,
-                                              classes=meta.num_classes or 1000, classifier_activation=None)
+                                              classes=meta.num_classes or 1000, classifier_activation=None,
+                                              **arguments)
     ends = endpoint_scheme("keras.applications", description)
     endpoints = {e: ends.layer(e) for e in description.endpoint_names()}
     conventions = Conventions(description, source_input("keras", description))
