@@ -197,7 +197,8 @@ def test_diff_attributes_parameters_and_multiply_adds_to_the_width(a, b, macs_a,
     out = cli("diff", a, b, "--json", tmp_path / "diff.json", check=False)
     assert out.returncode == 1      # as diff(1): the networks differ
     report = json.loads((tmp_path / "diff.json").read_text())
-    assert (round(report["macs"]["a"] / 1e6), round(report["macs"]["b"] / 1e6)) == (macs_a, macs_b)
+    # the tables round loosely (300.78 M is 300 there)
+    assert abs(report["macs"]["a"] / 1e6 - macs_a) < 1 and abs(report["macs"]["b"] / 1e6 - macs_b) < 1
     rows = {row["knob"]: row for row in report["rows"]}
     assert set(rows) == {"width"}
     assert rows["width"]["params"] == report["parameters"]["difference"] == \
