@@ -21,7 +21,10 @@ slimcompat knows about one kind of network, and nothing else holds any of it:
   matches each plan against the model, op for op);
 - `dense[scheme]`: canonical conv layers that scheme's implementation holds as
   a dense layer (VGG's fc6..fc8 in keras.applications and torchvision), so a
-  file written for it holds their kernels in its shape (slimcompat.arch.layout).
+  file written for it holds their kernels in its shape (slimcompat.arch.layout);
+- `keras_applications`: keras.applications' models of the family (names the
+  family parses), each with the constructor arguments that take a knob's
+  value (`{"MobileNet": {"alpha": "width"}}`).
 
 The registry (slimcompat.arch.registry) lists the families, one line each.
 Making the record also hangs it on its description class (`description.record`),
@@ -48,6 +51,7 @@ class Family:
     detect: Tuple[str, ...] = ()
     recognize: Optional[object] = None
     dense: Mapping[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    keras_applications: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         self.description.record = self

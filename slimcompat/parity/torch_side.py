@@ -139,7 +139,7 @@ class TorchNet(Implementation):
             self.title = f"{self.title}, {dtype}"
 
     def variables(self):
-        bound = scheme(TORCH_NAMING, self.arch)
+        bound, expected = scheme(TORCH_NAMING, self.arch), self.arch.tensors()
         out = []
         for key, value in self.net.state_dict().items():
             if key.endswith(".num_batches_tracked"):
@@ -149,7 +149,8 @@ class TorchNet(Implementation):
             except SlimcompatError:
                 canonical = None
             shape = tuple(value.shape)
-            out.append(Variable(key, canonical, shape_from_torch(canonical, shape) if canonical else shape))
+            out.append(Variable(key, canonical,
+                                shape_from_torch(canonical, shape, expected.get(canonical)) if canonical else shape))
         return out
 
     def _assign(self, by_canonical, tensors):

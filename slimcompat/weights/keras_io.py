@@ -18,7 +18,6 @@ every difference, and weights whose stride placement differs from it are
 refused outright: same shapes, other network.
 """
 
-import collections
 import json
 import pathlib
 import warnings
@@ -26,8 +25,9 @@ import zipfile
 
 import numpy as np
 
-from slimcompat.arch import all_descriptions, describe, layout, scheme
+from slimcompat.arch import all_descriptions, describe, scheme
 from slimcompat.arch.conventions import source_input
+from slimcompat.arch.layout import held_shape, kernel_kinds, to_framework
 from slimcompat.arch.templates import UnknownNameError
 from slimcompat.errors import MappingError, Refusal, SlimcompatError, WeightsError, WeightsRefusal
 from slimcompat.weights import canonical, fidelity, keras_files
@@ -37,7 +37,8 @@ from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.progress import announce
 
-__all__ = ["read", "identify", "write", "to_keras_model", "stock_differences", "stock_model_name", "stock_model",
+__all__ = ["read", "identify", "write", "to_keras_model", "stock_differences", "stock_model", "stock_model_name",
+           "build_stock", "stock_input_warning",
            "convert_command"]
 
 META_ATTR = "slimcompat_metadata"
@@ -50,24 +51,29 @@ _SOURCE_KINDS = {"keras1": "keras1-h5", "keras2": "keras2-h5", "keras3": "keras3
 _PARAM_ALIASES = {"W": "kernel", "b": "bias", "running_mean": "moving_mean", "running_std": "moving_variance"}
 _LAYER_SCHEMES = {"keras": "keras", "keras1": "keras1"}       # layer scheme: the source whose habits it implies
 _SOURCE_NAMES = {"keras1": "{0}_{1}:0", "keras2": "{0}/{1}:0", "keras3": "{0}/{1}"}
-_STOCK = ("ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2", "VGG16", "VGG19",
-          "InceptionResNetV2")
 _CONFIG_LIMIT = 64 << 20
 
 
-def stock_model_name(description):
-    """The keras.applications model of the same structure as `description` (side heads aside: keras.applications
-    has none, and `_refuse_aux` names them), or None."""
-    description = (aux_free(description) or (None, description))[1]
-    for name in _STOCK:
-        stock = describe(name)
-        if stock.family == description.family and not any(effect == "shape" and knob not in ("num_classes", "conv_bias")
+def stock_model(description):
+    """(name, description, constructor arguments) of the keras.applications model of the same structure as
+    `description`, or None: its family's `keras_applications`, built with the arguments that take the
+    description's knobs (MobileNet's alpha)."""
+    description = (aux_free(description) or (None, description))[1]       # side heads: `_refuse_aux`
+    for name, arguments in description.record.keras_applications.items():
+        stock = describe(name, **{knob: getattr(description, knob) for knob in arguments.values()})
+        if not any(effect == "shape" and knob not in ("num_classes", "conv_bias")
                    for knob, _, effect, _, _ in stock.differences(description)):
-            return name
+            return name, stock, {argument: getattr(description, knob) for argument, knob in arguments.items()}
     return None
 
 
-def stock_model(name, input_shape, num_classes):
+def stock_model_name(description):
+    """The keras.applications model of the same structure as `description`, or None."""
+    found = stock_model(description)
+    return None if found is None else found[0]
+
+
+def build_stock(name, input_shape, num_classes, arguments):
     """keras.applications' `name` (weights=None, logits out) with its unnamed layers numbered as in a fresh
     session (conv2d, conv2d_1, ...), as the keras scheme names them whatever the process built before; the
     caller's numbering is restored after."""
@@ -79,7 +85,7 @@ def stock_model(name, input_shape, num_classes):
     try:
         return getattr(keras.applications, name)(weights=None, include_top=num_classes is not None,
                                                   input_shape=input_shape, classes=num_classes or 1000,
-                                                  classifier_activation=None)
+                                                  classifier_activation=None, **arguments)
     finally:
         global_state.set_global_attribute(key, saved)
 
@@ -117,20 +123,23 @@ def _identify(path, kind, found, candidates):
     """(description with the file's classes, {canonical: (layer, param)}, layer scheme) covering `found` exactly."""
     def fit(entry):
         candidate, scheme_name = entry
-        names = _canonical_names(scheme(scheme_name, candidate), found)
+        try:
+            names = _canonical_names(scheme(scheme_name, candidate), found)
+        except SlimcompatError:     # the family has no such names (no Keras-1 MobileNet)
+            return None
         if names is None:
             return None
         logits = found.get(names.get("logits/kernel"))
         classes = None if logits is None else int(logits.shape[-1])
         if classes != candidate.num_classes:
             candidate = candidate.replace(num_classes=classes, background_class=False)
-        expected = candidate.tensors()
+        expected, kinds = candidate.tensors(), kernel_kinds(candidate)
         missing = [f"{_expected_name(kind, scheme(scheme_name, candidate), n)} ({n})" for n in expected
                    if n not in names]
         unexpected = [_source_name(kind, names[n]) for n in names if n not in expected]
-        kinds = layout.kernel_kinds(candidate)
         mismatched = [(f"{_source_name(kind, names[n])} ({n})", s, found[names[n]].shape)
-                      for n, s in expected.items() if n in names and _held(kinds, n, found[names[n]].shape, s) != tuple(s)]
+                      for n, s in expected.items() if n in names and _held(kinds.get(n), found[names[n]].shape, s)
+                      != tuple(s)]
         if missing or unexpected or mismatched:
             raise MappingError(f"{path} (closest: {candidate.name})", missing, unexpected, mismatched)
         return candidate, names, scheme_name
@@ -144,10 +153,10 @@ def _identify(path, kind, found, candidates):
     return identify_among(candidates, fit, unknown_names)
 
 
-def _held(kinds, name, shape, expected):
-    """The canonical shape of a tensor a file holds as `shape` (a Dense kernel for a conv: layout's rule)."""
-    expected = tuple(expected)
-    return layout.held_shape(kinds[name], "tensorflow", shape, expected) if name in kinds else tuple(shape)
+def _held(kind, shape, expected):
+    """The canonical shape of a tensor a file holds as `shape` (a kernel in another rank with as many elements:
+    MobileNet's classifier as a 1x1 conv, slimcompat.arch.layout)."""
+    return held_shape(kind, "tensorflow", shape, expected) if kind else tuple(shape)
 
 
 def _expected_name(kind, bound, canonical_name):
@@ -374,9 +383,8 @@ def read(path, arch=None, progress=None):
         with canonical.sha256_later(path) as digest:
             values = keras_files.values(found, path, [keys[n] for n in names], progress)
             sha256 = digest()
-    kinds, expected = layout.kernel_kinds(description), description.tensors()
-    tensors = {n: layout.from_framework(values[keys[n]], kinds[n], "tensorflow", expected[n]) if n in kinds
-               else values[keys[n]] for n in names}
+    expected = description.tensors()
+    tensors = {n: np.asarray(values[keys[n]]).reshape(expected[n]) for n in names}
     source_kind = "keras3-keras" if path.suffix == ".keras" else _SOURCE_KINDS[kind]
     meta = Metadata(description, input_convention, source_kind=source_kind, source_file=path.name,
                     source_sha256=sha256, input_shape=input_shape)
@@ -386,11 +394,11 @@ def read(path, arch=None, progress=None):
 
 def stock_differences(meta: Metadata):
     """How the stock keras.applications model would compute differently from `meta`: ["label X (stock: Y)"]."""
-    name = stock_model_name(meta.description)
-    if name is None:
+    found = stock_model(meta.description)
+    if found is None:
         return []
     return [f"{d.label} {d.weights} (stock: {d.target})"
-            for d in fidelity.judge(describe(name), meta.description, "built").judged]
+            for d in fidelity.judge(found[1], meta.description, "built").judged]
 
 
 def stock_input_warning(meta):
@@ -412,28 +420,15 @@ def _input(convention):
 
 
 def _refuse_stride(meta, target):
-    name = stock_model_name(meta.description)
-    if name is None:
+    found = stock_model(meta.description)
+    if found is None:
         return
-    stock = describe(name)
+    stock = found[1]
     if fidelity.judge(stock, meta.description, "built").refused:
         raise Refusal(
             f"{meta.architecture} weights stride at {meta.stride_placement}, {target} at {stock.stride_placement}: "
             f"the shapes match but the networks differ, so the weights would load and compute something else. "
             f"Keep a canonical file, or write a .keras model (it carries the faithful architecture)")
-
-
-def _refuse_aux(meta, target):
-    """keras.applications has no side heads: weights with them would not load into its model."""
-    found = aux_free(meta.description)
-    name = stock_model_name(meta.description)
-    if found is None or name is None:
-        return
-    knob, bare = found
-    extra = sorted(set(meta.description.tensors()) - set(bare.tensors()))
-    raise Refusal(f"{meta.architecture} weights hold an auxiliary head ({len(extra)} tensors: {extra[0]}, ...) "
-                  f"that keras.applications.{name} lacks, so {target} cannot hold them: drop it (convert "
-                  f"--drop-aux; transforms.drop_aux(weights)), or write a .keras model (the faithful architecture)")
 
 
 def to_keras_model(weights, faithful=True, input_shape=None):
@@ -457,20 +452,34 @@ def to_keras_model(weights, faithful=True, input_shape=None):
     return keras_net.set_canonical_weights(model, stock, "keras", weights.tensors)
 
 
+def _refuse_aux(meta, target):
+    """keras.applications has no side heads: weights with them would not load into its model."""
+    found = aux_free(meta.description)
+    name = stock_model_name(meta.description)
+    if found is None or name is None:
+        return
+    knob, bare = found
+    extra = sorted(set(meta.description.tensors()) - set(bare.tensors()))
+    raise Refusal(f"{meta.architecture} weights hold an auxiliary head ({len(extra)} tensors: {extra[0]}, ...) "
+                  f"that keras.applications.{name} lacks, so {target} cannot hold them: drop it (convert "
+                  f"--drop-aux; transforms.drop_aux(weights)), or write a .keras model (the faithful architecture)")
+
+
 def _stock_model(meta, input_shape):
     _refuse_stride(meta, "keras.applications")
     _refuse_aux(meta, "its model")
-    name = stock_model_name(meta.description)
-    if name is None:
+    found = stock_model(meta.description)
+    if found is None:
         raise Refusal(f"keras.applications has no {meta.architecture}: build the faithful model "
                       f"(to_keras_model(weights); parity: keras-faithful)")
+    name, stock, arguments = found
     differences = stock_differences(meta)
     if differences:
         warnings.warn(f"stock keras.applications.{name} differs from these weights' source: "
                       f"{'; '.join(differences)}; its outputs will differ", stacklevel=3)
     if stock_input_warning(meta):
         warnings.warn(f"keras.applications.{name}: {stock_input_warning(meta)}", stacklevel=3)
-    return stock_model(name, input_shape, meta.num_classes), describe(name, num_classes=meta.num_classes)
+    return build_stock(name, input_shape, meta.num_classes, arguments), stock.replace(num_classes=meta.num_classes)
 
 
 def write(path, weights, overwrite=False, progress=None):
@@ -511,12 +520,12 @@ def write(path, weights, overwrite=False, progress=None):
                 f.attrs[META_ATTR] = stored
         return path
     bound = scheme("keras", meta.description)
-    dense = layout.dense_shapes(meta.description, "keras", "tensorflow")
+    kinds, shapes = kernel_kinds(meta.description), _stock_shapes(meta)
     layers = {}
     for name, value in weights.tensors.items():
-        key = bound.tensor(name)
-        value = layout.to_framework(value, "conv", "tensorflow", dense[key]) if key in dense else value
-        layer, param = bound.split(key)
+        layer, param = bound.split(bound.tensor(name))
+        if name in kinds and f"{layer}/{param}" in shapes:
+            value = to_framework(value, kinds[name], "tensorflow", shapes[f"{layer}/{param}"])
         layers.setdefault(layer, []).append((param, value))
         if progress:
             progress(value.nbytes)
@@ -524,6 +533,19 @@ def write(path, weights, overwrite=False, progress=None):
     keras_files.write_keras2_h5(path, [(name, layers[name]) for name in order], overwrite=overwrite,
                                 extra_attrs={META_ATTR: stored})
     return path
+
+
+def _stock_shapes(meta):
+    """{layer/param: shape} of the stock keras.applications model an `.h5` is loaded into, which may hold a
+    kernel in another rank (MobileNet's classifier, a 1x1 conv `conv_preds`); {} where there is none."""
+    found = stock_model(meta.description)
+    if found is None:
+        return {}
+    from slimcompat.nets.keras_net import canonical_param
+    name, _, arguments = found
+    model = build_stock(name, (*meta.description.input_size, 3), meta.num_classes, arguments)
+    return {f"{layer.name}/{canonical_param(layer, w)}": tuple(w.shape) for layer in model.layers
+            for w in layer.weights}
 
 
 def _keras_layer_order(meta):

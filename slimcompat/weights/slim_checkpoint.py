@@ -378,7 +378,18 @@ def _choose_arch(names, shapes, arch, where):
         raise WeightsError(where, f"variables of several networks ({', '.join(scopes)}); choose one with --arch "
                                   f"NAME (arch= from Python)")
     candidates = slim_scopes().get(scopes[0]) or (_describe(scopes[0], where),)
-    return max(candidates, key=lambda d: _fit(d, names, shapes))
+    return max((*_named_by_file(where, scopes[0]), *candidates), key=lambda d: _fit(d, names, shapes))
+
+
+def _named_by_file(where, scope):
+    """The description the checkpoint's file name gives, if of this scope (the zoo's `mobilenet_v1_0.5_160.ckpt`:
+    the resolution the weights were trained at is in no variable), tried first: () where it names none."""
+    name = pathlib.Path(where).name.partition(".ckpt")[0]
+    try:
+        named = describe(name, source="slim")
+    except SlimcompatError:
+        return ()
+    return (named,) if scope_of(named) == scope else ()
 
 
 def _fit(description, names, shapes):

@@ -49,7 +49,7 @@ __all__ = ["TARGETS", "TORCHVISION_MODELS", "is_torch_file", "torchvision_model"
 
 TARGETS = ("torchvision", "faithful")
 TORCHVISION_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
-                      "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2",
+                      "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2", "mobilenet_v2",
                       "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn")
 SOURCE_KIND = "torch-safetensors"
 

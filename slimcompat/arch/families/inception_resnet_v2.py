@@ -267,4 +267,5 @@ SOURCES = {
 FAMILY = Family(
     name="inception_resnet_v2", description=InceptionResNetV2, parse=parse, names=NAMES, layers=LAYERS,
     endpoints=ENDPOINTS, sources=SOURCES, detect=("inception_resnet_v2",), recognize=candidates,
+    keras_applications={"InceptionResNetV2": {}},
 )

@@ -395,4 +395,5 @@ FAMILY = Family(
     name="resnet", description=ResNet, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
     sources=SOURCES,
     detect=tuple(f"resnet_v{v}_{d}" for v in (1, 2) for d in DEPTHS) + ("resnext_50_32x4d", "resnext_101_32x8d"),
+    keras_applications={f"ResNet{d}{v}": {} for v in ("", "V2") for d in (50, 101, 152)},
 )

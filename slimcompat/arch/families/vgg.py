@@ -219,4 +219,5 @@ FAMILY = Family(
     name="vgg", description=VGG, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS, sources=SOURCES,
     detect=tuple(f"{scope}{bn}{top}" for scope in SCOPES.values() for bn in ("", "_bn") for top in ("", "_notop")),
     recognize=candidates, dense=DENSE,
+    keras_applications={"VGG16": {}, "VGG19": {}},
 )
