@@ -75,7 +75,7 @@ class Implementation:
 
 
 def to_numpy_2d(endpoints):
-    """Endpoint arrays as numpy; `pooled` and `logits` flattened to [batch, features].
+    """Endpoint arrays as numpy; `pooled` and the logits (`logits`, `aux_logits`) flattened to [batch, features].
 
     An eager tensor becomes a read-only view of its buffer (np.asarray), not the
     copy `.numpy()` makes: a ResNet-50's endpoints are 150 MB at batch 8, and
@@ -84,7 +84,7 @@ def to_numpy_2d(endpoints):
     out = {}
     for name, value in endpoints.items():
         value = np.asarray(value)
-        out[name] = value.reshape(len(value), -1) if name in ("pooled", "logits") else value
+        out[name] = value.reshape(len(value), -1) if name == "pooled" or name.endswith("logits") else value
     return out
 
 
