@@ -20,13 +20,12 @@ __all__ = ["SlimGraph", "slim_endpoints", "slim_variable"]
 
 
 def slim_endpoints(description, points):
-    """{canonical endpoint: tensor} of a slim net's end_points: the key the slim scheme names, else the one key
-    ending in it (Inception's `Conv2d_1a_3x3` is also a conv inside Mixed_7a: the exact key wins)."""
+    """{canonical endpoint: tensor} of a slim net's end_points."""
     names = endpoint_scheme("slim", description)
     out = {}
     for endpoint in description.endpoint_names():
         name = names.layer(endpoint)
-        found = [name] if name in points else [key for key in points if key.endswith("/" + name)]
+        found = [key for key in points if key == name or key.endswith("/" + name)]
         if len(found) != 1:
             raise SlimcompatError(f"slim net: {len(found)} end points named {name!r} for endpoint {endpoint}")
         out[endpoint] = points[found[0]]
@@ -34,13 +33,12 @@ def slim_endpoints(description, points):
 
 
 def slim_variable(name, shape, bound):
-    """Variable record of a slim variable: canonical name by the slim scheme, canonical-layout shape (a dense
-    layer held as a 1x1 conv, e.g. Inception v3's aux logits, by the description's shape)."""
+    """Variable record of a slim variable: canonical name by the slim scheme, canonical-layout shape."""
     try:
         canonical = bound.canonical_tensor(name)
     except UnknownNameError:
         canonical = None
-    return Variable(name, canonical, canonical_shape(canonical, shape, bound.arch.tensors().get(canonical)))
+    return Variable(name, canonical, canonical_shape(canonical, shape))
 
 
 class SlimGraph(Implementation):
