@@ -96,6 +96,14 @@ def set_canonical_weights(model, description, naming, tensors):
     return model
 
 
+def canonical_param(layer, variable):
+    """A Keras weight's canonical parameter name: Keras 3 calls a depthwise conv's kernel `kernel`, Keras 2 and
+    the canonical `depthwise_kernel`."""
+    if isinstance(layer, keras.layers.DepthwiseConv2D) and variable.name == "kernel":
+        return "depthwise_kernel"
+    return variable.name
+
+
 def _model_variables(model, naming, description):
     """({canonical tensor name: variable}, {model weight with no canonical name: shape}).
 
@@ -106,9 +114,8 @@ def _model_variables(model, naming, description):
     known, unknown, groups = {}, {}, {}
     for layer in model.layers:
         split = _GROUP.match(layer.name)
-        depthwise = isinstance(layer, keras.layers.DepthwiseConv2D)
         for variable in layer.weights:
-            param = "depthwise_kernel" if depthwise and variable.name == "kernel" else variable.name
+            param = canonical_param(layer, variable)
             try:
                 canonical = f"{names.canonical_layer(split.group(1) if split else layer.name)}/{param}"
             except UnknownNameError:

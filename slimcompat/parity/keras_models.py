@@ -14,10 +14,11 @@ from slimcompat.errors import Refusal
 from slimcompat.parity.conventions import Conventions
 from slimcompat.parity.implementation import Implementation, Variable, to_numpy_2d
 from slimcompat.weights.keras_io import stock_model_name
+from slimcompat.weights.slim_checkpoint import canonical_shape
 
 __all__ = ["KerasModel", "faithful", "stock", "legacy"]
 
-_PARAMS = {"kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"}
+_PARAMS = {"kernel", "depthwise_kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"}
 
 
 class KerasModel(Implementation):
@@ -32,15 +33,21 @@ class KerasModel(Implementation):
         self._sub = keras.Model(model.input, [model.get_layer(n).output for n in endpoints.values()])
 
     def variables(self):
-        bound = scheme(self.naming, self.arch)
+        """Each weight with its canonical name and its shape in the canonical layout (a classifier held as a
+        1x1 conv, keras.applications' MobileNet `conv_preds`, is the Dense it computes)."""
+        from slimcompat.nets.keras_net import canonical_param
+        bound, expected = scheme(self.naming, self.arch), self.arch.tensors()
         out = []
         for layer in self.model.layers:
             for w in layer.weights:
+                param = canonical_param(layer, w)
                 try:
-                    canonical = f"{bound.canonical_layer(layer.name)}/{w.name}" if w.name in _PARAMS else None
+                    canonical = f"{bound.canonical_layer(layer.name)}/{param}" if param in _PARAMS else None
                 except UnknownNameError:
                     canonical = None
-                out.append(Variable(f"{layer.name}/{w.name}", canonical, tuple(w.shape)))
+                shape = tuple(w.shape) if canonical is None else canonical_shape(canonical, w.shape,
+                                                                                  expected.get(canonical))
+                out.append(Variable(f"{layer.name}/{w.name}", canonical, shape))
         return out
 
     def _assign(self, by_canonical, tensors):
@@ -49,7 +56,8 @@ class KerasModel(Implementation):
         for canonical_name, v in by_canonical.items():
             layer, _, param = v.name.rpartition("/")
             variable = next(w for w in layers[layer].weights if w.name == param)
-            variable.assign(np.asarray(tensors[canonical_name], dtype=variable.dtype))
+            value = np.asarray(tensors[canonical_name], dtype=variable.dtype)
+            variable.assign(value.reshape(tuple(variable.shape)))
 
     def _call(self, model, model_input):
         import tensorflow as tf

@@ -26,6 +26,8 @@ def slim_endpoints(description, points):
     for endpoint in description.endpoint_names():
         name = names.layer(endpoint)
         found = [key for key in points if key == name or key.endswith("/" + name)]
+        if name in found:   # the key as the slim net names it, beside layers' outputs whose scopes end alike
+            found = [name]
         if len(found) != 1:
             raise SlimcompatError(f"slim net: {len(found)} end points named {name!r} for endpoint {endpoint}")
         out[endpoint] = points[found[0]]
