@@ -30,7 +30,8 @@ class SlimEager(Implementation):
     def variables(self):
         import slimcompat.eager as se
         bound = scheme("slim", self.arch)
-        return [slim_variable(name, v.shape, bound) for name, v in se.slim_variables(self.layer).items()]
+        expected = self.arch.tensors()
+        return [slim_variable(name, v.shape, bound, expected) for name, v in se.slim_variables(self.layer).items()]
 
     def load(self, weights=None):
         import slimcompat.eager as se

@@ -34,13 +34,17 @@ def slim_endpoints(description, points):
     return out
 
 
-def slim_variable(name, shape, bound):
-    """Variable record of a slim variable: canonical name by the slim scheme, canonical-layout shape."""
+def slim_variable(name, shape, bound, expected=None):
+    """Variable record of a slim variable: canonical name by the slim scheme, canonical-layout shape.
+
+    expected: {canonical name: shape} of the description (a classifier held as
+    a 1x1 conv in both, VGG's, keeps its rank; the rank-2 rule is a guess).
+    """
     try:
         canonical = bound.canonical_tensor(name)
     except UnknownNameError:
         canonical = None
-    return Variable(name, canonical, canonical_shape(canonical, shape))
+    return Variable(name, canonical, canonical_shape(canonical, shape, (expected or {}).get(canonical)))
 
 
 class SlimGraph(Implementation):
@@ -68,7 +72,8 @@ class SlimGraph(Implementation):
 
     def variables(self):
         bound = scheme("slim", self.arch)
-        return [slim_variable(v.op.name, v.shape.as_list(), bound) for v in self._variables]
+        expected = self.arch.tensors()
+        return [slim_variable(v.op.name, v.shape.as_list(), bound, expected) for v in self._variables]
 
     def _assign(self, by_canonical, tensors):
         """Run every initializer with its initial value fed from the weights: one Session.run."""
