@@ -1,4 +1,5 @@
-"""The explicit changes `convert` makes only on request: background class, colour order, BatchNorm epsilon."""
+"""The explicit changes `convert` makes only on request: background class, auxiliary head, colour order, BatchNorm
+epsilon."""
 
 from slimcompat.errors import SlimcompatError
 from slimcompat.weights import transforms
@@ -11,6 +12,9 @@ def add_arguments(parser):
                         help="1001-class weights with background at 0 -> 1000 classes")
     parser.add_argument("--keep-background", action="store_true",
                         help="write 1001-class weights to Keras as they are")
+    parser.add_argument("--drop-aux", action="store_true",
+                        help="drop the auxiliary head (Inception's aux logits, training only): keras.applications' "
+                             "InceptionV3 has none")
     parser.add_argument("--flip-color", action="store_true",
                         help="reverse the first conv's input channels (RGB <-> BGR)")
     parser.add_argument("--bn-epsilon", type=float,
@@ -33,6 +37,8 @@ def apply(weights, dst_kind, args):
     _check_background(weights, dst_kind, args)
     if args.drop_background:
         weights = transforms.drop_background(weights)
+    if args.drop_aux:
+        weights = transforms.drop_aux(weights)
     if args.flip_color:
         weights = transforms.flip_color(weights)
     if args.bn_epsilon is not None:

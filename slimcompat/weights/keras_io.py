@@ -47,7 +47,7 @@ _SOURCE_KINDS = {"keras1": "keras1-h5", "keras2": "keras2-h5", "keras3": "keras3
 _PARAM_ALIASES = {"W": "kernel", "b": "bias", "running_mean": "moving_mean", "running_std": "moving_variance"}
 _LAYER_SCHEMES = {"keras": "keras", "keras1": "keras1"}       # layer scheme: the source whose habits it implies
 _SOURCE_NAMES = {"keras1": "{0}_{1}:0", "keras2": "{0}/{1}:0", "keras3": "{0}/{1}"}
-_STOCK = ("ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2")
+_STOCK = ("ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2", "InceptionV3")
 _CONFIG_LIMIT = 64 << 20
 
 
@@ -59,6 +59,34 @@ def stock_model_name(description):
                    for knob, _, effect, _, _ in stock.differences(description)):
             return name
     return None
+
+
+def _removable(description):
+    """(stock model name, [Difference]) where the stock model differs from `description` only by parts a
+    transform removes (transforms.REMOVABLE: Inception v3's auxiliary head), else (None, [])."""
+    from slimcompat.weights.transforms import REMOVABLE
+    for name in _STOCK:
+        stock = describe(name)
+        if stock.family != description.family:
+            continue
+        shape = [d for d in fidelity.judge(stock, description, fidelity.Policy(judged=("shape",))).judged
+                 if d.knob not in ("num_classes", "conv_bias")]
+        if shape and all(d.knob in REMOVABLE for d in shape):
+            return name, shape
+    return None, []
+
+
+def _refuse_removable(meta, target):
+    """Refuse weights holding a part the stock model has not (an auxiliary head), naming the way out."""
+    from slimcompat.weights.transforms import REMOVABLE
+    name, differences = _removable(meta.description)
+    if name is not None:
+        listed = "; ".join(f"{d.label}: {d.weights} (keras.applications.{name}: {d.target})" for d in differences)
+        options = " ".join(REMOVABLE[d.knob][1] for d in differences)
+        functions = ", ".join(f"transforms.{REMOVABLE[d.knob][0]}" for d in differences)
+        raise Refusal(f"{meta.architecture} weights hold what keras.applications.{name}, which {target}, has not: "
+                      f"{listed}. Drop it first (convert {options}; {functions}), or keep the faithful model "
+                      f"(a .keras file; to_keras_model(weights))")
 
 
 def _candidates(kind, arch):
@@ -397,6 +425,7 @@ def to_keras_model(weights, faithful=True, input_shape=None):
 def _stock_model(meta, input_shape):
     import keras
     _refuse_stride(meta, "keras.applications")
+    _refuse_removable(meta, "this builds")
     name = stock_model_name(meta.description)
     if name is None:
         raise Refusal(f"keras.applications has no {meta.architecture}: build the faithful model "
@@ -432,6 +461,7 @@ def write(path, weights, overwrite=False, progress=None):
                 archive.writestr(META_MEMBER, stored)
         return path
     _refuse_stride(meta, "Keras files (which load into keras.applications models)")
+    _refuse_removable(meta, "Keras weight files load into")
     differences = stock_differences(meta)
     if differences:
         warnings.warn(f"{path.name}: loading into stock keras.applications gives other outputs than the "
@@ -461,7 +491,7 @@ def write(path, weights, overwrite=False, progress=None):
 def _keras_layer_order(meta):
     """Weighted layers in the faithful model's order: `load_weights` pairs legacy .h5 layers by position."""
     from slimcompat.nets import keras_net
-    model = keras_net.build(meta.description, naming="keras", input_shape=(32, 32, 3))
+    model = keras_net.build(meta.description, naming="keras", input_shape=(*meta.description.input_size, 3))
     return [layer.name for layer in model.layers if layer.weights]
 
 

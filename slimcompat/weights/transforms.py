@@ -6,22 +6,43 @@ results still describes exactly what its tensors compute.
 
 import numpy as np
 
+from slimcompat.arch import ops
 from slimcompat.errors import SlimcompatError
 from slimcompat.weights.canonical import Weights
 
-__all__ = ["drop_background", "flip_color", "set_bn_epsilon"]
+__all__ = ["drop_background", "drop_aux", "flip_color", "set_bn_epsilon", "REMOVABLE"]
+
+# Knobs whose tensors a transform removes: {knob: (the transform, convert's option)}. A target without what
+# such a knob adds (keras.applications' InceptionV3 has no auxiliary head) names the way out.
+REMOVABLE = {"aux_logits": ("drop_aux", "--drop-aux")}
 
 
 def drop_background(weights: Weights) -> Weights:
-    """1001-class slim weights -> 1000 classes: remove output 0 (background)."""
+    """1001-class slim weights -> 1000 classes: remove output 0 (background) of every classifier (the logits
+    and, where there is one, the auxiliary head's)."""
     meta = weights.meta
     if not meta.background_class:
         raise SlimcompatError(f"{meta.architecture} weights have no background class to drop "
                               f"({meta.num_classes} classes)")
     tensors = dict(weights.tensors)
-    tensors["logits/kernel"] = np.ascontiguousarray(tensors["logits/kernel"][:, 1:])
-    tensors["logits/bias"] = np.ascontiguousarray(tensors["logits/bias"][1:])
+    for op in meta.description.layers():
+        if isinstance(op, ops.Dense) and op.units == meta.num_classes:
+            tensors[f"{op.layer}/kernel"] = np.ascontiguousarray(tensors[f"{op.layer}/kernel"][:, 1:])
+            if op.bias:
+                tensors[f"{op.layer}/bias"] = np.ascontiguousarray(tensors[f"{op.layer}/bias"][1:])
     return weights.derive(tensors, meta.replace(num_classes=meta.num_classes - 1, background_class=False))
+
+
+def drop_aux(weights: Weights) -> Weights:
+    """Weights without the auxiliary head (Inception's aux logits, used in training only): its tensors removed,
+    the description without it. The main path's outputs are unchanged."""
+    meta = weights.meta
+    if not getattr(meta.description, "aux_logits", False) or not any(isinstance(op, ops.Aux)
+                                                                     for op in meta.description.plan()):
+        raise SlimcompatError(f"{meta.architecture} weights have no auxiliary head to drop")
+    meta = meta.replace(aux_logits=False)
+    kept = meta.description.tensors()
+    return weights.derive({name: value for name, value in weights.tensors.items() if name in kept}, meta)
 
 
 def flip_color(weights: Weights) -> Weights:
