@@ -20,6 +20,7 @@ refused outright: same shapes, other network.
 
 import json
 import pathlib
+import re
 import warnings
 import zipfile
 
@@ -416,7 +417,7 @@ def to_keras_model(weights, faithful=True, input_shape=None):
         model = keras_net.build(meta.description, naming="keras", input_shape=input_shape)
         return keras_net.set_canonical_weights(model, meta.description, "keras", weights.tensors)
     model, stock = _stock_model(meta, input_shape)
-    if stock.conv_bias and not meta.conv_bias:
+    if getattr(stock, "conv_bias", False) and not getattr(meta.description, "conv_bias", False):
         raise Refusal(f"{meta.architecture} weights have no conv biases; the stock Keras model needs them: build "
                       f"the faithful model (to_keras_model(weights); parity: keras-faithful)")
     return keras_net.set_canonical_weights(model, stock, "keras", weights.tensors)
@@ -437,7 +438,31 @@ def _stock_model(meta, input_shape):
     top = meta.num_classes is not None
     model = getattr(keras.applications, name)(weights=None, include_top=top, input_shape=input_shape,
                                               classes=meta.num_classes or 1000, classifier_activation=None)
+    _fresh_names(model)
     return model, describe(name, num_classes=meta.num_classes)
+
+
+_NUMBERED = re.compile(r"(.+?)(?:_(\d+))?\Z")
+
+
+def _fresh_names(model):
+    """Name a stock model's auto-named layers as a fresh process names them (conv2d, conv2d_1, ...).
+
+    keras.applications leaves InceptionV3's layers unnamed and Keras numbers
+    them per process, so a second model in the same process has `conv2d_94`
+    where the naming scheme (and a fresh process) says `conv2d`. Only names
+    Keras made (the layer class in snake case, a number) are renumbered, in
+    their order, within the model.
+    """
+    from keras.src.utils.naming import to_snake_case
+    groups = {}
+    for layer in model.layers:
+        base, number = _NUMBERED.match(layer.name).groups()
+        if layer.weights and base == to_snake_case(type(layer).__name__):
+            groups.setdefault(base, []).append((int(number or 0), layer))
+    for base, members in groups.items():
+        for i, (_, layer) in enumerate(sorted(members, key=lambda member: member[0])):
+            layer.name = base if i == 0 else f"{base}_{i}"
 
 
 def write(path, weights, overwrite=False, progress=None):
