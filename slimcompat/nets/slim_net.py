@@ -168,7 +168,7 @@ class _Interpreter:
         return tf.concat([self.sequence(inputs, branch, prefix) for branch in op.branches], axis=3)
 
     def head(self, net, plan, global_pool):
-        for op in plan:
+        for op in self._separable(plan, ""):
             if isinstance(op, ops.GlobalAvgPool):
                 if not global_pool:
                     return net
@@ -189,12 +189,15 @@ class _Interpreter:
     def sequence(self, net, plan, prefix):
         """Slim layers for `plan`; each conv's output after its BatchNorm and activation is collected under the
         conv's scope, as tf_slim's conv2d collects it (its normalizer and activation fused)."""
-        conv = None
+        conv, plan = None, self._separable(plan, prefix)
         for op in plan:
             if conv is not None and not isinstance(op, (ops.BatchNorm, ops.Act)):
                 slim.utils.collect_named_outputs(self.collection, conv, net)
                 conv = None
-            if isinstance(op, (ops.Conv, ops.DepthwiseConv)):
+            if isinstance(op, _Separable):
+                net = self._separable_conv(net, op, prefix)
+                conv = f"{tf.compat.v1.get_variable_scope().name}/{self._relative(op.pointwise.layer, prefix)}"
+            elif isinstance(op, (ops.Conv, ops.DepthwiseConv)):
                 net = self._conv(net, op, prefix)
                 conv = f"{tf.compat.v1.get_variable_scope().name}/{self._relative(op.layer, prefix)}"
             elif isinstance(op, ops.BatchNorm):
@@ -229,6 +232,33 @@ class _Interpreter:
         if conv is not None:
             slim.utils.collect_named_outputs(self.collection, conv, net)
         return net
+
+    def _separable(self, plan, prefix):
+        """`plan` with each depthwise conv that a 1x1 conv of the same slim scope follows made one _Separable:
+        tf_slim's separable_conv2d with outputs (`depthwise_weights`, `pointwise_weights`, `biases` in one scope,
+        Inception v2's first conv)."""
+        out = []
+        for op in plan:
+            previous = out[-1] if out else None
+            if isinstance(op, ops.Conv) and isinstance(previous, ops.DepthwiseConv) and op.size == (1, 1) \
+                    and op.groups == 1 and not previous.bias \
+                    and self._relative(op.layer, prefix) == self._relative(previous.layer, prefix):
+                out[-1] = _Separable(previous, op)
+            else:
+                out.append(op)
+        return tuple(out)
+
+    def _separable_conv(self, net, op, prefix):
+        depthwise, pointwise = op.depthwise, op.pointwise
+        if depthwise.padding == "explicit" and depthwise.stride > 1:
+            raise SlimcompatError(f"internal: slim nets have no explicit padding for separable conv "
+                                  f"{depthwise.layer}")
+        return slim.separable_conv2d(net, pointwise.filters, list(depthwise.size),
+                                     depth_multiplier=depthwise.multiplier, stride=depthwise.stride,
+                                     padding="VALID" if depthwise.padding == "valid" else "SAME",
+                                     activation_fn=None, normalizer_fn=None,
+                                     biases_initializer=tf.compat.v1.zeros_initializer() if pointwise.bias else None,
+                                     scope=self._relative(pointwise.layer, prefix))
 
     def _conv(self, net, op, prefix):
         scope = self._relative(op.layer, prefix)
@@ -266,6 +296,13 @@ class _Interpreter:
             padding = "valid"
         return slim.avg_pool2d(net, [op.size, op.size], stride=op.stride, padding=padding.upper(),
                                scope="AvgPool")
+
+
+class _Separable:
+    """A depthwise conv and the 1x1 conv after it, in one slim scope (see _Interpreter._separable)."""
+
+    def __init__(self, depthwise, pointwise):
+        self.depthwise, self.pointwise = depthwise, pointwise
 
 
 _STAGE_UNIT = re.compile(r"stage\d+/unit\d+\Z")

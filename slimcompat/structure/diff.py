@@ -231,6 +231,10 @@ class _Causes:
             creates_b = theirs is not None and toward_b is not None and toward_b.get(name) == theirs
             if creates_a or creates_b:
                 sufficient.append(knob)
+        if not sufficient and (mine is None) != (theirs is None):
+            # on one side only, in a shape no knob alone gives (aux logits of other classes): the knob adding it
+            other = self.b_with_a if mine is not None else self.a_with_b
+            sufficient = [knob for knob in self.knobs if name in (other[knob] or {})]
         preferred = self._preferred(name)
         return (next((k for k in preferred if k in sufficient), None) or (sufficient[0] if sufficient else None)
                 or self._presence(name, mine, theirs)

@@ -50,7 +50,8 @@ __all__ = ["TARGETS", "TORCHVISION_MODELS", "is_torch_file", "torchvision_model"
 TARGETS = ("torchvision", "faithful")
 TORCHVISION_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
                       "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2", "mobilenet_v2",
-                      "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn")
+                      "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+                      "inception_v3")
 SOURCE_KIND = "torch-safetensors"
 
 _PREFIX = "slimcompat."
@@ -101,6 +102,11 @@ def is_torch_file(path, probe=None):
 
 # -- does torchvision compute what the weights' source computed?
 
+def _torchvision(name, **knobs):
+    """torchvision's model `name` as a description (its names may be another source's: inception_v3 is slim's)."""
+    return describe(name, source="torchvision", **knobs)
+
+
 def torchvision_model(description):
     """The torchvision model of `description`'s structure (e.g. resnet50 for resnet_v1_50), or None.
 
@@ -109,13 +115,34 @@ def torchvision_model(description):
     classes; a difference there is named by `torchvision_differences`.
     """
     for name in TORCHVISION_MODELS:
-        tv = describe(name)
+        tv = _torchvision(name)
         if tv.family != description.family:
             continue
         habits = set(source_preset("torchvision", tv)) | {"num_classes"}
         if not any(effect == "shape" and knob not in habits for knob, _, effect, _, _ in tv.differences(description)):
             return name
     return None
+
+
+def _with_gammas(description, target):
+    """(`description` with the BatchNorm gammas `target` has, [the gammas added]).
+
+    A BatchNorm without gamma computes exactly what one with gamma = 1 does,
+    so such weights fit a model whose BatchNorms all have one (slim's
+    Inception nets in torchvision's inception_v3) once given ones.
+    """
+    for knob, _, effect, mine, theirs in description.differences(target):
+        if effect != "shape":
+            continue
+        try:
+            candidate = description.replace(**{knob: theirs})
+        except SlimcompatError:
+            continue
+        before, after = description.tensors(), candidate.tensors()
+        added = [name for name in after if name not in before]
+        if added and set(before) <= set(after) and all(name.endswith("/gamma") for name in added):
+            return candidate, added
+    return description, []
 
 
 def torchvision_differences(description):
@@ -129,8 +156,8 @@ def torchvision_differences(description):
     name = torchvision_model(description)
     if name is None:
         return None, []
-    tv = describe(name, num_classes=description.num_classes or 1000)
-    verdict = fidelity.judge(tv, description, "torchvision")
+    tv = _torchvision(name, num_classes=description.num_classes or 1000)
+    verdict = fidelity.judge(tv, _with_gammas(description, tv)[0], "torchvision")
     return name, [(d.label, d.weights, d.target) for d in verdict.refused]
 
 
@@ -154,7 +181,7 @@ def check_torchvision(meta):
 
 
 def _kind(description):
-    if not any(describe(name).family == description.family for name in TORCHVISION_MODELS):
+    if not any(_torchvision(name).family == description.family for name in TORCHVISION_MODELS):
         return f"no {description.family} family"
     return f"none of its {description.family} networks has this structure"
 
@@ -176,7 +203,11 @@ def write(path, weights, overwrite=False, progress=None, target="torchvision"):
     path = pathlib.Path(path)
     weights.validate(str(path))
     if target == "torchvision":
-        check_torchvision(weights.meta)
+        name = check_torchvision(weights.meta)
+        description, gammas = _with_gammas(weights.meta.description, _torchvision(name))
+        if gammas:
+            tensors = {**weights.tensors, **{g: np.ones(description.tensors()[g], np.float32) for g in gammas}}
+            weights = canonical.Weights(tensors, weights.meta.replace(description=description), weights.sources)
     numpy_io = require("safetensors.numpy", "writing a PyTorch state_dict")
     description = weights.meta.description
     shapes = dense_shapes(description, "torchvision", "torch") if target == "torchvision" else None
@@ -227,7 +258,7 @@ def _candidates(arch):
         return [arch]
     if arch is not None:
         return [describe(arch)]
-    return [describe(name) for name in TORCHVISION_MODELS]
+    return [_torchvision(name) for name in TORCHVISION_MODELS]
 
 
 def _unprefixed(tensors):
