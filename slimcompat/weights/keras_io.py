@@ -18,6 +18,7 @@ every difference, and weights whose stride placement differs from it are
 refused outright: same shapes, other network.
 """
 
+import collections
 import json
 import pathlib
 import warnings
