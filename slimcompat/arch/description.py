@@ -56,6 +56,12 @@ class Description:
     family = ""
     record = None        # its slimcompat.arch.family.Family, set when the family module declares it
 
+    def __post_init__(self):
+        """Every knob within its declared values, then the size bound; a family that derives knobs (ResNet's
+        units from its depth) extends this."""
+        check_knobs(self.family, self)
+        check_size(self.family, self)
+
     # -- to be provided by the family
     def _plan(self):
         raise NotImplementedError

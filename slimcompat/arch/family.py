@@ -34,7 +34,7 @@ so code holding a description reaches its family's data without the registry.
 import dataclasses
 from typing import Callable, Mapping, Optional, Tuple
 
-__all__ = ["Family", "Rules"]
+__all__ = ["Family", "Rules", "match_name"]
 
 Rules = Tuple[Tuple[str, str], ...]
 
@@ -55,3 +55,12 @@ class Family:
 
     def __post_init__(self):
         self.description.record = self
+
+
+def match_name(patterns, text):
+    """(knobs, source) by the first of `patterns` — (compiled regex, source, knobs from the match) — that matches
+    `text` whole, else None: how a family module reads the names people type for its networks."""
+    for pattern, source, knobs in patterns:
+        if m := pattern.match(text):
+            return knobs(m), source
+    return None

@@ -343,13 +343,7 @@ class _Reader:
         kernel = tuple(variable.shape)
         if any(d != 1 for d in op.get_attr("dilations")) or not x.channels or x.channels % kernel[2]:
             return None
-        strides = op.get_attr("strides")
-        padding = op.get_attr("padding").decode()
-        attrs = dict(kernel=kernel, stride=(strides[1], strides[2]), padding=padding.lower(),
-                     groups=x.channels // kernel[2])
-        if padding == "EXPLICIT":
-            pads = list(op.get_attr("explicit_paddings"))
-            attrs.update(padding="pads", pads=(pads[2], pads[3], pads[4], pads[5]))
+        attrs = dict(_window(op, kernel), groups=x.channels // kernel[2])
         return self._node("conv", [x], op, **attrs).holding("kernel", variable)
 
     def _op_DepthwiseConv2dNative(self, op, inputs, nodes):
@@ -360,13 +354,7 @@ class _Reader:
         kernel = tuple(variable.shape)
         if any(d != 1 for d in op.get_attr("dilations")) or x.channels != kernel[2]:
             return None
-        strides = op.get_attr("strides")
-        padding = op.get_attr("padding").decode()
-        attrs = dict(kernel=kernel, stride=(strides[1], strides[2]), padding=padding.lower())
-        if padding == "EXPLICIT":
-            pads = list(op.get_attr("explicit_paddings"))
-            attrs.update(padding="pads", pads=(pads[2], pads[3], pads[4], pads[5]))
-        return self._node("dwconv", [x], op, **attrs).holding("depthwise_kernel", variable)
+        return self._node("dwconv", [x], op, **_window(op, kernel)).holding("depthwise_kernel", variable)
 
     def _op_MatMul(self, op, inputs, nodes):
         x, w = inputs
@@ -567,6 +555,16 @@ class _Reader:
 
     def _op_Softmax(self, op, inputs, nodes):
         return self._node("softmax", nodes[:1], op)
+
+
+def _window(op, kernel):
+    """kernel, stride and padding of a Conv2D or DepthwiseConv2dNative op (explicit pads as `pads`)."""
+    strides, padding = op.get_attr("strides"), op.get_attr("padding").decode()
+    attrs = dict(kernel=kernel, stride=(strides[1], strides[2]), padding=padding.lower())
+    if padding == "EXPLICIT":
+        pads = list(op.get_attr("explicit_paddings"))
+        attrs.update(padding="pads", pads=(pads[2], pads[3], pads[4], pads[5]))
+    return attrs
 
 
 def plain_variable(value):

@@ -47,10 +47,6 @@ class Inception10(Description):
     def input_size(self):
         return (32, 32)
 
-    def __post_init__(self):
-        check_knobs("inception10", self)
-        check_size("inception10", self)
-
     @property
     def name(self):
         return "inception10"

@@ -84,10 +84,6 @@ class InceptionResNetV2(Description):
     def input_size(self):
         return (299, 299)
 
-    def __post_init__(self):
-        check_knobs("inception_resnet_v2", self)
-        check_size("inception_resnet_v2", self)
-
     @property
     def name(self):
         return "inception_resnet_v2"

@@ -60,10 +60,6 @@ class InceptionV1(Description):
 
     family = "inception_v1"
 
-    def __post_init__(self):
-        check_knobs("inception_v1", self)
-        check_size("inception_v1", self)
-
     @property
     def name(self):
         return "inception_v1"

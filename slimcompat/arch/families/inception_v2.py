@@ -66,10 +66,6 @@ class InceptionV2(Description):
 
     family = "inception_v2"
 
-    def __post_init__(self):
-        check_knobs("inception_v2", self)
-        check_size("inception_v2", self)
-
     @property
     def name(self):
         return "inception_v2"

@@ -107,10 +107,6 @@ class InceptionV3(Description):
     def input_size(self):
         return (299, 299)
 
-    def __post_init__(self):
-        check_knobs("inception_v3", self)
-        check_size("inception_v3", self)
-
     @property
     def name(self):
         return "inception_v3"

@@ -168,10 +168,6 @@ class InceptionV4(Description):
     def input_size(self):
         return (299, 299)
 
-    def __post_init__(self):
-        check_knobs("inception_v4", self)
-        check_size("inception_v4", self)
-
     @property
     def name(self):
         return "inception_v4"

@@ -25,7 +25,7 @@ from typing import Optional
 
 from slimcompat.arch import ops
 from slimcompat.arch.description import Description, check_knobs, check_size, common, conv_bn_act, knob, shown
-from slimcompat.arch.family import Family
+from slimcompat.arch.family import Family, match_name
 
 __all__ = ["MobileNetV1", "BLOCKS", "WIDTHS", "RESOLUTIONS", "FAMILY"]
 
@@ -123,10 +123,7 @@ _NAMES = (
 
 def parse(text):
     """(knobs, the source a spelling implies) of a MobileNet v1 name, None when it is not one."""
-    for pattern, source, knobs in _NAMES:
-        if m := pattern.match(text):
-            return knobs(m), source
-    return None
+    return match_name(_NAMES, text)
 
 
 NAMES = ("mobilenet_v1", "MobilenetV1", "MobileNet", "mobilenet_v1_075", "mobilenet_v1_050", "mobilenet_v1_025") \

@@ -28,7 +28,7 @@ from typing import Optional
 
 from slimcompat.arch import ops
 from slimcompat.arch.description import Description, check_knobs, check_size, common, conv_bn_act, knob, shown
-from slimcompat.arch.family import Family
+from slimcompat.arch.family import Family, match_name
 
 __all__ = ["MobileNetV2", "BLOCKS", "WIDTHS", "make_divisible", "FAMILY"]
 
@@ -135,10 +135,7 @@ _NAMES = (
 
 def parse(text):
     """(knobs, the source a spelling implies) of a MobileNet v2 name, None when it is not one."""
-    for pattern, source, knobs in _NAMES:
-        if m := pattern.match(text):
-            return knobs(m), source
-    return None
+    return match_name(_NAMES, text)
 
 
 def _zoo():

@@ -23,7 +23,7 @@ from typing import Optional, Tuple
 from slimcompat.arch import ops
 from slimcompat.arch.description import (Description, check_knobs, check_size, common, conv_bn_act, head_ops, knob,
                                          shown)
-from slimcompat.arch.family import Family
+from slimcompat.arch.family import Family, match_name
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["ResNet", "Unit", "DEPTHS", "STRIDE_PLACEMENTS", "PROJECTIONS", "STEM_POOLS", "BLOCKS", "FAMILY"]
@@ -288,14 +288,14 @@ _NAMES = (
 
 def parse(text):
     """(knobs, the source a spelling implies) of a ResNet name, None when it is not one."""
-    for pattern, source, knobs in _NAMES:
-        if m := pattern.match(text):
-            found = knobs(m)
-            if found["depth"] not in DEPTHS:
-                raise SlimcompatError(f"unknown ResNet depth {found['depth']} in {text!r}; known: "
-                                      f"{', '.join(map(str, DEPTHS))}")
-            return found, source
-    return None
+    matched = match_name(_NAMES, text)
+    if matched is None:
+        return None
+    found, source = matched
+    if found["depth"] not in DEPTHS:
+        raise SlimcompatError(f"unknown ResNet depth {found['depth']} in {text!r}; known: "
+                              f"{', '.join(map(str, DEPTHS))}")
+    return found, source
 
 
 NAMES = ("resnext_50_32x4d", "resnext_101_32x8d", "resnext_v2_50_32x4d", "resnext50_32x4d", "resnext101_32x8d",

@@ -25,7 +25,7 @@ from typing import Optional
 
 from slimcompat.arch import ops
 from slimcompat.arch.description import Description, check_knobs, check_size, common, conv_bn_act, knob, shown
-from slimcompat.arch.family import Family
+from slimcompat.arch.family import Family, match_name
 from slimcompat.errors import SlimcompatError
 
 __all__ = ["VGG", "DEPTHS", "WIDTHS", "FAMILY", "candidates"]
@@ -149,16 +149,15 @@ _NAMES = (
 
 def parse(text):
     """(knobs, the source a spelling implies) of a VGG name, None when it is not one."""
-    for pattern, source, knobs in _NAMES:
-        if m := pattern.match(text):
-            found = knobs(m)
-            if found["depth"] not in DEPTHS:
-                raise SlimcompatError(f"unknown VGG depth {found['depth']} in {text!r}; known: "
-                                      f"{', '.join(map(str, DEPTHS))}")
-            if found.get("fc_layers") is False:
-                found["num_classes"] = None
-            return found, source
-    return None
+    matched = match_name(_NAMES, text)
+    if matched is None:
+        return None
+    found, source = matched
+    if found["depth"] not in DEPTHS:
+        raise SlimcompatError(f"unknown VGG depth {found['depth']} in {text!r}; known: {', '.join(map(str, DEPTHS))}")
+    if found.get("fc_layers") is False:
+        found["num_classes"] = None
+    return found, source
 
 
 NAMES = ("VGG16", "VGG19") + tuple(dict.fromkeys(
