@@ -105,7 +105,7 @@ def test_keras_applications_inception_v3_loads_the_converted_weights(nets, cli, 
     refused = cli("convert", net["canonical"], target, "--to", "keras", "--drop-background", "--quiet", check=False)
     message = refused.stderr.strip()
     assert refused.returncode != 0 and len(message.splitlines()) == 1, message
-    assert "auxiliary logits head: True (keras.applications.InceptionV3: False)" in message
+    assert "auxiliary head" in message and "keras.applications.InceptionV3 lacks" in message
     assert "--drop-aux" in message and not target.exists()
     cli("convert", net["canonical"], target, "--to", "keras", "--drop-background", "--drop-aux", "--quiet")
 
@@ -122,7 +122,7 @@ def test_keras_applications_inception_v3_loads_the_converted_weights(nets, cli, 
     # the Python API refuses alike, and builds the stock model once the head is dropped
     from slimcompat.errors import Refusal
     from slimcompat.weights import keras_io
-    with pytest.raises(Refusal, match="auxiliary logits head"):
+    with pytest.raises(Refusal, match="auxiliary head .* --drop-aux"):
         keras_io.to_keras_model(transforms.drop_background(convert.load(net["canonical"])), faithful=False)
     stock = keras_io.to_keras_model(dropped, faithful=False)
     assert relative(expected, np.asarray(stock(net["images"], training=False))) <= 1e-5
