@@ -68,7 +68,7 @@ def nets(module_tmp):
 
 
 def _net_test(family):
-    return pytest.param(family, marks=pytest.mark.slow)
+    return pytest.param(family, marks=pytest.mark.zoo)
 
 
 @pytest.mark.parametrize("family", [_net_test(f) for f in NETS])
@@ -95,7 +95,7 @@ def test_tf_slim_checkpoint_converts_and_the_slim_graph_matches_keras_and_tf_sli
     assert error <= 1e-5
 
 
-@pytest.mark.slow
+@pytest.mark.zoo
 def test_keras_applications_inception_v3_loads_the_converted_weights(nets, cli, tmp_path):
     import keras
     net = nets("inception_v3")
@@ -128,7 +128,7 @@ def test_keras_applications_inception_v3_loads_the_converted_weights(nets, cli, 
     assert relative(expected, np.asarray(stock(net["images"], training=False))) <= 1e-5
 
 
-@pytest.mark.slow
+@pytest.mark.zoo
 def test_faithful_pytorch_inception_v3_passes_the_saved_reference(nets, cli, tmp_path):
     net = nets("inception_v3")
     reference = tmp_path / "ref.npz"
@@ -139,7 +139,7 @@ def test_faithful_pytorch_inception_v3_passes_the_saved_reference(nets, cli, tmp
     assert "PASS: names map one-to-one and all 21 endpoints are within tolerance" in out.stdout, out.stdout[-2000:]
 
 
-@pytest.mark.slow
+@pytest.mark.zoo
 def test_torchvision_inception_v3_is_refused_naming_what_it_computes_otherwise(nets, cli, tmp_path):
     import torch
     from slimcompat.arch import layout

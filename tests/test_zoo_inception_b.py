@@ -24,7 +24,7 @@ import pytest
 
 from slimcompat.arch import describe, ops
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.zoo
 
 NETS = ("inception_v4", "inception_resnet_v2")
 IMAGE = np.random.default_rng(11).uniform(-1, 1, (1, 299, 299, 3)).astype(np.float32)

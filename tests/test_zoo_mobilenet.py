@@ -24,7 +24,7 @@ from slimcompat.weights import canonical, convert
 # (zoo name, keras.applications model, alpha)
 FAST = [("mobilenet_v1_0.5_160", "MobileNet", 0.5), ("mobilenet_v2_1.0_224", "MobileNetV2", 1.0)]
 SLOW = [("mobilenet_v1_1.0_224", "MobileNet", 1.0), ("mobilenet_v2_1.4_224", "MobileNetV2", 1.4)]
-MODELS = FAST + [pytest.param(*case, marks=pytest.mark.slow) for case in SLOW]
+MODELS = FAST + [pytest.param(*case, marks=pytest.mark.zoo) for case in SLOW]
 IDS = [name for name, _, _ in FAST + SLOW]
 
 

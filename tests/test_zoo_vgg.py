@@ -72,7 +72,7 @@ def _nchw(images):
 
 # ----------------------------------------------------------------- 1-3: checkpoint, canonical file, parity
 
-@pytest.mark.slow
+@pytest.mark.zoo
 def test_convert_gives_the_canonical_vgg_16_with_slims_conventions(files):
     weights = convert.load(files["h5"])
     meta = weights.meta
@@ -91,7 +91,7 @@ def test_convert_gives_the_canonical_vgg_16_with_slims_conventions(files):
         assert np.array_equal(reader.get_tensor(slim_name), weights.tensors[name]), name
 
 
-@pytest.mark.slow
+@pytest.mark.zoo
 def test_parity_slim_graph_against_keras_faithful_passes_at_224(files):
     report = json.loads(files["report"].read_text())
     assert files["parity"] == 0 and report["ok"], report.get("verdict")
@@ -101,7 +101,7 @@ def test_parity_slim_graph_against_keras_faithful_passes_at_224(files):
     assert max(row["relative"] for row in points.values()) <= TOLERANCE
 
 
-@pytest.mark.slow
+@pytest.mark.zoo
 def test_the_reference_is_tf_slims_own_graph_restored_by_saver(files, reference):
     """The saved reference comes from slimcompat's slim net: tf_slim's vgg_16 restored from the checkpoint
     computes it too."""
@@ -122,7 +122,7 @@ def test_the_reference_is_tf_slims_own_graph_restored_by_saver(files, reference)
 
 # ----------------------------------------------------------------- 4: keras.applications
 
-@pytest.mark.slow
+@pytest.mark.zoo
 def test_keras_applications_vgg16_holds_the_converted_weights(files, reference, module_tmp, cli):
     """`convert --to keras --flip-color` writes a Keras-2 .h5 (fc1/fc2/predictions as Dense) that
     keras.applications.VGG16(weights=None).load_weights takes; with the colour order it expects (BGR) the
@@ -171,7 +171,7 @@ def _meta(name, **knobs):
 
 # ----------------------------------------------------------------- 5: the faithful PyTorch module
 
-@pytest.mark.slow
+@pytest.mark.zoo
 def test_faithful_pytorch_module_passes_parity_against_the_reference(files, module_tmp, cli):
     out = module_tmp("zoo-vgg-torch") / "vgg_16.safetensors"
     cli("convert", files["h5"], out, "--faithful", "--quiet")
@@ -187,7 +187,7 @@ def test_faithful_pytorch_module_passes_parity_against_the_reference(files, modu
 
 # ----------------------------------------------------------------- 6: torchvision
 
-@pytest.mark.slow
+@pytest.mark.zoo
 def test_torchvision_vgg16_loads_strictly_and_computes_slims_logits(files, reference, module_tmp, cli):
     import torch
     from safetensors.torch import load_file

@@ -9,7 +9,7 @@ import ast
 import pathlib
 import sys
 
-TIER_MARKERS = ("slow", "programs", "corpus", "tfslim", "first_hour", "gpu")
+TIER_MARKERS = ("slow", "programs", "zoo", "corpus", "tfslim", "first_hour", "gpu")
 
 
 def _markers(node):

@@ -4,6 +4,7 @@
 #     (none)      the default tier, what CI runs: everything that fits in 20 minutes
 #     quick       enough to trust a change, in under 5 minutes
 #     programs    the project's own whole programs (the demo, seed programs, Estimator tutorials) under run
+#     zoo         the slim model zoo end to end at full size (VGG, Inception v1-v4, Inception-ResNet-v2, MobileNets)
 #     corpus      the era's programs (tests/corpus), fetched on first use, each plain, under run and migrated (CI runs it after the default tier)
 #     tfslim      tf-slim's own shipped test suite under slimcompat
 #     first-hour  a clean clone's install path under a Python that refuses pip
@@ -14,15 +15,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The one place a tier's selection is written; markers are declared in setup.cfg.
-OUTSIDE_DEFAULT="not programs and not corpus and not tfslim and not first_hour"
+OUTSIDE_DEFAULT="not programs and not zoo and not corpus and not tfslim and not first_hour"
 TIER=default
 case "${1:-}" in
-  quick|programs|corpus|tfslim|first-hour|all|default) TIER=$1; shift ;;
+  quick|programs|zoo|corpus|tfslim|first-hour|all|default) TIER=$1; shift ;;
 esac
 case "$TIER" in
   default)    SELECT=("-m" "$OUTSIDE_DEFAULT") ;;
   quick)      SELECT=("-m" "$OUTSIDE_DEFAULT and not slow and not gpu") ;;
   programs)   SELECT=("-m" "programs") ;;
+  zoo)        SELECT=("-m" "zoo") ;;
   corpus)     SELECT=("-m" "corpus") ;;
   tfslim)     SELECT=("-m" "tfslim") ;;
   first-hour) SELECT=("-m" "first_hour") ;;

@@ -11,7 +11,7 @@ nothing.
 import os
 
 from slimcompat.errors import WeightsError
-from slimcompat.weights import formats
+from slimcompat.weights import canonical, formats  # noqa: F401  (convert.canonical.Weights, as callers have used it)
 
 __all__ = ["KINDS", "detect", "describe_kind", "load", "save", "kind_for_destination", "source_files",
            "check_not_source"]
