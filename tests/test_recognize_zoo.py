@@ -75,7 +75,7 @@ def test_a_network_no_family_has_is_refused_naming_where_it_departs():
     assert "depthwise" in str(caught.value) and len(str(caught.value).splitlines()) == 1
 
 
-@pytest.mark.slow
+@pytest.mark.zoo
 def test_a_users_vgg16_is_recognised_and_its_dense_layers_are_slims_convolutions():
     model = user_vgg16(dropout=0.4)
     _randomize(model, 3)

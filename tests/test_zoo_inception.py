@@ -21,6 +21,8 @@ from slimcompat.weights import convert, transforms
 NETS = {"inception_v1": 224, "inception_v2": 224, "inception_v3": 299}
 
 
+pytestmark = pytest.mark.zoo   # full-size zoo networks: the zoo tier
+
 def relative(a, b):
     return float(np.abs(a - b).max() / np.abs(a).max())
 

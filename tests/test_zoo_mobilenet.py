@@ -28,6 +28,8 @@ MODELS = FAST + [pytest.param(*case, marks=pytest.mark.zoo) for case in SLOW]
 IDS = [name for name, _, _ in FAST + SLOW]
 
 
+pytestmark = pytest.mark.zoo   # full-size zoo networks: the zoo tier
+
 def _build(folder, name):
     """(checkpoint prefix, slim logits [2, 1001] of `images`, images) of a random slim net saved by Saver."""
     import tensorflow as tf

@@ -22,6 +22,8 @@ from slimcompat.arch import describe, layout, scheme
 from slimcompat.parity.metrics import compare
 from slimcompat.weights import convert, keras_io, torch_io
 
+pytestmark = pytest.mark.zoo   # full-size zoo networks: the zoo tier
+
 BATCH = 1
 TOLERANCE = 1e-5
 
