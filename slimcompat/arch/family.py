@@ -24,7 +24,10 @@ slimcompat knows about one kind of network, and nothing else holds any of it:
   file written for it holds their kernels in its shape (slimcompat.arch.layout);
 - `keras_applications`: keras.applications' models of the family (names the
   family parses), each with the constructor arguments that take a knob's
-  value (`{"MobileNet": {"alpha": "width"}}`).
+  value (`{"MobileNet": {"alpha": "width"}}`);
+- `torchvision`: torchvision's models of the family, by the names its builders
+  have (`resnet50`, `vgg16_bn`); a target weights go to when it computes what
+  they describe.
 
 The registry (slimcompat.arch.registry) lists the families, one line each.
 Making the record also hangs it on its description class (`description.record`),
@@ -52,6 +55,7 @@ class Family:
     recognize: Optional[object] = None
     dense: Mapping[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
     keras_applications: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    torchvision: Tuple[str, ...] = ()
 
     def __post_init__(self):
         self.description.record = self

@@ -478,8 +478,8 @@ def _stock_model(meta, input_shape):
     if differences:
         warnings.warn(f"stock keras.applications.{name} differs from these weights' source: "
                       f"{'; '.join(differences)}; its outputs will differ", stacklevel=3)
-    if stock_input_warning(meta):
-        warnings.warn(f"keras.applications.{name}: {stock_input_warning(meta)}", stacklevel=3)
+    if (input_warning := stock_input_warning(meta)):
+        warnings.warn(f"keras.applications.{name}: {input_warning}", stacklevel=3)
     return build_stock(name, input_shape, meta.num_classes, arguments), stock.replace(num_classes=meta.num_classes)
 
 
@@ -510,8 +510,8 @@ def write(path, weights, overwrite=False, progress=None):
         warnings.warn(f"{path.name}: loading into stock keras.applications gives other outputs than the "
                       f"source ({'; '.join(differences)}); build the faithful model with "
                       f"slimcompat.weights.keras_io.to_keras_model instead", stacklevel=2)
-    if stock_input_warning(meta):
-        warnings.warn(f"{path.name}: {stock_input_warning(meta)}", stacklevel=2)
+    if (input_warning := stock_input_warning(meta)):
+        warnings.warn(f"{path.name}: {input_warning}", stacklevel=2)
     if path.name.endswith(".weights.h5"):
         import h5py
         model = to_keras_model(weights, faithful=True)

@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from slimcompat.arch import INPUTS, describe
+from slimcompat.arch import INPUTS, RECORDS, describe
 from slimcompat.arch.conventions import source_preset
 from slimcompat.arch.layout import TORCH_NAMING, canonical_tensors, dense_shapes, state_dict
 from slimcompat.arch.schemes import scheme
@@ -48,10 +48,7 @@ __all__ = ["TARGETS", "TORCHVISION_MODELS", "is_torch_file", "torchvision_model"
            "check_torchvision", "write", "read"]
 
 TARGETS = ("torchvision", "faithful")
-TORCHVISION_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
-                      "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2", "mobilenet_v2",
-                      "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-                      "inception_v3")
+TORCHVISION_MODELS = tuple(name for record in RECORDS for name in record.torchvision)   # each family declares its own
 SOURCE_KIND = "torch-safetensors"
 
 _PREFIX = "slimcompat."

@@ -164,5 +164,5 @@ def candidates(num_classes, input_size=None):
 FAMILY = Family(
     name="inception_v3", description=InceptionV3, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
     sources=SOURCES, detect=("inception_v3",), recognize=candidates,
-    keras_applications={"InceptionV3": {}},
+    keras_applications={"InceptionV3": {}}, torchvision=("inception_v3",),
 )

@@ -242,5 +242,5 @@ def candidates(num_classes, input_size=None):
 FAMILY = Family(
     name="mobilenet_v2", description=MobileNetV2, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
     sources=SOURCES, detect=tuple(f"mobilenet_v2_{width_text(w)}_224" for w in WIDTHS), recognize=candidates,
-    keras_applications={"MobileNetV2": {"alpha": "width"}},
+    keras_applications={"MobileNetV2": {"alpha": "width"}}, torchvision=("mobilenet_v2",),
 )

@@ -396,4 +396,6 @@ FAMILY = Family(
     sources=SOURCES,
     detect=tuple(f"resnet_v{v}_{d}" for v in (1, 2) for d in DEPTHS) + ("resnext_50_32x4d", "resnext_101_32x8d"),
     keras_applications={f"ResNet{d}{v}": {} for v in ("", "V2") for d in (50, 101, 152)},
+    torchvision=("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
+                 "wide_resnet50_2", "wide_resnet101_2"),
 )

@@ -219,4 +219,5 @@ FAMILY = Family(
     detect=tuple(f"{scope}{bn}{top}" for scope in SCOPES.values() for bn in ("", "_bn") for top in ("", "_notop")),
     recognize=candidates, dense=DENSE,
     keras_applications={"VGG16": {}, "VGG19": {}},
+    torchvision=("vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"),
 )
