@@ -155,3 +155,12 @@ def test_inception10_is_a_family_of_its_own():
     assert d.endpoint_names() == ["stem", "stage1/unit1", "stage1/unit2", "stage2/unit1", "stage2/unit2",
                                   "pooled", "logits"]
     assert d.replace(num_blocks=3).parameter_count() > d.parameter_count()
+
+
+def test_each_slim_checkpoint_scope_is_its_descriptions_scope_constant():
+    # registry.scope_of reads the {scope} constant instead of binding every rule: every slim name must begin with it
+    from slimcompat.arch.registry import all_descriptions, scope_of
+    for description in all_descriptions(source="slim"):
+        bound, scope = scheme("slim", description), scope_of(description)
+        strays = [n for n in map(bound.tensor, description.tensors()) if n.split("/", 1)[0] != scope]
+        assert not strays, f"{description.name}: {strays[:3]} outside {scope}"

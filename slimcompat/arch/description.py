@@ -97,8 +97,10 @@ class Description:
         return ops.parametric(self.plan())
 
     def tensors(self):
-        """{canonical tensor name: shape} in forward order."""
-        return dict(t for op in self.layers() for t in op.tensors())
+        """{canonical tensor name: shape} in forward order (a new dict each call; built once per description)."""
+        if "_built_tensors" not in self.__dict__:
+            object.__setattr__(self, "_built_tensors", dict(t for op in self.layers() for t in op.tensors()))
+        return dict(self.__dict__["_built_tensors"])
 
     def parameter_count(self, trainable_only=False):
         """Number of weights; trainable_only leaves out BatchNorm moving statistics (PyTorch's count)."""

@@ -24,7 +24,6 @@ import json
 import typing
 
 from slimcompat.arch.conventions import SOURCES, source_preset
-from slimcompat.arch.schemes import scheme
 from slimcompat.arch.families import (inception10, inception_resnet_v2, inception_v1, inception_v2, inception_v3,
                                       inception_v4, mobilenet_v1, mobilenet_v2, resnet, vgg)
 from slimcompat.errors import SlimcompatError
@@ -181,8 +180,10 @@ def _typed(key, raw, hint):
 
 def scope_of(description):
     """The variable scope a slim checkpoint of `description` holds its variables in (`resnet_v2_50`,
-    `InceptionV3`, `MobilenetV1`: the zoo's scopes carry no width or variant)."""
-    return scheme("slim", description).tensor(next(iter(description.tensors()))).split("/", 1)[0]
+    `InceptionV3`, `MobilenetV1`: the zoo's scopes carry no width or variant): the `{scope}` every slim
+    rule starts with, read off the constants without binding the rules (tests/test_registry.py holds each
+    family to it)."""
+    return description.scheme_constants()["scope"]
 
 
 @functools.lru_cache(maxsize=1)

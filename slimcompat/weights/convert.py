@@ -8,6 +8,8 @@ each writer before it writes, so a conversion either completes or leaves
 nothing.
 """
 
+import contextlib
+import gc
 import os
 
 from slimcompat.errors import WeightsError
@@ -45,13 +47,34 @@ def check_not_source(src, dst, src_kind, dst_kind):
                 raise WeightsError(dst, f"is the source itself ({source}); write the conversion to another name")
 
 
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Hold Python's cycle collector back for one read or write.
+
+    A read or write makes tens of thousands of small objects (descriptions,
+    names, arrays), and each time the collector runs it walks every object the
+    process holds: with TensorFlow imported, some 350,000. On a resnet_v2_152
+    that took a third of a read (0.15 s of 0.45 s). Reference counting still
+    frees everything; cycles wait for the collector's next run after the call.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load(path, kind=None, arch=None, use_ema=False, progress=None):
     """Canonical Weights from the file at `path` (kind detected when None)."""
-    return formats.get(kind or detect(path)).read(path, arch=arch, use_ema=use_ema, progress=progress)
+    with _no_cycle_collection():
+        return formats.get(kind or detect(path)).read(path, arch=arch, use_ema=use_ema, progress=progress)
 
 
 def save(path, weights, kind="canonical", overwrite=False, progress=None, slim_version="V2",
          torch_target="torchvision"):
     """Write `weights` as `kind` to `path`, atomically (torch_target: see torch_io.TARGETS)."""
-    return formats.get(kind).write(path, weights, overwrite=overwrite, progress=progress, slim_version=slim_version,
-                                   torch_target=torch_target)
+    with _no_cycle_collection():
+        return formats.get(kind).write(path, weights, overwrite=overwrite, progress=progress,
+                                       slim_version=slim_version, torch_target=torch_target)

@@ -275,7 +275,8 @@ class _Plan:
         self.reader, shapes = open_reader(self.prefix)
         model = _model_names(shapes)
         self.arch = _choose_arch(model, shapes, arch, self.where)
-        model = [n for n in model if _scope_of(n) in (None, scope_of(self.arch))]
+        scopes = (None, scope_of(self.arch))
+        model = [n for n in model if _scope_of(n) in scopes]
         self.bound = scheme("slim", self.arch)
         self.arch = _with_classes(self.arch, _num_classes(shapes, self.bound, model))
         names = {c: self.bound.tensor(c) for c in self.arch.tensors()}
@@ -364,9 +365,10 @@ def _choose_arch(names, shapes, arch, where):
     variables and shapes the checkpoint has."""
     if arch is not None:
         chosen = _describe(arch, where)
-        if not any(_scope_of(n) == scope_of(chosen) for n in names):
+        scope = scope_of(chosen)
+        if not any(_scope_of(n) == scope for n in names):
             found = sorted({s for s in map(_scope_of, names) if s})
-            raise WeightsError(where, f"no {scope_of(chosen)} variables ({chosen.name}) in the checkpoint (its "
+            raise WeightsError(where, f"no {scope} variables ({chosen.name}) in the checkpoint (its "
                                       f"network scopes: {', '.join(found) or 'none'})")
         return chosen
     scopes = sorted({s for s in map(_scope_of, names) if s})
@@ -396,8 +398,8 @@ def _fit(description, names, shapes):
     """How well a checkpoint's variables fit `description`: (all there with their shapes, how many are there)."""
     bound, present = scheme("slim", description), set(names)
     expected = {bound.tensor(c): slim_shape(c, s) for c, s in description.tensors().items()}
-    found = [n for n in expected if n in present]
-    exact = len(found) == len(expected) == len([n for n in names if _scope_of(n) == scope_of(description)]) and all(
+    found, scope = [n for n in expected if n in present], scope_of(description)
+    exact = len(found) == len(expected) == len([n for n in names if _scope_of(n) == scope]) and all(
         tuple(shapes[n]) == tuple(expected[n]) or "logits" in n for n in found)
     return exact, len(found)
 
