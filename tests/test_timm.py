@@ -151,3 +151,23 @@ def test_timms_resnet_and_vgg_take_weights_in_timms_names(name, tmp_path):
     with torch.no_grad():
         assert compare(reference, model(_nchw(images)).numpy())["relative"] <= 1e-5
     assert weights.meta.description.parameter_count(trainable_only=True) == sum(p.numel() for p in model.parameters())
+
+
+def test_timms_mobilenet_v2_pads_symmetrically_and_is_refused_for_slims_weights(tmp_path):
+    """timm builds MobileNet v2 with PyTorch's symmetric padding and BatchNorm epsilon 1e-5, as torchvision."""
+    from safetensors.torch import load_file
+    slim = transforms.drop_background(random_weights("mobilenet_v2_1.4_224", source="slim", seed=6))
+    with pytest.raises(Refusal) as refused:
+        convert.save(tmp_path / "m.safetensors", slim, "torch", torch_target="timm")
+    message = str(refused.value)
+    assert "timm's mobilenetv2_140" in message and "BatchNorm epsilon: 0.001 (timm: 1e-05)" in message
+    assert "padding" in message
+    ported = random_weights("mobilenetv2_140", seed=6)         # what timm computes, in timm's names
+    state = load_file(str(convert.save(tmp_path / "t.safetensors", ported, "torch", torch_target="timm")))
+    model = _model("mobilenetv2_140")
+    model.load_state_dict(state, strict=True)
+    images = IMAGES[:, :64, :64]
+    reference = create("keras-faithful", ported, images.shape[1:]).load().endpoints(images)["logits"]
+    with torch.no_grad():
+        assert compare(reference, model(_nchw(images)).numpy())["relative"] <= 1e-5
+    assert ported.meta.description.parameter_count(trainable_only=True) == sum(p.numel() for p in model.parameters())
