@@ -63,6 +63,7 @@ def exported(request, tmp_path_factory):
     return name, weights, model
 
 
+@pytest.mark.slow          # 4-6 s each: slimcompat's Keras Inception built for the reference
 def test_slims_inception_weights_load_strictly_into_timm_and_compute_the_same(exported):
     name, weights, model = exported
     reference = create("keras-faithful", weights, IMAGES.shape[1:]).load().endpoints(IMAGES)["logits"]
@@ -171,3 +172,19 @@ def test_timms_mobilenet_v2_pads_symmetrically_and_is_refused_for_slims_weights(
     with torch.no_grad():
         assert compare(reference, model(_nchw(images)).numpy())["relative"] <= 1e-5
     assert ported.meta.description.parameter_count(trainable_only=True) == sum(p.numel() for p in model.parameters())
+
+
+def test_the_command_line_writes_timms_names_and_refuses_with_the_way_out(tmp_path, cli):
+    from safetensors.torch import load_file
+    source = convert.save(tmp_path / "v4.h5", random_weights("inception_resnet_v2", source="slim", seed=8))
+    out = cli("convert", source, tmp_path / "no.safetensors", "--timm", "--quiet", check=False)
+    assert out.returncode == 3 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "timm's inception_resnet_v2" in out.stderr and "auxiliary logits head" in out.stderr
+    assert cli("convert", source, tmp_path / "x.safetensors", "--timm", "--faithful", check=False).returncode == 2
+    cli("convert", source, tmp_path / "irv2.safetensors", "--timm", "--drop-aux", "--drop-background", "--quiet")
+    state = load_file(str(tmp_path / "irv2.safetensors"))
+    _model("inception_resnet_v2").load_state_dict(state, strict=True)
+    assert torch.equal(state["block8.branch0.bn.weight"], torch.ones(192))      # slim has no gamma: ones
+    back = convert.load(tmp_path / "irv2.safetensors")
+    assert back.meta.description == describe("timm:inception_resnet_v2")
+    assert back.sources["block17_20/up/kernel"] == "repeat_1.19.conv2d.weight"
