@@ -139,13 +139,16 @@ def test_slim_names_are_research_slims():
 
 
 def test_inception_v4_parameter_count_is_timms():
-    # timm's inception_v4 (Cadene's port of slim's checkpoint), 1000 classes, no aux head: 42,679,816 parameters
-    # (sum of parameters(); its model card: "Params (M): 42.7"). timm's BatchNorm2d holds a gamma (ones) that
-    # slim's lacks and no running statistics in parameters(): our trainable count plus one gamma per BN channel.
+    # timm 1.0.31's inception_v4 (Cadene's port of slim's checkpoint), 1000 classes, no aux head: 42,679,816
+    # parameters (sum of parameters() of timm.create_model("inception_v4"), measured; its model card: "Params (M):
+    # 42.7"). timm's BatchNorm2d holds a gamma (ones in the port) and keeps its running statistics outside
+    # parameters(): the timm preset's BatchNorms have the gamma, and the trainable count leaves the statistics out.
     d = describe("timm:inception_v4")
+    assert d.num_classes == 1000 and not d.aux_logits and d.bn_scale
+    assert d.parameter_count(trainable_only=True) == 42_679_816
     gammas = sum(op.channels for op in d.layers() if isinstance(op, ops.BatchNorm))
-    assert d.num_classes == 1000 and not d.aux_logits
-    assert d.parameter_count(trainable_only=True) + gammas == 42_679_816
+    assert describe("inception_v4", num_classes=1000, background_class=False, aux_logits=False) \
+        .parameter_count(trainable_only=True) + gammas == 42_679_816
 
 
 def _descriptions():
@@ -173,7 +176,7 @@ def test_names_parse_back_and_sources_differ_only_in_their_habits(family):
     slim = describe(family.NAMES[0])
     assert slim.num_classes == 1001 and slim.background_class and slim.aux_logits
     timm = describe(f"timm:{family.NAMES[0]}")
-    assert {k for k, *_ in slim.differences(timm)} == {"num_classes", "background_class", "aux_logits"}
+    assert {k for k, *_ in slim.differences(timm)} == {"num_classes", "background_class", "aux_logits", "bn_scale"}
     for num_classes in (None, 1001):
         found = list(family.candidates(num_classes))
         assert found and all(c.num_classes == num_classes for c in found)

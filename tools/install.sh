@@ -4,7 +4,8 @@
 #   tools/install.sh            CPU TensorFlow (default; the 274 MB tensorflow-cpu wheel)
 #   tools/install.sh --gpu      TensorFlow with CUDA libraries (tensorflow[and-cuda])
 #   tools/install.sh --test     also what the tests need (pytest; torch==2.13.0 CPU and safetensors: the [torch] extra;
-#                               torchvision 0.28.0, whose models the tests load converted weights into)
+#                               torchvision 0.28.0 and timm 1.0.31, whose models the tests load converted weights
+#                               into)
 # tf-keras hard-requires the `tensorflow` distribution (572 MB, GPU-capable);
 # it is installed with --no-deps against whichever TensorFlow is present so the
 # CPU wheel is not shadowed by a second, larger copy.
@@ -16,7 +17,8 @@ EXTRAS=""
 for arg in "$@"; do
   case "$arg" in
     --gpu) TF_SPEC='tensorflow[and-cuda]>=2.16,<2.22' ;;
-    --test) EXTRAS="[test,torch]"; TORCH_SPEC='torch==2.13.0'; TORCHVISION_SPEC='torchvision==0.28.0' ;;
+    --test) EXTRAS="[test,torch]"; TORCH_SPEC='torch==2.13.0'; TORCHVISION_SPEC='torchvision==0.28.0'
+            TIMM_SPEC='timm==1.0.31' ;;
     *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -47,5 +49,9 @@ fi
 # (slimcompat.testing.torchvision_models says how), so it goes in without its torch pin.
 if [ -n "${TORCHVISION_SPEC:-}" ] && ! "$PY" -c 'import importlib.util as u; exit(u.find_spec("torchvision") is None)'; then
   pip_q --no-deps "$TORCHVISION_SPEC"
+fi
+# timm is pure Python; without its deps (huggingface_hub, pyyaml: for downloads and configs the tests never use).
+if [ -n "${TIMM_SPEC:-}" ] && ! "$PY" -c 'import importlib.util as u; exit(u.find_spec("timm") is None)'; then
+  pip_q --no-deps "$TIMM_SPEC"
 fi
 pip_q -e ".${EXTRAS}"

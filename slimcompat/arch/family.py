@@ -27,7 +27,9 @@ slimcompat knows about one kind of network, and nothing else holds any of it:
   value (`{"MobileNet": {"alpha": "width"}}`);
 - `torchvision`: torchvision's models of the family, by the names its builders
   have (`resnet50`, `vgg16_bn`); a target weights go to when it computes what
-  they describe.
+  they describe;
+- `timm`: timm's models of the family (`inception_v4`, `resnet50`), the
+  same way: its `timm` layer rules name their state_dicts.
 
 The registry (slimcompat.arch.registry) lists the families, one line each.
 Making the record also hangs it on its description class (`description.record`),
@@ -56,6 +58,7 @@ class Family:
     dense: Mapping[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
     keras_applications: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
     torchvision: Tuple[str, ...] = ()
+    timm: Tuple[str, ...] = ()
 
     def __post_init__(self):
         self.description.record = self

@@ -17,7 +17,7 @@
   TensorFlow flattens NHWC; flattening OIHW gives C, H, W, as PyTorch flattens
   NCHW, so each framework's own flatten meets its own kernel.
 - PyTorch state_dicts: BatchNorm's `num_batches_tracked`, under the torchvision
-  naming scheme (`state_dict` / `canonical_tensors`).
+  naming scheme or timm's (`state_dict` / `canonical_tensors`).
 """
 
 import math
@@ -170,14 +170,15 @@ def _torch_kind(name, ndim):
     return ("dense" if ndim == 2 else "conv") if param == "kernel" else None
 
 
-def state_dict(tensors, description, shapes=None):
+def state_dict(tensors, description, shapes=None, naming=TORCH_NAMING):
     """{state_dict key: array in PyTorch layout} of canonical `tensors` (plus each BatchNorm's num_batches_tracked).
 
     shapes: {state_dict key: shape} of a target module holding some kernel in
     another rank (torchvision's VGG Linear for a canonical conv); default the
-    PyTorch layout of each kernel's own kind.
+    PyTorch layout of each kernel's own kind. naming: the PyTorch naming scheme
+    (`torchvision`, or `timm` for timm's models).
     """
-    bound = scheme(TORCH_NAMING, description)
+    bound = scheme(naming, description)
     kinds = kernel_kinds(description)
     out = {}
     for name, value in tensors.items():
@@ -210,10 +211,11 @@ def _batch_norms(description):
     return [op.layer for op in description.layers() if isinstance(op, ops.BatchNorm)]
 
 
-def canonical_tensors(tensors, description, where):
-    """{canonical name: array in canonical layout} of a state_dict for `description`; MappingError unless its
-    names and shapes are exactly the description's (num_batches_tracked allowed, and ignored, on BatchNorms)."""
-    bound = scheme(TORCH_NAMING, description)
+def canonical_tensors(tensors, description, where, naming=TORCH_NAMING):
+    """{canonical name: array in canonical layout} of a state_dict for `description` named by scheme `naming`;
+    MappingError unless its names and shapes are exactly the description's (num_batches_tracked allowed, and
+    ignored, on BatchNorms)."""
+    bound = scheme(naming, description)
     tracked = {f"{bound.layer(layer)}.{_TRACKED}" for layer in _batch_norms(description)}
     kinds = kernel_kinds(description)
     expected = description.tensors()

@@ -38,6 +38,8 @@ VOCABULARIES = {
         "batchnorm": {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean",
                       "moving_variance": "running_var"}}),
 }
+# timm's state_dicts: PyTorch's parameter names, as torchvision's; only the layer rules differ.
+VOCABULARIES["timm"] = VOCABULARIES["torchvision"]
 SCHEMES = tuple(VOCABULARIES)
 ENDPOINT_SCHEMES = ("slim", "keras.applications")
 

@@ -118,7 +118,10 @@ class BoundScheme:
         for rule in self._rules:
             values = rule[source].parse(name)
             if values is not None:
-                return rule[target].format(values)
+                try:
+                    return rule[target].format(values)
+                except UnknownNameError:
+                    continue        # values the other side cannot write (no letter for 0): another rule's name
         raise UnknownNameError(failure)
 
     def layer(self, canonical_layer):
@@ -140,7 +143,10 @@ class BoundScheme:
         for rule in self._rules:
             values = rule[1].parse(layer)
             if values is not None:
-                yield rule[0].format(values)
+                try:
+                    yield rule[0].format(values)
+                except UnknownNameError:
+                    continue
 
     def params(self, canonical_layer):
         """{canonical param: scheme param} for `canonical_layer` (by its kind where the scheme says so)."""

@@ -34,9 +34,13 @@ def add_arguments(parser):
     parser.add_argument("--ema", action="store_true",
                         help="slim: take ExponentialMovingAverage shadow values instead of the raw variables")
     transform_options.add_arguments(parser)
-    parser.add_argument("--faithful", action="store_true",
-                        help="torch: the state_dict of slimcompat's faithful PyTorch module (every family and "
-                             "variant), where torchvision's model would compute something else and is refused")
+    names = parser.add_mutually_exclusive_group()
+    names.add_argument("--faithful", action="store_true",
+                       help="torch: the state_dict of slimcompat's faithful PyTorch module (every family and "
+                            "variant), where torchvision's model would compute something else and is refused")
+    names.add_argument("--timm", action="store_true",
+                       help="torch: timm's names, for timm's own model (inception_v4, inception_resnet_v2, resnet50, "
+                            "vgg16, ...), written only where it computes what the weights do")
     parser.add_argument("--slim-format", choices=("V1", "V2"), default="V2", help="slim checkpoint format")
     parser.add_argument("--force", action="store_true", help="overwrite an existing destination")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
@@ -83,7 +87,7 @@ def run(args):
     total = sum(t.nbytes for t in weights.tensors.values())
     with progress_bar(f"write {dst.name}", total=total, quiet=args.quiet) as step:
         convert.save(dst, weights, dst_kind, overwrite=args.force, progress=step, slim_version=args.slim_format,
-                     torch_target="faithful" if args.faithful else "torchvision")
+                     torch_target="faithful" if args.faithful else "timm" if args.timm else "torchvision")
     if not args.quiet:
         print(f"{src} -> {dst} ({dst_kind}): {weights.meta.architecture}, {len(weights.tensors)} tensors, "
               f"{weights.parameter_count:,} parameters")

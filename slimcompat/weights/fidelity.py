@@ -69,6 +69,7 @@ POLICIES = {
     # torchvision's model: written only where it computes exactly what the weights' source computed.
     "torchvision": Policy(judged=("shape", "output"), refused_effects=("shape", "output"), plan_only=True),
 }
+POLICIES["timm"] = POLICIES["torchvision"]      # timm's model: the same rule
 
 
 def judge(target, weights, policy):

@@ -4,23 +4,27 @@ A state_dict is keyed as torchvision's ResNets name their modules
 (`conv1.weight`, `bn1.running_var`, `layer1.0.downsample.0.weight`,
 `fc.weight`: the `torchvision` naming scheme), kernels OIHW, the classifier
 [classes, features], every BatchNorm with its `num_batches_tracked` (0), so
-`load_state_dict(strict=True)` takes it. Two targets:
+`load_state_dict(strict=True)` takes it. Three targets:
 
-- `torchvision`: for torchvision's own resnet18..152, resnext50_32x4d and
-  resnext101_32x8d. Written only where the weights' description computes what
-  that model computes; otherwise refused, naming each difference (stride
-  placement, stem pooling, BatchNorm epsilon, conv biases, background class,
+- `torchvision`: for torchvision's own models (resnet18..152, resnext,
+  wide_resnet, vgg, inception_v3, mobilenet_v2: each family's `torchvision`).
+  Written only where the weights' description computes what that model
+  computes; otherwise refused, naming each difference (stride placement,
+  stem pooling, BatchNorm epsilon, padding, conv biases, background class,
   ...): such weights would load, or nearly, and give other outputs.
+- `timm`: the same for timm's models (each family's `timm`: inception_v4 and
+  inception_resnet_v2, whose timm weights are slim's checkpoints, the
+  ResNets, VGG, ...), named by each family's `timm` layer rules.
 - `faithful`: the state_dict of slimcompat's faithful PyTorch module
   (`slimcompat.nets.torch_net.build`), for every description: the same names,
   extended in torchvision's style where torchvision has no module.
 
-Every file carries the metadata (description, input convention, source) in
-the safetensors header, so reading it back gives exactly the canonical
-weights. A torchvision state_dict without it (saved from a torchvision model
-with `safetensors.torch.save_file`) is recognised by its names and shapes. A
-header naming a key twice is refused (JSON parsers disagree on which one
-counts), and errors name tensors as the file does (`conv1.weight`).
+Every file carries the metadata (description, input convention, source,
+target) in the safetensors header, so reading it back gives exactly the
+canonical weights. A torchvision or timm state_dict without it (saved from
+such a model with `safetensors.torch.save_file`) is recognised by its names
+and shapes. A header naming a key twice is refused (JSON parsers disagree on
+which one counts), and errors name tensors as the file does (`conv1.weight`).
 Reading and writing need numpy and the `safetensors` package, not PyTorch.
 """
 
@@ -33,7 +37,7 @@ import warnings
 import numpy as np
 
 from slimcompat.arch import INPUTS, RECORDS, describe
-from slimcompat.arch.conventions import source_preset
+from slimcompat.arch.conventions import source_input, source_preset
 from slimcompat.arch.layout import TORCH_NAMING, canonical_tensors, dense_shapes, state_dict
 from slimcompat.arch.schemes import scheme
 from slimcompat.errors import Refusal, SlimcompatError, WeightsError
@@ -44,11 +48,16 @@ from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.probe import using
 
-__all__ = ["TARGETS", "TORCHVISION_MODELS", "is_torch_file", "torchvision_model", "torchvision_differences",
+__all__ = ["TARGETS", "LIBRARIES", "MODELS", "TORCHVISION_MODELS", "is_torch_file", "library_model",
+           "library_differences", "check_library", "torchvision_model", "torchvision_differences",
            "check_torchvision", "write", "read"]
 
-TARGETS = ("torchvision", "faithful")
-TORCHVISION_MODELS = tuple(name for record in RECORDS for name in record.torchvision)   # each family declares its own
+# Model libraries whose own models weights are written for (each family declares its models, `Family.<library>`;
+# the library's name is also its naming scheme and its fidelity policy).
+LIBRARIES = ("torchvision", "timm")
+TARGETS = (*LIBRARIES, "faithful")
+MODELS = {library: tuple(name for record in RECORDS for name in getattr(record, library)) for library in LIBRARIES}
+TORCHVISION_MODELS = MODELS["torchvision"]
 SOURCE_KIND = "torch-safetensors"
 
 _PREFIX = "slimcompat."
@@ -97,28 +106,34 @@ def is_torch_file(path, probe=None):
         k == "__metadata__" or (isinstance(v, dict) and "data_offsets" in v) for k, v in header.items())
 
 
-# -- does torchvision compute what the weights' source computed?
+# -- does torchvision's (or timm's) model compute what the weights' source computed?
 
-def _torchvision(name, **knobs):
-    """torchvision's model `name` as a description (its names may be another source's: inception_v3 is slim's)."""
-    return describe(name, source="torchvision", **knobs)
+def _library(name, library="torchvision", **knobs):
+    """`library`'s model `name` as a description (its names may be another source's: inception_v3 is slim's)."""
+    return describe(name, source=library, **knobs)
+
+
+def library_model(description, library="torchvision"):
+    """The model of `library` of `description`'s structure (e.g. torchvision's resnet50 for resnet_v1_50), or None.
+
+    Same structure: the same family, and no knob of shape effect differs but
+    those the library's own habits set (conv biases, projections) and the
+    classes; a difference there is named by `library_differences`.
+    """
+    for name in MODELS[library]:
+        theirs = _library(name, library)
+        if theirs.family != description.family:
+            continue
+        habits = set(source_preset(library, theirs)) | {"num_classes"}
+        if not any(effect == "shape" and knob not in habits
+                   for knob, _, effect, _, _ in theirs.differences(description)):
+            return name
+    return None
 
 
 def torchvision_model(description):
-    """The torchvision model of `description`'s structure (e.g. resnet50 for resnet_v1_50), or None.
-
-    Same structure: the same family, and no knob of shape effect differs but
-    those torchvision's own habits set (conv biases, projections) and the
-    classes; a difference there is named by `torchvision_differences`.
-    """
-    for name in TORCHVISION_MODELS:
-        tv = _torchvision(name)
-        if tv.family != description.family:
-            continue
-        habits = set(source_preset("torchvision", tv)) | {"num_classes"}
-        if not any(effect == "shape" and knob not in habits for knob, _, effect, _, _ in tv.differences(description)):
-            return name
-    return None
+    """torchvision's model of `description`'s structure, or None (see `library_model`)."""
+    return library_model(description, "torchvision")
 
 
 def _with_gammas(description, target):
@@ -142,43 +157,54 @@ def _with_gammas(description, target):
     return description, []
 
 
-def torchvision_differences(description):
-    """(torchvision model name, [(label, ours, torchvision's)]): what would change outputs in that model.
+def library_differences(description, library="torchvision"):
+    """(model name, [(label, ours, the library's)]): what would change outputs in `library`'s model.
 
-    A knob is named when it alone changes torchvision's network (its plan), or
+    A knob is named when it alone changes the library's network (its plan), or
     what its outputs mean (the background class); knobs whose difference
     changes nothing there (a projection rule that picks the same units) are
-    not. No name: torchvision has no such network.
+    not. No name: the library has no such network.
     """
-    name = torchvision_model(description)
+    name = library_model(description, library)
     if name is None:
         return None, []
-    tv = _torchvision(name, num_classes=description.num_classes or 1000)
-    verdict = fidelity.judge(tv, _with_gammas(description, tv)[0], "torchvision")
+    theirs = _library(name, library, num_classes=description.num_classes or 1000)
+    verdict = fidelity.judge(theirs, _with_gammas(description, theirs)[0], library)
     return name, [(d.label, d.weights, d.target) for d in verdict.refused]
 
 
-def check_torchvision(meta):
-    """Raise SlimcompatError, naming every difference, unless torchvision's model computes what `meta` says."""
-    name, differences = torchvision_differences(meta.description)
+def torchvision_differences(description):
+    """library_differences for torchvision."""
+    return library_differences(description, "torchvision")
+
+
+def check_library(meta, library="torchvision"):
+    """Raise SlimcompatError, naming every difference, unless `library`'s model computes what `meta` says."""
+    name, differences = library_differences(meta.description, library)
     how = ("write the faithful PyTorch module's state_dict instead (--faithful; "
            "slimcompat.nets.torch_net.build loads it)")
     if name is None:
-        raise Refusal(f"torchvision has no {meta.architecture} ({_kind(meta.description)}); {how}")
+        raise Refusal(f"{library} has no {meta.architecture} ({_kind(meta.description, library)}); {how}")
     if differences:
-        listed = "; ".join(f"{label}: {_show(mine)} (torchvision: {_show(theirs)})" for label, mine, theirs in
+        listed = "; ".join(f"{label}: {_show(mine)} ({library}: {_show(theirs)})" for label, mine, theirs in
                            differences)
         raise Refusal(f"{meta.architecture} weights ({meta.source_kind or 'canonical'}) are not for "
-                              f"torchvision's {name}, which would compute something else with them: {listed}. "
-                              f"{how[0].upper()}{how[1:]}")
-    if meta.input != INPUTS["torch"]:
-        warnings.warn(f"torchvision's {name} with these weights expects input {_input(meta.input)}, not "
-                      f"torchvision's usual {_input(INPUTS['torch'])}", stacklevel=3)
+                      f"{library}'s {name}, which would compute something else with them: {listed}. "
+                      f"{how[0].upper()}{how[1:]}")
+    usual = source_input(library, _library(name, library))
+    if meta.input != usual:
+        warnings.warn(f"{library}'s {name} with these weights expects input {_input(meta.input)}, not "
+                      f"{library}'s usual {_input(usual)}", stacklevel=3)
     return name
 
 
-def _kind(description):
-    if not any(_torchvision(name).family == description.family for name in TORCHVISION_MODELS):
+def check_torchvision(meta):
+    """check_library for torchvision."""
+    return check_library(meta, "torchvision")
+
+
+def _kind(description, library="torchvision"):
+    if not any(_library(name, library).family == description.family for name in MODELS[library]):
         return f"no {description.family} family"
     return f"none of its {description.family} networks has this structure"
 
@@ -199,16 +225,17 @@ def write(path, weights, overwrite=False, progress=None, target="torchvision"):
         raise SlimcompatError(f"torch target must be one of {', '.join(TARGETS)}, found {target!r}")
     path = pathlib.Path(path)
     weights.validate(str(path))
-    if target == "torchvision":
-        name = check_torchvision(weights.meta)
-        description, gammas = _with_gammas(weights.meta.description, _torchvision(name))
+    naming = target if target in LIBRARIES else TORCH_NAMING
+    if target in LIBRARIES:
+        name = check_library(weights.meta, target)
+        description, gammas = _with_gammas(weights.meta.description, _library(name, target))
         if gammas:
             tensors = {**weights.tensors, **{g: np.ones(description.tensors()[g], np.float32) for g in gammas}}
             weights = canonical.Weights(tensors, weights.meta.replace(description=description), weights.sources)
     numpy_io = require("safetensors.numpy", "writing a PyTorch state_dict")
     description = weights.meta.description
-    shapes = dense_shapes(description, "torchvision", "torch") if target == "torchvision" else None
-    tensors = state_dict(weights.tensors, description, shapes)
+    shapes = dense_shapes(description, target, "torch") if target in LIBRARIES else None
+    tensors = state_dict(weights.tensors, description, shapes, naming)
     metadata = {"format": "pt", f"{_PREFIX}target": target,
                 f"{_PREFIX}sources": json.dumps({n: weights.sources.get(n, "") for n in weights.tensors}),
                 **{_PREFIX + k: str(v) for k, v in weights.meta.to_attrs().items()}}
@@ -241,21 +268,30 @@ def _load(path):
 
 
 def _stored_metadata(path, metadata):
+    """(Metadata, naming scheme) a slimcompat file records, or (None, None)."""
     attrs = {k[len(_PREFIX):]: v for k, v in metadata.items() if k.startswith(_PREFIX)}
     if "description" not in attrs:
-        return None
+        return None, None
+    naming = attrs.get("target")
     try:
-        return Metadata.from_attrs(attrs)
+        meta = Metadata.from_attrs(attrs)
     except SlimcompatError as exc:
         raise WeightsError(path, f"its slimcompat metadata is not valid ({exc})") from None
+    return meta, naming if naming in LIBRARIES else TORCH_NAMING
+
+
+def _namings(description):
+    """The PyTorch naming schemes `description`'s family has rules for: torchvision's first."""
+    return [n for n in LIBRARIES if n in description.record.layers]
 
 
 def _candidates(arch):
-    if hasattr(arch, "plan"):
-        return [arch]
+    """[(description, naming scheme, library or None)] a state_dict is tried against, in order."""
     if arch is not None:
-        return [describe(arch)]
-    return [_torchvision(name) for name in TORCHVISION_MODELS]
+        arch = arch if hasattr(arch, "plan") else describe(arch)
+        return [(arch, naming, None) for naming in _namings(arch)]
+    return [(_library(name, library), library, library) for library in LIBRARIES for name in MODELS[library]
+            if library in _namings(_library(name, library))]
 
 
 def _unprefixed(tensors):
@@ -266,17 +302,18 @@ def _unprefixed(tensors):
 
 
 def read(path, arch=None, progress=None):
-    """Canonical Weights from a safetensors state_dict: slimcompat's (exactly as written) or torchvision's."""
+    """Canonical Weights from a safetensors state_dict: slimcompat's (exactly as written), torchvision's or timm's."""
     path = pathlib.Path(path)
     tensors, metadata = _load(path)
     tensors = _unprefixed(tensors)
-    stored = _stored_metadata(path, metadata)
+    stored, naming = _stored_metadata(path, metadata)
     if stored is not None and arch is None:
-        found, keys = canonical_tensors(tensors, stored.description, str(path))
-        description = stored.description
+        found, keys = canonical_tensors(tensors, stored.description, str(path), naming)
+        description, convention = stored.description, stored.input
     else:
-        found, keys, description = _identify(path, tensors, _candidates(arch))
-    convention = stored.input if stored is not None else INPUTS["torch"]
+        found, keys, description, library = _identify(path, tensors, _candidates(arch))
+        convention = stored.input if stored is not None else \
+            source_input(library, description) if library else INPUTS["torch"]
     digest = canonical.sha256_later(path)
     if progress:
         progress(sum(t.nbytes for t in found.values()))
@@ -286,13 +323,15 @@ def read(path, arch=None, progress=None):
 
 
 def _identify(path, tensors, candidates):
-    """(tensors, keys, description) of the first candidate whose names and shapes cover the file exactly."""
-    def fit(candidate):
-        logits = tensors.get(scheme(TORCH_NAMING, candidate).tensor("logits/kernel")) \
+    """(tensors, keys, description, library) of the first candidate whose names and shapes cover the file
+    exactly; candidates as `_candidates` gives them."""
+    def fit(entry):
+        candidate, naming, library = entry
+        logits = tensors.get(scheme(naming, candidate).tensor("logits/kernel")) \
             if "logits/kernel" in candidate.tensors() else None
         classes = int(np.shape(logits)[0]) if np.ndim(logits) in (2, 4) else None
         if candidate.num_classes != classes:
             candidate = candidate.replace(num_classes=classes, background_class=False)
-        found, keys = canonical_tensors(tensors, candidate, f"{path} (closest: {candidate.name})")
-        return found, keys, candidate
+        found, keys = canonical_tensors(tensors, candidate, f"{path} (closest: {candidate.name})", naming)
+        return found, keys, candidate, library
     return identify(candidates, fit, lambda: WeightsError(path, "no candidate architecture"))

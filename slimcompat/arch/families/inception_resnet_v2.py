@@ -68,6 +68,7 @@ FEATURES = 1536
 @dataclasses.dataclass(frozen=True)
 class InceptionResNetV2(Description):
     aux_logits: bool = knob(True, "auxiliary logits head", "shape")
+    bn_scale: bool = knob(False, "BatchNorm scale (gamma)", "shape")
     conv_bias: bool = common("conv_bias", False)
     activation: str = common("activation", "relu")
     elu_alpha: float = common("elu_alpha", 1.0)
@@ -97,7 +98,8 @@ class InceptionResNetV2(Description):
         return ops.Act(self.activation, self.elu_alpha) if self.activation == "elu" else ops.Act(self.activation)
 
     def _conv(self, layer, spec, channels):
-        return conv_ops(layer, spec, channels, epsilon=self.bn_epsilon, act=self._act(), bias=self.conv_bias)
+        return conv_ops(layer, spec, channels, epsilon=self.bn_epsilon, act=self._act(), bias=self.conv_bias,
+                        scale=self.bn_scale)
 
     def _plan(self):
         out, channels = [], 3
@@ -211,6 +213,29 @@ def _torch_rules():
     return tuple(out)
 
 
+# timm's port: each block's units in an nn.Sequential (`repeat`, `repeat_1`, `repeat_2`, from 0), the last block8
+# on its own (`block8`); a residual unit's up-projection is `conv2d`.
+TIMM_REPEATS = {"block35": "repeat", "block17": "repeat_1", "block8": "repeat_2"}
+
+
+def _timm_rules():
+    """timm's inception_resnet_v2 (Cadene's port of slim's checkpoint); the stem as slimcompat's module names it.
+    It has no auxiliary head: named as slimcompat's module names it (writing for timm refuses one with it)."""
+    out = []
+    for layer, spec in STEM + (("conv2d_7b", None),):
+        if not isinstance(spec, P):
+            out += [(layer, f"{layer}.conv"), (f"{layer}/bn", f"{layer}.bn")]
+    for canonical, _, table in MIXED:
+        out += conv_rules(canonical, canonical, table, "timm")
+    out += conv_rules("block8_10", "block8", BLOCK8, "timm") + (("block8_10/up", "block8.conv2d"),)
+    for block, table, *_ in REPEATS:
+        out += conv_rules(f"{block}_{{u}}", f"{TIMM_REPEATS[block]}.{{u-1}}", table, "timm")
+        out.append((f"{block}_{{u}}/up", f"{TIMM_REPEATS[block]}.{{u-1}}.conv2d"))
+    out += [("aux/conv{j}", "aux_logits.conv{j}.conv"), ("aux/conv{j}/bn", "aux_logits.conv{j}.bn"),
+            ("aux/logits", "aux_logits.fc"), ("logits", "classif")]
+    return tuple(out)
+
+
 def _keras_endpoints():
     """keras.applications' layers at slim's endpoints: unnamed Activations and MaxPooling2Ds numbered as above."""
     numbering = keras_numbering()
@@ -226,7 +251,7 @@ def _keras_endpoints():
                          ("logits", "predictions"))
 
 
-LAYERS = {"slim": _slim_rules(), "keras": _keras_rules(), "torchvision": _torch_rules()}
+LAYERS = {"slim": _slim_rules(), "keras": _keras_rules(), "torchvision": _torch_rules(), "timm": _timm_rules()}
 _SLIM_ENDPOINTS = {"maxpool_3a": "MaxPool_3a_3x3", "maxpool_5a": "MaxPool_5a_3x3"}
 ENDPOINTS = {
     "slim": tuple((layer, _SLIM_ENDPOINTS.get(layer) or spec.scope) for layer, spec in STEM)
@@ -256,12 +281,13 @@ SOURCES = {
     "slim": {"inception_resnet_v2": (dict(num_classes=1001, background_class=True, aux_logits=True), "inception")},
     "keras": {"inception_resnet_v2": (dict(num_classes=1000, background_class=False, aux_logits=False, softmax=True),
                                       "inception")},
-    # timm's inception_resnet_v2 is slim's checkpoint ported: 1000 classes, no aux head.
-    "timm": {"inception_resnet_v2": (dict(num_classes=1000, background_class=False, aux_logits=False), "inception")},
+    # timm's inception_resnet_v2 is slim's checkpoint ported: 1000 classes, no aux head, BatchNorms with a gamma.
+    "timm": {"inception_resnet_v2": (dict(num_classes=1000, background_class=False, aux_logits=False,
+                                          bn_scale=True), "inception")},
 }
 
 FAMILY = Family(
     name="inception_resnet_v2", description=InceptionResNetV2, parse=parse, names=NAMES, layers=LAYERS,
     endpoints=ENDPOINTS, sources=SOURCES, detect=("inception_resnet_v2",), recognize=candidates,
-    keras_applications={"InceptionResNetV2": {}},
+    keras_applications={"InceptionResNetV2": {}}, timm=("inception_resnet_v2",),
 )

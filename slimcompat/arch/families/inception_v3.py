@@ -145,11 +145,16 @@ ENDPOINTS = dict(_ENDPOINTS, **{"keras.applications": blocks.keras_ordinal_endpo
 _KERAS = dict(aux_logits=False, num_classes=1000, background_class=False, dropout=0.0, softmax=True)
 _TORCHVISION = dict(aux_logits=True, bn_scale=True, count_include_pad=True, transform_input=True, num_classes=1000,
                     background_class=False)
+# timm's inception_v3 is torchvision's code without transform_input, its aux head off unless asked for; its
+# `tf_in1k` weights (slim's checkpoint ported) run in it, average pools counting the padding.
+_TIMM = dict(_TORCHVISION, aux_logits=False, transform_input=False)
 SOURCES = {
     "slim": {"inception_v3": (dict(aux_logits=True, num_classes=1001, background_class=True), "inception")},
     "keras": {"inception_v3": (_KERAS, "inception")},
     "torchvision": {"inception_v3": (_TORCHVISION, "torch")},
+    "timm": {"inception_v3": (_TIMM, "inception")},
 }
+LAYERS["timm"] = LAYERS["torchvision"]      # timm's module names are torchvision's
 
 
 def candidates(num_classes, input_size=None):
@@ -164,5 +169,5 @@ def candidates(num_classes, input_size=None):
 FAMILY = Family(
     name="inception_v3", description=InceptionV3, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
     sources=SOURCES, detect=("inception_v3",), recognize=candidates,
-    keras_applications={"InceptionV3": {}}, torchvision=("inception_v3",),
+    keras_applications={"InceptionV3": {}}, torchvision=("inception_v3",), timm=("inception_v3",),
 )

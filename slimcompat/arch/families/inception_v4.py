@@ -32,7 +32,7 @@ from slimcompat.arch import ops
 from slimcompat.arch.description import Description, check_knobs, check_size, common, knob
 from slimcompat.arch.family import Family
 
-__all__ = ["InceptionV4", "C", "P", "block_ops", "block_convs", "conv_rules", "FAMILY"]
+__all__ = ["InceptionV4", "C", "P", "block_ops", "block_convs", "timm_paths", "conv_rules", "FAMILY"]
 
 
 class C(NamedTuple):
@@ -88,24 +88,42 @@ def block_ops(unit, branches, channels, conv):
     return ops.Concat(unit, tuple(out)), total
 
 
-def conv_ops(layer, spec, channels, *, epsilon, act, bias=False):
-    """[Conv, BatchNorm (no gamma), act] of one table conv, its padding as the table says."""
+def conv_ops(layer, spec, channels, *, epsilon, act, bias=False, scale=False):
+    """[Conv, BatchNorm (no gamma unless `scale`), act] of one table conv, its padding as the table says."""
     return [ops.Conv(layer, spec.kernel, spec.stride, channels, spec.filters, bias=bias, padding=spec.padding),
-            ops.BatchNorm(f"{layer}/bn", spec.filters, epsilon, scale=False), act]
+            ops.BatchNorm(f"{layer}/bn", spec.filters, epsilon, scale=scale), act]
 
 
-def conv_rules(canonical, theirs, branches, style):
+def timm_paths(branches):
+    """[module path] of each conv of a block table in timm's port (block_convs order): a branch that is one
+    conv is `branch{k}`, any other an nn.Sequential whose pools count (`branch3.1` follows its pool)."""
+    out = []
+    for k, branch in enumerate(branches):
+        if len(branch) == 1 and isinstance(branch[0], C):
+            out.append(f"branch{k}")
+        else:
+            out += [f"branch{k}.{i}" for i, item in enumerate(branch) if isinstance(item, C)]
+    return out
+
+
+def conv_rules(canonical, theirs, branches, style, paths=None):
     """Layer rules for every conv (and its BatchNorm) of a block table under one unit template.
 
     style "slim": `{theirs}/Branch_{k}/{scope}[/BatchNorm]`; "keras":
-    `{theirs}_branch{k}_conv{j}[_bn]`; "torch": `{theirs}.branch{k}.conv{j}.{conv,bn}`.
+    `{theirs}_branch{k}_conv{j}[_bn]`; "torch": `{theirs}.branch{k}.conv{j}.{conv,bn}`; "timm":
+    `{theirs}.{path}.{conv,bn}`, the paths `timm_paths` derives unless given (`paths`, where timm's
+    module names its convs otherwise).
     """
     out = []
-    for k, j, spec in block_convs(branches):
+    paths = paths or (timm_paths(branches) if style == "timm" else None)
+    for n, (k, j, spec) in enumerate(block_convs(branches)):
         layer = f"{canonical}/branch{k}/conv{j}"
-        conv, bn = {"slim": (f"{theirs}/Branch_{k}/{spec.scope}", f"{theirs}/Branch_{k}/{spec.scope}/BatchNorm"),
-                    "keras": (f"{theirs}_branch{k}_conv{j}", f"{theirs}_branch{k}_conv{j}_bn"),
-                    "torch": (f"{theirs}.branch{k}.conv{j}.conv", f"{theirs}.branch{k}.conv{j}.bn")}[style]
+        if style == "timm":
+            conv, bn = f"{theirs}.{paths[n]}.conv", f"{theirs}.{paths[n]}.bn"
+        else:
+            conv, bn = {"slim": (f"{theirs}/Branch_{k}/{spec.scope}", f"{theirs}/Branch_{k}/{spec.scope}/BatchNorm"),
+                        "keras": (f"{theirs}_branch{k}_conv{j}", f"{theirs}_branch{k}_conv{j}_bn"),
+                        "torch": (f"{theirs}.branch{k}.conv{j}.conv", f"{theirs}.branch{k}.conv{j}.bn")}[style]
         out += [(layer, conv), (f"{layer}/bn", bn)]
     return tuple(out)
 
@@ -145,6 +163,14 @@ UNITS = (("mixed_3a", "Mixed_3a", MIXED_3A, 1), ("mixed_4a", "Mixed_4a", MIXED_4
          ("mixed_6a", "Mixed_6a", REDUCTION_A, 1), ("mixed_6{u@}", "Mixed_6{u@}", INCEPTION_B, 7),
          ("mixed_7a", "Mixed_7a", REDUCTION_B, 1), ("mixed_7{u@}", "Mixed_7{u@}", INCEPTION_C, 3))
 # The auxiliary head: (canonical, slim scope under AuxLogits, conv); kernel 5: the pooled 17 x 17 map at 299 px.
+# timm's port: every unit is `features.{n}` of one nn.Sequential (the stem convs 0..2, then the units in order);
+# unit template -> n, `{u}` counting from 2 for a repeated unit. Its Mixed3a/Mixed5a name their one conv `conv`,
+# its InceptionC its convs by position in the branch.
+TIMM_FEATURES = {"mixed_3a": "3", "mixed_4a": "4", "mixed_5a": "5", "mixed_5{u@}": "{u+4}", "mixed_6a": "10",
+                 "mixed_6{u@}": "{u+9}", "mixed_7a": "18", "mixed_7{u@}": "{u+17}"}
+TIMM_PATHS = {"mixed_3a": ("conv",), "mixed_5a": ("conv",),
+              "mixed_7{u@}": ("branch0", "branch1_0", "branch1_1a", "branch1_1b", "branch2_0", "branch2_1",
+                              "branch2_2", "branch2_3a", "branch2_3b", "branch3.1")}
 AUX = (("aux/conv1", C("Conv2d_1b_1x1", 128)), ("aux/conv2", C("Conv2d_2a", 768, 5, 1, V)))
 AUX_FEATURES = 1024
 
@@ -152,6 +178,7 @@ AUX_FEATURES = 1024
 @dataclasses.dataclass(frozen=True)
 class InceptionV4(Description):
     aux_logits: bool = knob(True, "auxiliary logits head", "shape")
+    bn_scale: bool = knob(False, "BatchNorm scale (gamma)", "shape")
     conv_bias: bool = common("conv_bias", False)
     activation: str = common("activation", "relu")
     elu_alpha: float = common("elu_alpha", 1.0)
@@ -181,7 +208,8 @@ class InceptionV4(Description):
         return ops.Act(self.activation, self.elu_alpha) if self.activation == "elu" else ops.Act(self.activation)
 
     def _conv(self, layer, spec, channels):
-        return conv_ops(layer, spec, channels, epsilon=self.bn_epsilon, act=self._act(), bias=self.conv_bias)
+        return conv_ops(layer, spec, channels, epsilon=self.bn_epsilon, act=self._act(), bias=self.conv_bias,
+                        scale=self.bn_scale)
 
     def _plan(self):
         out, channels = [], 3
@@ -217,10 +245,11 @@ class InceptionV4(Description):
 
 def _stem_rules(style):
     out = []
-    for layer, spec in STEM:
+    for n, (layer, spec) in enumerate(STEM):
         out += {"slim": [(layer, f"{{scope}}/{spec.scope}"), (f"{layer}/bn", f"{{scope}}/{spec.scope}/BatchNorm")],
                 "keras": [(layer, layer), (f"{layer}/bn", f"{layer}_bn")],
-                "torch": [(layer, f"{layer}.conv"), (f"{layer}/bn", f"{layer}.bn")]}[style]
+                "torch": [(layer, f"{layer}.conv"), (f"{layer}/bn", f"{layer}.bn")],
+                "timm": [(layer, f"features.{n}.conv"), (f"{layer}/bn", f"features.{n}.bn")]}[style]
     return tuple(out)
 
 
@@ -250,6 +279,13 @@ LAYERS = {
     "torchvision": _stem_rules("torch") + ((_MIXED, "mixed_{s}{u@}.branch{k}.conv{j}.conv"),
                                            (f"{_MIXED}/bn", "mixed_{s}{u@}.branch{k}.conv{j}.bn"))
                    + _aux_rules("torch") + (("aux/logits", "aux_logits.fc"), ("logits", "fc")),
+    # timm's inception_v4 (Cadene's port of slim's checkpoint): features.{n}..., last_linear. It has no
+    # auxiliary head: named as slimcompat's module names it, so every description has timm names (writing for
+    # timm refuses one with the head).
+    "timm": _stem_rules("timm") + tuple(rule for canonical, _, block, _ in UNITS
+                                         for rule in conv_rules(canonical, f"features.{TIMM_FEATURES[canonical]}",
+                                                                block, "timm", TIMM_PATHS.get(canonical)))
+            + _aux_rules("torch") + (("aux/logits", "aux_logits.fc"), ("logits", "last_linear")),
 }
 ENDPOINTS = {
     "slim": tuple((layer, spec.scope) for layer, spec in STEM)
@@ -273,11 +309,13 @@ def candidates(num_classes=None, input_size=None):
 
 SOURCES = {
     "slim": {"inception_v4": (dict(num_classes=1001, background_class=True, aux_logits=True), "inception")},
-    # timm's inception_v4 is slim's checkpoint ported: 1000 classes (background row dropped), no aux head.
-    "timm": {"inception_v4": (dict(num_classes=1000, background_class=False, aux_logits=False), "inception")},
+    # timm's inception_v4 is slim's checkpoint ported: 1000 classes (background row dropped), no aux head,
+    # BatchNorms with a gamma (ones where slim has none).
+    "timm": {"inception_v4": (dict(num_classes=1000, background_class=False, aux_logits=False, bn_scale=True),
+                              "inception")},
 }
 
 FAMILY = Family(
     name="inception_v4", description=InceptionV4, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
-    sources=SOURCES, detect=("inception_v4",), recognize=candidates,
+    sources=SOURCES, detect=("inception_v4",), recognize=candidates, timm=("inception_v4",),
 )

@@ -127,6 +127,8 @@ _NAMES = (
     # torchvision.models.mobilenet_v2 (width 1 only)
     (re.compile(r"mobilenet_v2\Z"), "torchvision", lambda m: {}),
     (re.compile(r"MobileNetV2\Z"), "keras", lambda m: {}),
+    # timm's mobilenetv2_100, mobilenetv2_140 (width x 100)
+    (re.compile(r"mobilenetv2_(\d{3})\Z"), "timm", lambda m: {"width": int(m[1]) / 100}),
     # keras.applications' model names: mobilenetv2_1.40_224
     (re.compile(r"mobilenetv2_(\d\.\d\d)_(\d{2,4})\Z"), "keras",
      lambda m: {"width": float(m[1]), "resolution": int(m[2])}),
@@ -147,6 +149,8 @@ NAMES = ("mobilenet_v2", "MobileNetV2", "MobilenetV2", "mobilenet_v2_140", "mobi
     + tuple(f"mobilenet_v2_{width_text(w)}_{r}" for w, r in _zoo()) \
     + tuple(f"mobilenet_v2_{round(w * 100):03d}_{r}" for w, r in _zoo()) \
     + tuple(f"mobilenetv2_{w:0.2f}_{r}" for w, r in _zoo())
+TIMM = ("mobilenetv2_035", "mobilenetv2_050", "mobilenetv2_075", "mobilenetv2_100", "mobilenetv2_140")
+NAMES += TIMM
 
 # ----------------------------------------------------------------- naming schemes
 _PARTS = ("expand", "depthwise", "project")
@@ -204,6 +208,19 @@ LAYERS = {
         ("final/conv/bn", "features.18.1"),
         ("logits", "classifier.1"),
     ),
+    # timm's efficientnet builder: blocks.{stage}.{unit} per GROUPS row; the first block a DepthwiseSeparable
+    "timm": (("stem/conv", "conv_stem"), ("stem/conv/bn", "bn1"),
+             ("block1/depthwise", "blocks.0.0.conv_dw"), ("block1/depthwise/bn", "blocks.0.0.bn1"),
+             ("block1/project", "blocks.0.0.conv_pw"), ("block1/project/bn", "blocks.0.0.bn2"))
+    + tuple(rule for u, (stage, unit) in enumerate(((g, i) for g, (_, _, n, _) in enumerate(GROUPS)
+                                                    for i in range(n)), start=1) if u > 1
+            for rule in ((f"block{u}/expand", f"blocks.{stage}.{unit}.conv_pw"),
+                         (f"block{u}/expand/bn", f"blocks.{stage}.{unit}.bn1"),
+                         (f"block{u}/depthwise", f"blocks.{stage}.{unit}.conv_dw"),
+                         (f"block{u}/depthwise/bn", f"blocks.{stage}.{unit}.bn2"),
+                         (f"block{u}/project", f"blocks.{stage}.{unit}.conv_pwl"),
+                         (f"block{u}/project/bn", f"blocks.{stage}.{unit}.bn3")))
+    + (("final/conv", "conv_head"), ("final/conv/bn", "bn2"), ("logits", "classifier")),
 }
 
 # Where a block's output is: the add of a residual block (Keras names it), else its projection's BatchNorm.
@@ -228,6 +245,9 @@ SOURCES = {
     "keras": {"mobilenet_v2": (dict(_TF, num_classes=1000, background_class=False), "inception")},
     "torchvision": {"mobilenet_v2": (dict(padding="explicit", bn_epsilon=1e-5, num_classes=1000,
                                           background_class=False, dropout=0.2), "torch")},
+    # timm's: PyTorch's symmetric padding and epsilon too (no TF-SAME variant of v2 in timm)
+    "timm": {"mobilenet_v2": (dict(padding="explicit", bn_epsilon=1e-5, num_classes=1000,
+                                   background_class=False, dropout=0.2), "torch")},
 }
 
 
@@ -242,5 +262,5 @@ def candidates(num_classes, input_size=None):
 FAMILY = Family(
     name="mobilenet_v2", description=MobileNetV2, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
     sources=SOURCES, detect=tuple(f"mobilenet_v2_{width_text(w)}_224" for w in WIDTHS), recognize=candidates,
-    keras_applications={"MobileNetV2": {"alpha": "width"}}, torchvision=("mobilenet_v2",),
+    keras_applications={"MobileNetV2": {"alpha": "width"}}, torchvision=("mobilenet_v2",), timm=TIMM,
 )

@@ -389,13 +389,18 @@ SOURCES = {
                            num_classes=1000, background_class=False), "caffe"),
     },
     "torchvision": {"resnet_v1": _TORCHVISION},
+    # timm's ResNets compute torchvision's (stride on the 3x3, pad-1 stem pool, epsilon 1e-5) under its names
+    "timm": {"resnet_v1": _TORCHVISION},
 }
+# timm's resnet*/resnext*/wide_resnet* name their modules as torchvision's do
+LAYERS["timm"] = LAYERS["torchvision"]
+_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
+           "wide_resnet50_2", "wide_resnet101_2")
 
 FAMILY = Family(
     name="resnet", description=ResNet, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
     sources=SOURCES,
     detect=tuple(f"resnet_v{v}_{d}" for v in (1, 2) for d in DEPTHS) + ("resnext_50_32x4d", "resnext_101_32x8d"),
     keras_applications={f"ResNet{d}{v}": {} for v in ("", "V2") for d in (50, 101, 152)},
-    torchvision=("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
-                 "wide_resnet50_2", "wide_resnet101_2"),
+    torchvision=_MODELS, timm=_MODELS,
 )

@@ -179,6 +179,10 @@ LAYERS = {
     "torchvision": tuple((f"block{b}/conv{i}", f"features.{{tv{b}_{i}}}") for b, i in _POSITIONS)
     + tuple((f"block{b}/conv{i}/bn", f"features.{{tvbn{b}_{i}}}") for b, i in _POSITIONS)
     + (("fc6", "classifier.0"), ("fc7", "classifier.3"), ("logits", "classifier.6")),
+    # timm: torchvision's features, fc6 and fc7 kept as convs (`pre_logits`), the logits a Linear
+    "timm": tuple((f"block{b}/conv{i}", f"features.{{tv{b}_{i}}}") for b, i in _POSITIONS)
+    + tuple((f"block{b}/conv{i}/bn", f"features.{{tvbn{b}_{i}}}") for b, i in _POSITIONS)
+    + (("fc6", "pre_logits.fc1"), ("fc7", "pre_logits.fc2"), ("logits", "head.fc")),
 }
 
 # slim: end_points keys (every conv and pool, fc6, fc7, the squeezed fc8); keras.applications: layer names.
@@ -198,11 +202,15 @@ SOURCES = {
                       "caffe")},
     "torchvision": {"vgg": (dict(adaptive_pool=True, dropout=0.5, softmax=False, l2=0.0, background_class=False),
                             "torch")},
+    # timm: fc6 a 7x7 conv on pool5 as slim's (it average-pools up to 7x7 only a smaller pool5, and averages the
+    # fc7 map before its Linear logits: both identity at 224 px)
+    "timm": {"vgg": (dict(adaptive_pool=False, dropout=0.0, softmax=False, l2=0.0, background_class=False),
+                     "torch")},
 }
 
 
 # keras.applications' Dense fc1/fc2/predictions and torchvision's Linear classifier: the fully connected convs.
-DENSE = {"keras": ("fc6", "fc7", "logits"), "torchvision": ("fc6", "fc7", "logits")}
+DENSE = {"keras": ("fc6", "fc7", "logits"), "torchvision": ("fc6", "fc7", "logits"), "timm": ("logits",)}
 
 
 def candidates(num_classes=None, input_size=None):
@@ -220,4 +228,5 @@ FAMILY = Family(
     recognize=candidates, dense=DENSE,
     keras_applications={"VGG16": {}, "VGG19": {}},
     torchvision=("vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"),
+    timm=("vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"),
 )
