@@ -207,3 +207,35 @@ def test_diff_attributes_parameters_and_multiply_adds_to_the_width(a, b, macs_a,
         describe(a).parameter_count() - describe(b).parameter_count()
     assert rows["width"]["macs"] == report["macs"]["difference"]
     assert cli("diff", a, b, check=False).stdout.count("width multiplier (alpha)") == 1
+
+
+def _stock_names():
+    from slimcompat.arch.registry import RECORDS
+    return sorted((name, record.name) for record in RECORDS for name in record.keras_applications)
+
+
+@pytest.mark.parametrize("stock,family", _stock_names())
+def test_kernels_a_stock_model_holds_in_another_rank_are_what_its_family_declares(stock, family):
+    # a Keras-2 .h5 is written in the stock model's shapes without building it: the family's `dense` and `conv`
+    # must name every kernel keras.applications holds in another rank than the canonical, and no other
+    from slimcompat.arch.layout import held_shapes
+    from slimcompat.nets.keras_net import canonical_param
+    from slimcompat.weights import keras_io
+    import warnings
+    description = describe(stock)
+    name, _, arguments = keras_io.stock_model(description)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = keras_io.build_stock(name, (*description.input_size, 3), description.num_classes, arguments)
+    canonical_shapes = {f"{layer}/{param}": shape for layer_param, shape in description.tensors().items()
+                        for layer, _, param in [layer_param.rpartition("/")]}
+    from slimcompat.arch import scheme
+    bound = scheme("keras", description)
+    held = {}
+    for layer in model.layers:
+        for w in layer.weights:
+            key = f"{layer.name}/{canonical_param(layer, w)}"
+            canonical_name = bound.canonical_tensor(key)
+            if len(w.shape) != len(canonical_shapes[canonical_name]):
+                held[key] = tuple(w.shape)
+    assert held == held_shapes(description, "keras", "tensorflow")

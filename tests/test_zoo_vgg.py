@@ -219,7 +219,7 @@ def test_torchvision_state_dict_keys_and_shapes_are_torchvisions(depth):
         theirs = {k: tuple(v.shape) for k, v in getattr(torchvision().models, f"vgg{depth}")().state_dict().items()}
     d = describe(f"vgg_{depth}")
     assert torch_io.torchvision_model(d) == f"vgg{depth}" and torch_io.torchvision_differences(d)[1] == []
-    bound, dense = scheme("torchvision", d), layout.dense_shapes(d, "torchvision", "torch")
+    bound, dense = scheme("torchvision", d), layout.held_shapes(d, "torchvision", "torch")
     kinds = layout.kernel_kinds(d)
     ours = {bound.tensor(n): dense.get(bound.tensor(n)) or (layout.framework_shape(kinds[n], "torch", s)
                                                              if n in kinds else tuple(s))

@@ -22,6 +22,9 @@ slimcompat knows about one kind of network, and nothing else holds any of it:
 - `dense[scheme]`: canonical conv layers that scheme's implementation holds as
   a dense layer (VGG's fc6..fc8 in keras.applications and torchvision), so a
   file written for it holds their kernels in its shape (slimcompat.arch.layout);
+- `conv[scheme]`: the other way round, canonical dense layers that scheme's
+  implementation holds as a 1x1 conv (MobileNet v1's classifier, `conv_preds`
+  in keras.applications);
 - `keras_applications`: keras.applications' models of the family (names the
   family parses), each with the constructor arguments that take a knob's
   value (`{"MobileNet": {"alpha": "width"}}`);
@@ -56,6 +59,7 @@ class Family:
     detect: Tuple[str, ...] = ()
     recognize: Optional[object] = None
     dense: Mapping[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    conv: Mapping[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
     keras_applications: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
     torchvision: Tuple[str, ...] = ()
     timm: Tuple[str, ...] = ()

@@ -31,7 +31,7 @@ from slimcompat.errors import MappingError, SlimcompatError
 
 __all__ = ["merge_groups", "split_groups", "state_dict", "canonical_tensors", "shape_from_torch", "TORCH_NAMING",
            "FRAMEWORK_LAYOUTS", "kernel_kinds", "framework_shape", "held_shape", "to_framework", "from_framework",
-           "dense_shapes"]
+           "held_shapes"]
 
 TORCH_NAMING = "torchvision"
 _TRACKED = "num_batches_tracked"
@@ -147,18 +147,23 @@ def from_framework(value, kind, framework, canonical_shape):
     return np.ascontiguousarray(value)
 
 
-def dense_shapes(description, scheme_name, framework):
+def held_shapes(description, scheme_name, framework):
     """{`scheme_name` tensor name: shape in `framework`'s layout} of the kernels that scheme's implementation
-    holds as dense layers though the canonical holds convs (the family's `dense`): what the rule reshapes to."""
-    layers = set(description.record.dense.get(scheme_name, ()))
-    if not layers:
+    holds in another rank than the canonical (the family's `dense` and `conv`): what the rule reshapes to."""
+    record = description.record
+    dense, conv = set(record.dense.get(scheme_name, ())), set(record.conv.get(scheme_name, ()))
+    if not dense | conv:
         return {}
     bound = scheme(scheme_name, description)
     out = {}
     for name, shape in description.tensors().items():
         layer, _, param = name.rpartition("/")
-        if layer in layers and param == "kernel" and len(shape) == 4:
+        if param != "kernel":
+            continue
+        if layer in dense and len(shape) == 4:
             out[bound.tensor(name)] = framework_shape("dense", framework, (math.prod(shape[:3]), shape[3]))
+        elif layer in conv and len(shape) == 2:
+            out[bound.tensor(name)] = framework_shape("conv", framework, (1, 1, *shape))
     return out
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from slimcompat.arch import all_descriptions, describe, scheme
 from slimcompat.arch.conventions import source_input
-from slimcompat.arch.layout import held_shape, kernel_kinds, to_framework
+from slimcompat.arch.layout import held_shape, held_shapes, kernel_kinds, to_framework
 from slimcompat.arch.templates import UnknownNameError
 from slimcompat.errors import MappingError, Refusal, SlimcompatError, WeightsError, WeightsRefusal
 from slimcompat.weights import canonical, fidelity, keras_files
@@ -521,12 +521,15 @@ def write(path, weights, overwrite=False, progress=None):
                 f.attrs[META_ATTR] = stored
         return path
     bound = scheme("keras", meta.description)
-    kinds, shapes = kernel_kinds(meta.description), _stock_shapes(meta)
+    # the stock model's own shapes where it holds a kernel in another rank (VGG's Dense fc layers, MobileNet's
+    # 1x1-conv classifier): the family declares which
+    kinds = kernel_kinds(meta.description)
+    shapes = held_shapes(meta.description, "keras", "tensorflow") if stock_model(meta.description) else {}
     layers = {}
     for name, value in weights.tensors.items():
         layer, param = bound.split(bound.tensor(name))
-        if name in kinds and f"{layer}/{param}" in shapes:
-            value = to_framework(value, kinds[name], "tensorflow", shapes[f"{layer}/{param}"])
+        if name in kinds and bound.tensor(name) in shapes:
+            value = to_framework(value, kinds[name], "tensorflow", shapes[bound.tensor(name)])
         layers.setdefault(layer, []).append((param, value))
         if progress:
             progress(value.nbytes)
@@ -534,19 +537,6 @@ def write(path, weights, overwrite=False, progress=None):
     keras_files.write_keras2_h5(path, [(name, layers[name]) for name in order], overwrite=overwrite,
                                 extra_attrs={META_ATTR: stored})
     return path
-
-
-def _stock_shapes(meta):
-    """{layer/param: shape} of the stock keras.applications model an `.h5` is loaded into, which may hold a
-    kernel in another rank (MobileNet's classifier, a 1x1 conv `conv_preds`); {} where there is none."""
-    found = stock_model(meta.description)
-    if found is None:
-        return {}
-    from slimcompat.nets.keras_net import canonical_param
-    name, _, arguments = found
-    model = build_stock(name, (*meta.description.input_size, 3), meta.num_classes, arguments)
-    return {f"{layer.name}/{canonical_param(layer, w)}": tuple(w.shape) for layer in model.layers
-            for w in layer.weights}
 
 
 def _keras_layer_order(meta):

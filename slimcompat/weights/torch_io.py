@@ -38,7 +38,7 @@ import numpy as np
 
 from slimcompat.arch import INPUTS, RECORDS, describe
 from slimcompat.arch.conventions import source_input, source_preset
-from slimcompat.arch.layout import TORCH_NAMING, canonical_tensors, dense_shapes, state_dict
+from slimcompat.arch.layout import TORCH_NAMING, canonical_tensors, held_shapes, state_dict
 from slimcompat.arch.schemes import scheme
 from slimcompat.errors import Refusal, SlimcompatError, WeightsError
 from slimcompat.optional import require
@@ -234,7 +234,7 @@ def write(path, weights, overwrite=False, progress=None, target="torchvision"):
             weights = canonical.Weights(tensors, weights.meta.replace(description=description), weights.sources)
     numpy_io = require("safetensors.numpy", "writing a PyTorch state_dict")
     description = weights.meta.description
-    shapes = dense_shapes(description, target, "torch") if target in LIBRARIES else None
+    shapes = held_shapes(description, target, "torch") if target in LIBRARIES else None
     tensors = state_dict(weights.tensors, description, shapes, naming)
     metadata = {"format": "pt", f"{_PREFIX}target": target,
                 f"{_PREFIX}sources": json.dumps({n: weights.sources.get(n, "") for n in weights.tensors}),

@@ -195,5 +195,5 @@ def candidates(num_classes, input_size=None):
 FAMILY = Family(
     name="mobilenet_v1", description=MobileNetV1, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
     sources=SOURCES, detect=tuple(f"mobilenet_v1_{width_text(w)}_224" for w in WIDTHS), recognize=candidates,
-    keras_applications={"MobileNet": {"alpha": "width"}},
+    keras_applications={"MobileNet": {"alpha": "width"}}, conv={"keras": ("logits",)},
 )
