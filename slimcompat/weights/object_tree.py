@@ -271,10 +271,17 @@ def _units(description):
     return out
 
 
-def assign(description, layers, where):
-    """{canonical tensor: (CheckpointVariable, ...)} for `layers` read as `description`; MappingError otherwise."""
+def assign(description, layers, where, check_order=True):
+    """{canonical tensor: (CheckpointVariable, ...)} for `layers` read as `description`; MappingError otherwise.
+
+    check_order: refuse a unit whose parallel paths hold kernels of equal shape where the tree lists the unit's
+    layers flat (a functional model's, in depth order, not in the order the code made them): which is which is
+    not recorded (`_parallel_twins`).
+    """
     units = _units(description)
     cursor, out = 0, {}
+    model = _common_prefix([layer.path for layer in layers])
+    twins = _parallel_twins(description) if check_order else {}
     for unit, slots in units:
         size = sum(slot.groups for slot in slots)
         chunk = layers[cursor:cursor + size]
@@ -282,10 +289,64 @@ def assign(description, layers, where):
         if len(chunk) < size:
             raise MappingError(where, missing=[f"{unit}: the tree has {len(chunk)} more layers, the {description.name} "
                                                f"needs {size} there"])
+        pair = next((twins[s.layer] for s in slots if s.layer in twins), None)
+        if pair is not None and len(_common_prefix([layer.path for layer in chunk])) <= len(model):
+            raise WeightsRefusal(where, f"as {description.name}, {unit} holds {pair[0]} and {pair[1]} on parallel "
+                                        f"paths with kernels of one shape {pair[2]}, and the tree lists the unit's "
+                                        f"layers flat (as a functional model's, by depth), so it does not record "
+                                        f"which is which: give the model's code (--model PATH.py:NAME)")
         out.update(_assign_unit(description, unit, slots, chunk, where))
     if cursor < len(layers):
         raise MappingError(where, unexpected=[layer.path for layer in layers[cursor:cursor + 4]])
     return out
+
+
+def _common_prefix(paths):
+    parts = [path.split("/") for path in paths]
+    out = []
+    for column in zip(*parts):
+        if len(set(column)) > 1:
+            break
+        out.append(column[0])
+    return out
+
+
+def _parallel_twins(description):
+    """{canonical layer: (it, its twin, shape)} for kernels of equal shape, role and bias on parallel paths of one
+    unit (two branches of a concat, a residual's shortcut and main path), which only the order the code made
+    them in tells apart."""
+    found = {}
+    for unit in description.plan():
+        if not isinstance(unit, _GROUPS):
+            continue
+        seen = {}
+        for op, path in _paths((unit,), ()):
+            if isinstance(op, ops.BatchNorm):
+                continue
+            slot = _Slot.of(op)
+            key = (slot.role, slot.shape, slot.bias)
+            for other, other_path in seen.get(key, []):
+                split = next((i for i, (a, b) in enumerate(zip(path, other_path)) if a != b), None)
+                if split is not None and path[split][0] == other_path[split][0]:
+                    found.setdefault(slot.layer, (other, slot.layer, slot.shape))
+            seen.setdefault(key, []).append((slot.layer, path))
+    return found
+
+
+def _paths(plan, prefix):
+    """(parametric op, the parallel paths it lies on: ((unit, branch), ...)) of `plan`, in plan order."""
+    for op in plan:
+        if isinstance(op, ops.Residual):
+            for part, ops_ in (("pre", op.pre), ("shortcut", op.shortcut), ("main", op.main), ("post", op.post)):
+                inner = prefix + ((op.unit, part),) if part in ("shortcut", "main") else prefix
+                yield from _paths(ops_, inner)
+        elif isinstance(op, ops.Concat):
+            for i, branch in enumerate(op.branches):
+                yield from _paths(branch, prefix + ((op.unit, i),))
+        elif isinstance(op, ops.Aux):
+            yield from _paths(op.ops, prefix + ((op.unit, "aux"),))
+        elif isinstance(op, ops.PARAMETRIC):
+            yield op, prefix
 
 
 def _match(slots, taken, layer, queue):
@@ -356,7 +417,7 @@ def candidates(layers):
         if key in seen:
             continue
         try:
-            assign(description, layers, "")
+            assign(description, layers, "", check_order=False)
         except SlimcompatError:
             continue
         seen.add(key)
@@ -392,6 +453,7 @@ def _refuse(path, layers):
     if not found:
         raise WeightsRefusal(path, f"a tf.keras TF-format checkpoint ({counts}) whose object tree fits no described "
                                  f"network; give the model's code (--model) to read it")
+    assign(found[0], layers, path)          # a tree that cannot tell parallel twins apart is refused as such
     names = sorted({d.name for d in found})
     unrecorded = [name for name, _, effect in found[0].knobs() if effect in ("output", "head")]
     several = f" (and {len(found) - 1} other tensor layouts)" if len(found) > 1 else ""
