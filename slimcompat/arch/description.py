@@ -119,6 +119,11 @@ class Description:
     def classifier(self):
         return self.num_classes is not None
 
+    def summary(self):
+        """One line on what the tensors of this description are, for messages that name it beside other
+        descriptions (families whose knobs say more override it)."""
+        return f"{self.parameter_count():,} parameters, {self.num_classes or 'no'} classes"
+
     # -- knobs
     @classmethod
     def knobs(cls):

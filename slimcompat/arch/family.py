@@ -19,6 +19,11 @@ slimcompat knows about one kind of network, and nothing else holds any of it:
 - `recognize(num_classes, input_size)`: the descriptions a user's model with that
   classifier, traced at that size, could be (slimcompat.structure.recognize
   matches each plan against the model, op for op);
+- `object_tree(stem, classes, kernels)`: the descriptions a TF-format checkpoint's
+  object tree could be, from its first conv kernel's shape, its classes (None:
+  no classifier) and its conv kernels' (shape, has bias) in recorded order
+  (slimcompat.weights.object_tree matches each against the tree's shapes);
+  where a family declares none, its `recognize` candidates are tried;
 - `dense[scheme]`: canonical conv layers that scheme's implementation holds as
   a dense layer (VGG's fc6..fc8 in keras.applications and torchvision), so a
   file written for it holds their kernels in its shape (slimcompat.arch.layout);
@@ -58,6 +63,7 @@ class Family:
     sources: Mapping[str, Mapping[str, Tuple[dict, str]]] = dataclasses.field(default_factory=dict)
     detect: Tuple[str, ...] = ()
     recognize: Optional[object] = None
+    object_tree: Optional[object] = None
     dense: Mapping[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
     conv: Mapping[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
     keras_applications: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)

@@ -38,7 +38,7 @@ from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.progress import announce
 
-__all__ = ["read", "identify", "write", "to_keras_model", "stock_differences", "stock_model", "stock_model_name",
+__all__ = ["read", "identify", "identify_names", "write", "to_keras_model", "stock_differences", "stock_model", "stock_model_name",
            "build_stock", "stock_input_warning",
            "convert_command"]
 
@@ -51,7 +51,8 @@ _SOURCE_KINDS = {"keras1": "keras1-h5", "keras2": "keras2-h5", "keras3": "keras3
 # layer scheme and the parameter vocabulary are matched independently.
 _PARAM_ALIASES = {"W": "kernel", "b": "bias", "running_mean": "moving_mean", "running_std": "moving_variance"}
 _LAYER_SCHEMES = {"keras": "keras", "keras1": "keras1"}       # layer scheme: the source whose habits it implies
-_SOURCE_NAMES = {"keras1": "{0}_{1}:0", "keras2": "{0}/{1}:0", "keras3": "{0}/{1}"}
+# How each kind names a (layer, param) in messages; "object": a TF-format checkpoint's recorded variable names.
+_SOURCE_NAMES = {"keras1": "{0}_{1}:0", "keras2": "{0}/{1}:0", "keras3": "{0}/{1}", "object": "{0}/{1}"}
 _CONFIG_LIMIT = 64 << 20
 
 
@@ -365,6 +366,15 @@ def _identified(path, kind, found, arch):
     if arch is None and path.suffix == ".keras":
         description = _with_config_knobs(path, description)
     return description, source_input(_LAYER_SCHEMES[layer_scheme], description), (), keys
+
+
+def identify_names(path, found, arch=None):
+    """(description, input convention, {canonical: (layer, param)}) of tensors named as a Keras file names them:
+    `found` is {(layer, param): anything with a `shape`}, read exactly as a Keras 2 file's tensors (a TF-format
+    checkpoint whose variables recorded their Keras names, slimcompat.weights.object_tree). WeightsRefusal where
+    the names follow no scheme, MappingError where they do but miss, add or misshape a tensor."""
+    description, keys, layer_scheme = _identify(pathlib.Path(path), "object", found, _candidates("object", arch))
+    return description, source_input(_LAYER_SCHEMES[layer_scheme], description), keys
 
 
 def identify(path, arch=None):

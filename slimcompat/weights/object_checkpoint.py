@@ -13,6 +13,7 @@ must walk that graph, so this module turns it into plain data:
     ckpt.children(0)                        # [("c1", 2), ("blocks", 5), ...] edges of the root
     for v in ckpt.variables():              # everything but the optimizer's subtree
         v.path, v.shape, v.dtype, v.key     # ("blocks", "layer_with_weights-0", "c1", "kernel"), ...
+    v.full_name                         # "conv2d/kernel": the variable's name when it was saved
     ckpt.read(v)                            # the numpy value
 
 It only reads: TensorFlow's own reader checks every tensor's CRC as it reads.
@@ -45,6 +46,7 @@ class CheckpointVariable:
     key: str
     shape: Tuple[int, ...]
     dtype: str
+    full_name: str = ""       # the variable's own name when saved (`conv_dw_1/depthwise_kernel`), if recorded
 
     @property
     def name(self):
@@ -80,7 +82,7 @@ class ObjectCheckpoint:
             for attribute in node.attributes:
                 if attribute.name == _VALUE and attribute.checkpoint_key in shapes:
                     key = attribute.checkpoint_key
-                    self._values[node_id] = (key, tuple(shapes[key]), dtypes[key].name)
+                    self._values[node_id] = (key, tuple(shapes[key]), dtypes[key].name, attribute.full_name)
         self._paths = self._first_paths()
         self._holds = {}
 
@@ -95,8 +97,8 @@ class ObjectCheckpoint:
         """The CheckpointVariable saved at `node`, or None if the node holds no value."""
         if node not in self._values:
             return None
-        key, shape, dtype = self._values[node]
-        return CheckpointVariable(node, self._paths.get(node, ()), key, shape, dtype)
+        key, shape, dtype, full_name = self._values[node]
+        return CheckpointVariable(node, self._paths.get(node, ()), key, shape, dtype, full_name)
 
     def variables(self, root=0, skip=TRAINING_STATE):
         """Every variable reachable from `root` without following an edge named in `skip`."""

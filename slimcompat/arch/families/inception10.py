@@ -13,11 +13,13 @@ Canonical layers: `stem/conv[/bn]`, `stage{s}/unit{u}/branch{k}/conv{j}[/bn]`
 """
 
 import dataclasses
+import itertools
 from typing import Optional
 
 from slimcompat.arch import ops
 from slimcompat.arch.description import Description, check_knobs, check_size, common, conv_bn_act, head_ops, knob
 from slimcompat.arch.family import Family
+from slimcompat.errors import SlimcompatError
 
 __all__ = ["Inception10", "FAMILY"]
 
@@ -57,6 +59,10 @@ class Inception10(Description):
     @property
     def features(self):
         return 4 * self.init_ch * 2 ** (self.num_blocks - 1)
+
+    def summary(self):
+        return f"{self.num_blocks} stages of {self.units_per_block} units from {self.init_ch} channels, " \
+               f"{self.num_classes} classes"
 
     def _plan(self):
         act = ops.Act(self.activation, self.elu_alpha) if self.activation == "elu" else ops.Act("relu")
@@ -105,9 +111,20 @@ ENDPOINTS = {
                            ("logits", "predictions")),
 }
 
+def tree_candidates(stem, classes, kernels):
+    """Every Inception10 whose tensors a TF-format checkpoint's object tree could hold (see resnet.tree_candidates):
+    the stem's width, the classes and whether the convs have biases; the tree's shapes then decide."""
+    for blocks, per in itertools.product(range(1, 5), range(1, 4)):
+        try:
+            yield Inception10(num_blocks=blocks, init_ch=stem[3], units_per_block=per, conv_bias=kernels[0][1],
+                              num_classes=classes)
+        except SlimcompatError:
+            continue
+
+
 FAMILY = Family(
     name="inception10", description=Inception10, parse=lambda text: ({}, "slim") if text == "inception10" else None,
     names=("inception10",), layers=LAYERS, endpoints=ENDPOINTS,
     sources={"slim": {"inception10": ({}, "unit")}, "keras": {"inception10": ({}, "unit")}},
-    detect=("inception10",),
+    detect=("inception10",), object_tree=tree_candidates,
 )

@@ -17,6 +17,7 @@ ResNet and ResNeXt are one family).
 """
 
 import dataclasses
+import itertools
 import re
 from typing import Optional, Tuple
 
@@ -219,6 +220,12 @@ class ResNet(Description):
             return True
         return c_in != c_out or (rule == "shape" and stride > 1)
 
+    def summary(self):
+        units = "-".join(map(str, self.units))
+        bias = "conv biases" if self.conv_bias else "no conv biases"
+        return (f"{self.block} units {units}, {self.stem_kernel}x{self.stem_kernel} stem of {self.stem_width}, "
+                f"{bias}, projection {self.projection}, {self.num_classes or 'no'} classes")
+
     def _plan(self):
         act = ops.Act(self.activation, self.elu_alpha) if self.activation == "elu" else ops.Act("relu")
         eps = self.bn_epsilon
@@ -397,10 +404,53 @@ LAYERS["timm"] = LAYERS["torchvision"]
 _MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
            "wide_resnet50_2", "wide_resnet101_2")
 
+
+
+def tree_candidates(stem, classes, kernels):
+    """Every ResNet whose tensors a TF-format checkpoint's object tree could hold (slimcompat.weights.object_tree):
+    its stem kernel `stem` [k, k, 3, width], `classes` (None: no classifier), its conv kernels' (shape, bias) in
+    recorded order (biases and grouped 3x3 convs are read off them); the tree's shapes then decide."""
+    groups = {1} | {g for g, _ in _grouped(kernels)}
+    bias = kernels[0][1]
+    for depth, preact, conv_bias, projection, shortcut_bn, g, strides in itertools.product(
+            DEPTHS, (False, True), (bias, not bias), ("channels", "first", "shape", "all"), (True, False),
+            sorted(groups), ((2, 2, 2, 1), (1, 2, 2, 2), (2, 2, 2, 2))):
+        if DEPTHS[depth][0] == "basic" and g > 1:
+            continue
+        knobs = dict(depth=depth, preact=preact, conv_bias=conv_bias, projection=projection, shortcut_bn=shortcut_bn,
+                     stem_kernel=stem[0], stem_width=stem[3], num_classes=classes, stage_strides=strides)
+        if g > 1:
+            width = min(w for h, w in _grouped(kernels) if h == g)
+            knobs.update(groups=g, width_per_group=width * 64 // (64 * g))
+        try:
+            yield ResNet(**knobs)
+        except SlimcompatError:
+            continue
+
+
+def _grouped(kernels):
+    """{(groups, width)} a grouped 3x3 conv of the tree may have: one kernel [3, 3, width / g, width], or a run
+    of g equal per-group kernels [3, 3, c, c'] (width g * c')."""
+    shapes = [shape for shape, _ in kernels]
+    found = set()
+    for c in shapes:
+        if c[:2] == (3, 3) and c[3] > c[2] and c[3] % c[2] == 0:
+            found.add((c[3] // c[2], c[3]))
+    run = 1
+    for previous, c in zip(shapes, shapes[1:] + [None]):
+        if c is not None and c[:2] == (3, 3) and c == previous:
+            run += 1
+            continue
+        if run > 1 and previous[:2] == (3, 3):
+            found.add((run, run * previous[3]))
+        run = 1
+    return found
+
+
 FAMILY = Family(
     name="resnet", description=ResNet, parse=parse, names=NAMES, layers=LAYERS, endpoints=ENDPOINTS,
     sources=SOURCES,
     detect=tuple(f"resnet_v{v}_{d}" for v in (1, 2) for d in DEPTHS) + ("resnext_50_32x4d", "resnext_101_32x8d"),
     keras_applications={f"ResNet{d}{v}": {} for v in ("", "V2") for d in (50, 101, 152)},
-    torchvision=_MODELS, timm=_MODELS,
+    torchvision=_MODELS, timm=_MODELS, object_tree=tree_candidates,
 )
