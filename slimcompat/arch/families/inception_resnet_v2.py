@@ -197,12 +197,18 @@ def _keras_rules():
     return tuple(out)
 
 
-def _torch_rules():
-    """slimcompat's PyTorch module (torchvision has no Inception-ResNet): the canonical path, `.conv`/`.bn`."""
+def _module_stem_rules():
+    """The stem's convs and conv2d_7b as PyTorch modules name them (slimcompat's and timm's alike): `.conv`/`.bn`."""
     out = []
     for layer, spec in STEM + (("conv2d_7b", None),):
         if not isinstance(spec, P):
             out += [(layer, f"{layer}.conv"), (f"{layer}/bn", f"{layer}.bn")]
+    return out
+
+
+def _torch_rules():
+    """slimcompat's PyTorch module (torchvision has no Inception-ResNet): the canonical path, `.conv`/`.bn`."""
+    out = _module_stem_rules()
     for canonical, _, table in MIXED:
         out += conv_rules(canonical, canonical, table, "torch")
     for block, table, *_ in REPEATS:
@@ -221,10 +227,7 @@ TIMM_REPEATS = {"block35": "repeat", "block17": "repeat_1", "block8": "repeat_2"
 def _timm_rules():
     """timm's inception_resnet_v2 (Cadene's port of slim's checkpoint); the stem as slimcompat's module names it.
     It has no auxiliary head: named as slimcompat's module names it (writing for timm refuses one with it)."""
-    out = []
-    for layer, spec in STEM + (("conv2d_7b", None),):
-        if not isinstance(spec, P):
-            out += [(layer, f"{layer}.conv"), (f"{layer}/bn", f"{layer}.bn")]
+    out = _module_stem_rules()
     for canonical, _, table in MIXED:
         out += conv_rules(canonical, canonical, table, "timm")
     out += conv_rules("block8_10", "block8", BLOCK8, "timm") + (("block8_10/up", "block8.conv2d"),)

@@ -405,7 +405,6 @@ _MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnex
            "wide_resnet50_2", "wide_resnet101_2")
 
 
-
 def tree_candidates(stem, classes, kernels):
     """Every ResNet whose tensors a TF-format checkpoint's object tree could hold (slimcompat.weights.object_tree):
     its stem kernel `stem` [k, k, 3, width], `classes` (None: no classifier), its conv kernels' (shape, bias) in
