@@ -168,6 +168,7 @@ def _limited_file_size(limit):
     return preexec
 
 
+@pytest.mark.slow   # over 5 s: default tier, not quick
 @pytest.mark.parametrize("name", ["out.h5", "out.ckpt"])
 def test_a_write_failing_for_lack_of_space_is_one_line_and_loses_nothing(sources, tmp_path, name):
     dst = tmp_path / name
@@ -190,6 +191,7 @@ def test_a_destination_name_that_is_not_utf8_is_one_line(sources, tmp_path):
 
 # ---------------------------------------------------------------- quiet defaults and doctor
 
+@pytest.mark.slow   # over 5 s: default tier, not quick
 def test_commands_start_quietly_and_verbose_brings_the_lines_back(sources):
     ckpt = sources / "resnet_v2_50.ckpt"
     unset = {"TF_CPP_MIN_LOG_LEVEL": None}  # TensorFlow's own default: it prints its start-up lines

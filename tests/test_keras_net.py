@@ -73,6 +73,7 @@ def test_a_grouped_conv_is_one_conv2d_with_groups():
     assert layer.groups == 32 and tuple(layer.kernel.shape) == (3, 3, 4, 128)
 
 
+@pytest.mark.slow   # over 5 s: default tier, not quick
 def test_output_knobs_change_outputs_not_weights():
     base = describe("resnet_v1_50", num_classes=10)
     tensors = random_tensors(base.tensors(), seed=2)

@@ -36,6 +36,7 @@ TF1_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow   # over 5 s: default tier, not quick
 def test_tf1_script_runs_unmodified(write):
     script = write("legacy.py", TF1_SCRIPT)
     out = slimcompat("run", script, "--flag", "value")

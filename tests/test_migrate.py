@@ -53,6 +53,7 @@ def migrated_example(module_tmp):
     return root, original, root / "out" / "legacy_resnet_v2.py", report
 
 
+@pytest.mark.slow   # over 5 s: default tier, not quick
 def test_migrated_example_runs_with_plain_python_bit_identical(migrated_example):
     root, original, migrated, report = migrated_example
     assert report.errors == [] and len(report.changes) >= 10
@@ -171,6 +172,7 @@ REGULARIZED = textwrap.dedent("""\
 """)
 
 
+@pytest.mark.slow   # over 5 s: default tier, not quick
 def test_slim_regularizers_and_initializers_stay_tf_slim(tmp_path):
     from tensorflow.tools.compatibility import ast_edits, tf_upgrade_v2
     tf_only = ast_edits.ASTCodeUpgrader(tf_upgrade_v2.TFAPIChangeSpec())
