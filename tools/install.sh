@@ -50,8 +50,9 @@ fi
 if [ -n "${TORCHVISION_SPEC:-}" ] && ! "$PY" -c 'import importlib.util as u; exit(u.find_spec("torchvision") is None)'; then
   pip_q --no-deps "$TORCHVISION_SPEC"
 fi
-# timm is pure Python; without its deps (huggingface_hub, pyyaml: for downloads and configs the tests never use).
+pip_q -e ".${EXTRAS}"
+# timm is pure Python; without its deps (huggingface_hub, pyyaml: for downloads and configs the tests never use),
+# and after the line above, whose resolver would otherwise report them missing.
 if [ -n "${TIMM_SPEC:-}" ] && ! "$PY" -c 'import importlib.util as u; exit(u.find_spec("timm") is None)'; then
   pip_q --no-deps "$TIMM_SPEC"
 fi
-pip_q -e ".${EXTRAS}"

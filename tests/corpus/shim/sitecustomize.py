@@ -18,6 +18,10 @@ offline, the same way in all three modes:
   tensors of known length the program itself gives `tf.data.Dataset.from_tensor_slices`
   keep their first $SAMPLES rows, for the era's own training loops and Estimator
   input functions (Keras' and TensorFlow's own calls, e.g. predict's, are left whole). Each cap that bites is recorded;
+- chance: once TensorFlow is imported, Python's `random`, NumPy's global generator and TensorFlow's
+  global seed are seeded (0), so initial weights (Keras 3 draws its seeds from `random`, tf-keras from
+  TensorFlow's), shuffles and augmentations are the same in every run and every mode: a capped run of a
+  few steps otherwise decides "the loss falls" by the luck of its initialisation;
 - results: every fit's History is appended to $SLIMCOMPAT_CORPUS_RECORD (JSON lines).
 
 It must not import slimcompat (the plain baseline runs without it), hence its
@@ -227,7 +231,17 @@ def _patch_dataset(module):
     dataset.from_tensor_slices = staticmethod(from_tensor_slices)
 
 
+def _seed(module):
+    import random
+
+    import numpy
+    random.seed(0)
+    numpy.random.seed(0)
+    module.random.set_seed(0)
+
+
 _PATCHES = {
+    "tensorflow": _seed,
     "tf_keras.src.utils.data_utils": _patch_validate,
     "keras.src.utils.file_utils": _patch_validate,
     "tf_keras.src.engine.training": _patch_model,
