@@ -38,9 +38,8 @@ from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.progress import announce
 
-__all__ = ["read", "identify", "identify_names", "write", "to_keras_model", "stock_differences", "stock_model", "stock_model_name",
-           "build_stock", "stock_input_warning",
-           "convert_command"]
+__all__ = ["read", "identify", "identify_names", "write", "to_keras_model", "stock_differences", "stock_model",
+           "stock_model_name", "build_stock", "stock_input_warning", "convert_command"]
 
 META_ATTR = "slimcompat_metadata"
 META_MEMBER = "slimcompat.json"
@@ -537,9 +536,10 @@ def write(path, weights, overwrite=False, progress=None):
     shapes = held_shapes(meta.description, "keras", "tensorflow") if stock_model(meta.description) else {}
     layers = {}
     for name, value in weights.tensors.items():
-        layer, param = bound.split(bound.tensor(name))
-        if name in kinds and bound.tensor(name) in shapes:
-            value = to_framework(value, kinds[name], "tensorflow", shapes[bound.tensor(name)])
+        named = bound.tensor(name)
+        layer, param = bound.split(named)
+        if name in kinds and named in shapes:
+            value = to_framework(value, kinds[name], "tensorflow", shapes[named])
         layers.setdefault(layer, []).append((param, value))
         if progress:
             progress(value.nbytes)

@@ -48,7 +48,7 @@ from slimcompat.weights.atomic import atomic_output
 from slimcompat.weights.metadata import Metadata
 from slimcompat.weights.probe import using
 
-__all__ = ["TARGETS", "LIBRARIES", "MODELS", "TORCHVISION_MODELS", "is_torch_file", "library_model",
+__all__ = ["TARGETS", "LIBRARIES", "MODELS", "is_torch_file", "library_model",
            "library_differences", "check_library", "torchvision_model", "torchvision_differences",
            "check_torchvision", "write", "read"]
 
@@ -57,7 +57,6 @@ __all__ = ["TARGETS", "LIBRARIES", "MODELS", "TORCHVISION_MODELS", "is_torch_fil
 LIBRARIES = ("torchvision", "timm")
 TARGETS = (*LIBRARIES, "faithful")
 MODELS = {library: tuple(name for record in RECORDS for name in getattr(record, library)) for library in LIBRARIES}
-TORCHVISION_MODELS = MODELS["torchvision"]
 SOURCE_KIND = "torch-safetensors"
 
 _PREFIX = "slimcompat."
@@ -131,9 +130,7 @@ def library_model(description, library="torchvision"):
     return None
 
 
-def torchvision_model(description):
-    """torchvision's model of `description`'s structure, or None (see `library_model`)."""
-    return library_model(description, "torchvision")
+torchvision_model = library_model          # the library defaults to torchvision
 
 
 def _with_gammas(description, target):
@@ -173,9 +170,7 @@ def library_differences(description, library="torchvision"):
     return name, [(d.label, d.weights, d.target) for d in verdict.refused]
 
 
-def torchvision_differences(description):
-    """library_differences for torchvision."""
-    return library_differences(description, "torchvision")
+torchvision_differences = library_differences
 
 
 def check_library(meta, library="torchvision"):
@@ -198,9 +193,7 @@ def check_library(meta, library="torchvision"):
     return name
 
 
-def check_torchvision(meta):
-    """check_library for torchvision."""
-    return check_library(meta, "torchvision")
+check_torchvision = check_library
 
 
 def _kind(description, library="torchvision"):
@@ -290,8 +283,8 @@ def _candidates(arch):
     if arch is not None:
         arch = arch if hasattr(arch, "plan") else describe(arch)
         return [(arch, naming, None) for naming in _namings(arch)]
-    return [(_library(name, library), library, library) for library in LIBRARIES for name in MODELS[library]
-            if library in _namings(_library(name, library))]
+    described = ((_library(name, library), library) for library in LIBRARIES for name in MODELS[library])
+    return [(theirs, library, library) for theirs, library in described if library in _namings(theirs)]
 
 
 def _unprefixed(tensors):

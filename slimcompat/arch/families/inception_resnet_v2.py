@@ -206,17 +206,24 @@ def _module_stem_rules():
     return out
 
 
-def _torch_rules():
-    """slimcompat's PyTorch module (torchvision has no Inception-ResNet): the canonical path, `.conv`/`.bn`."""
+def _module_rules(style, unit, up, logits, first=()):
+    """A PyTorch module's rules: the stem and the mixed blocks by their canonical path, then `first`, then each
+    repeated block's unit `unit(block)` with its up-projection `.{up}`, the aux head and the classifier `logits`."""
     out = _module_stem_rules()
     for canonical, _, table in MIXED:
-        out += conv_rules(canonical, canonical, table, "torch")
+        out += conv_rules(canonical, canonical, table, style)
+    out += first
     for block, table, *_ in REPEATS:
-        out += conv_rules(f"{block}_{{u}}", f"{block}_{{u}}", table, "torch")
-        out.append((f"{block}_{{u}}/up", f"{block}_{{u}}.up"))
+        out += conv_rules(f"{block}_{{u}}", unit(block), table, style)
+        out.append((f"{block}_{{u}}/up", f"{unit(block)}.{up}"))
     out += [("aux/conv{j}", "aux_logits.conv{j}.conv"), ("aux/conv{j}/bn", "aux_logits.conv{j}.bn"),
-            ("aux/logits", "aux_logits.fc"), ("logits", "fc")]
+            ("aux/logits", "aux_logits.fc"), ("logits", logits)]
     return tuple(out)
+
+
+def _torch_rules():
+    """slimcompat's PyTorch module (torchvision has no Inception-ResNet): the canonical path, `.conv`/`.bn`."""
+    return _module_rules("torch", lambda block: f"{block}_{{u}}", "up", "fc")
 
 
 # timm's port: each block's units in an nn.Sequential (`repeat`, `repeat_1`, `repeat_2`, from 0), the last block8
@@ -227,16 +234,8 @@ TIMM_REPEATS = {"block35": "repeat", "block17": "repeat_1", "block8": "repeat_2"
 def _timm_rules():
     """timm's inception_resnet_v2 (Cadene's port of slim's checkpoint); the stem as slimcompat's module names it.
     It has no auxiliary head: named as slimcompat's module names it (writing for timm refuses one with it)."""
-    out = _module_stem_rules()
-    for canonical, _, table in MIXED:
-        out += conv_rules(canonical, canonical, table, "timm")
-    out += conv_rules("block8_10", "block8", BLOCK8, "timm") + (("block8_10/up", "block8.conv2d"),)
-    for block, table, *_ in REPEATS:
-        out += conv_rules(f"{block}_{{u}}", f"{TIMM_REPEATS[block]}.{{u-1}}", table, "timm")
-        out.append((f"{block}_{{u}}/up", f"{TIMM_REPEATS[block]}.{{u-1}}.conv2d"))
-    out += [("aux/conv{j}", "aux_logits.conv{j}.conv"), ("aux/conv{j}/bn", "aux_logits.conv{j}.bn"),
-            ("aux/logits", "aux_logits.fc"), ("logits", "classif")]
-    return tuple(out)
+    last = conv_rules("block8_10", "block8", BLOCK8, "timm") + (("block8_10/up", "block8.conv2d"),)
+    return _module_rules("timm", lambda block: f"{TIMM_REPEATS[block]}.{{u-1}}", "conv2d", "classif", last)
 
 
 def _keras_endpoints():

@@ -409,7 +409,8 @@ def tree_candidates(stem, classes, kernels):
     """Every ResNet whose tensors a TF-format checkpoint's object tree could hold (slimcompat.weights.object_tree):
     its stem kernel `stem` [k, k, 3, width], `classes` (None: no classifier), its conv kernels' (shape, bias) in
     recorded order (biases and grouped 3x3 convs are read off them); the tree's shapes then decide."""
-    groups = {1} | {g for g, _ in _grouped(kernels)}
+    grouped = _grouped(kernels)
+    groups = {1} | {g for g, _ in grouped}
     bias = kernels[0][1]
     for depth, preact, conv_bias, projection, shortcut_bn, g, strides in itertools.product(
             DEPTHS, (False, True), (bias, not bias), ("channels", "first", "shape", "all"), (True, False),
@@ -419,7 +420,7 @@ def tree_candidates(stem, classes, kernels):
         knobs = dict(depth=depth, preact=preact, conv_bias=conv_bias, projection=projection, shortcut_bn=shortcut_bn,
                      stem_kernel=stem[0], stem_width=stem[3], num_classes=classes, stage_strides=strides)
         if g > 1:
-            width = min(w for h, w in _grouped(kernels) if h == g)
+            width = min(w for h, w in grouped if h == g)
             knobs.update(groups=g, width_per_group=width * 64 // (64 * g))
         try:
             yield ResNet(**knobs)
